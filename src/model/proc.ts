@@ -1,0 +1,63 @@
+/**
+ * One process as seen in one snapshot. Fields that could not be read are
+ * `null` ("unknown"), never 0 or "" (ps-list's and nvitop's rule).
+ */
+
+/** A process identity: a pid alone is reused after ~31,000 forks here. */
+export interface ProcKey {
+  readonly pid: number;
+  /** /proc/<pid>/stat field 22: clock ticks since boot. */
+  readonly startTime: number;
+}
+
+export type StateLetter = 'R' | 'S' | 'D' | 'T' | 't' | 'Z' | 'X' | 'I' | 'P' | 'W' | 'K';
+
+export interface ProcInfo extends ProcKey {
+  readonly ppid: number;
+  readonly pgid: number;
+  readonly sid: number;
+  /** stat field 7, the controlling terminal's device number (0 = none). */
+  readonly ttyNr: number;
+  /** Terminal name as ps prints it ("pts/3"), null when none or unknown. */
+  readonly tty: string | null;
+  /** stat field 8: foreground process group of the terminal, -1 when none. */
+  readonly tpgid: number;
+  readonly state: StateLetter;
+  /** Exactly what `ps -o stat` prints: state letter plus < N L s l +. */
+  readonly stat: string;
+  readonly nice: number;
+  readonly threads: number;
+  readonly uid: number | null;
+  readonly user: string | null;
+  /** Kernel comm (<=15 chars), sanitised for the terminal. */
+  readonly comm: string;
+  /** Raw argv; null when unreadable; [] for kernel threads and zombies. */
+  readonly argv: readonly string[] | null;
+  /** Display command: argv joined, or `[comm]`; sanitised (no control chars). */
+  readonly cmd: string;
+  readonly rssKiB: number | null;
+  /** utime + stime in clock ticks. */
+  readonly cpuTicks: number;
+  /** CPU % of one core since the previous snapshot; null on the first one. */
+  readonly cpuPercent: number | null;
+  /** Kernel function it sleeps in; read only for T/t/D processes. */
+  readonly wchan: string | null;
+  /** 0 when not traced; null when unknown. */
+  readonly tracerPid: number | null;
+  readonly isKernelThread: boolean;
+  /** REAPER_RUN from the environment (null: absent or unreadable). */
+  readonly runId: string | null;
+  /** REAPER_TASK from the environment. */
+  readonly taskId: string | null;
+  /** Minor numbers of /dev/nvidia<N> this process holds open; null when fds are unreadable. */
+  readonly nvidiaMinors: readonly number[] | null;
+}
+
+/** Key for maps and sets: "pid:startTime". */
+export function procKeyString(k: ProcKey): string {
+  return `${k.pid}:${k.startTime}`;
+}
+
+export function sameIdentity(a: ProcKey, b: ProcKey): boolean {
+  return a.pid === b.pid && a.startTime === b.startTime;
+}
