@@ -64,7 +64,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Set by the bundler (scripts/package.mjs); the compiled tree reads package.json.
+declare const __REAPER_VERSION__: string | undefined;
+
 async function readVersion(): Promise<string> {
+  if (typeof __REAPER_VERSION__ === 'string') return __REAPER_VERSION__;
   const { readFile } = await import('node:fs/promises');
   try {
     const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
