@@ -1,0 +1,73 @@
+/**
+ * Low-level /proc reads into reused buffers (openSync/readSync/closeSync: no promise,
+ * no allocation per file). A process can vanish between any two syscalls; that is
+ * reported as GONE, a permission problem as DENIED, never thrown.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** The file (or the whole process) no longer exists. */
+export const GONE = -1;
+/** EACCES/EPERM: unknown, not an error. */
+export const DENIED = -2;
+
+export function errnoResult(e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return DENIED;
+  // ENOENT, ESRCH (process exited between open and read), EINVAL, anything else: treat as gone.
+  return GONE;
+}
+
+/**
+ * Read up to buf.length bytes of a /proc file with one read (/proc seq files hand the whole
+ * text to a read that is large enough). Returns the byte count, GONE or DENIED.
+ */
+export function readSmall(path: string, buf: Buffer): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    return errnoResult(e);
+  }
+  try {
+    return readSync(fd, buf, 0, buf.length, null);
+  } catch (e) {
+    return errnoResult(e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A growable buffer for files of unknown size (cmdline, environ). */
+export class GrowBuffer {
+  buf: Buffer;
+  constructor(size = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  /** Reads the whole file; returns the byte count, GONE or DENIED. Caps at maxBytes. */
+  readAll(path: string, maxBytes = 4 * 1024 * 1024): number {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      return errnoResult(e);
+    }
+    try {
+      let len = 0;
+      for (;;) {
+        if (len === this.buf.length) {
+          if (len >= maxBytes) return len;
+          const bigger = Buffer.allocUnsafe(Math.min(maxBytes, this.buf.length * 2));
+          this.buf.copy(bigger, 0, 0, len);
+          this.buf = bigger;
+        }
+        const n = readSync(fd, this.buf, len, this.buf.length - len, null);
+        if (n === 0) return len;
+        len += n;
+      }
+    } catch (e) {
+      return errnoResult(e);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
