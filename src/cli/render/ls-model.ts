@@ -1,0 +1,115 @@
+/**
+ * Pure pieces of `reaper ls`: which processes are shown, which GPUs each holds, and the
+ * rows in `ps f` order. No I/O; the command feeds it a Snapshot (with its GpuState).
+ */
+import { buildForest, descendants, type Forest } from '../../model/forest.js';
+import type { ProcInfo } from '../../model/proc.js';
+import { ReaperError } from '../../model/errors.js';
+import type { Snapshot } from '../../model/snapshot.js';
+
+export type LsSelection =
+  | { readonly kind: 'user'; readonly uid: number }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'pid'; readonly pid: number }
+  | { readonly kind: 'gpu'; readonly index: number };
+
+/** A verdict as ls needs it (structurally the model's Verdict). */
+export interface LsVerdict {
+  readonly reasons: readonly { readonly code: string; readonly text: string }[];
+}
+
+export interface LsOptions {
+  readonly selection?: LsSelection;
+  readonly verdicts?: ReadonlyMap<number, LsVerdict>;
+}
+
+/** One GPU a process holds: from nvidia-smi's compute apps, or from an open /dev/nvidia<minor>. */
+export interface LsGpuRef {
+  readonly uuid: string | null;
+  readonly index: number | null;
+  readonly usedMemoryMiB: number | null;
+  /** /dev/nvidia<minor>, when known. */
+  readonly minor: number | null;
+}
+
+/** pid → GPUs held, merging compute apps (by pid) and open device files (by minor). */
+export function gpuHoldings(snapshot: Pick<Snapshot, 'gpu' | 'processes'>): Map<number, LsGpuRef[]> {
+  const out = new Map<number, LsGpuRef[]>();
+  const { gpus, apps } = snapshot.gpu;
+  const byUuid = new Map(gpus.map((g) => [g.uuid, g] as const));
+  const byMinor = new Map<number, (typeof gpus)[number]>();
+  for (const g of gpus) if (g.minor !== null) byMinor.set(g.minor, g);
+  const add = (pid: number, ref: LsGpuRef): void => {
+    let list = out.get(pid);
+    if (!list) out.set(pid, (list = []));
+    const same = list.find((r) => (ref.uuid !== null && r.uuid === ref.uuid) || (ref.uuid === null && r.minor === ref.minor));
+    if (!same) {
+      list.push(ref);
+      return;
+    }
+    if (ref.usedMemoryMiB !== null) {
+      list[list.indexOf(same)] = { ...same, usedMemoryMiB: (same.usedMemoryMiB ?? 0) + ref.usedMemoryMiB };
+    }
+  };
+  for (const a of apps) {
+    const g = byUuid.get(a.gpuUuid);
+    add(a.pid, { uuid: a.gpuUuid, index: g ? g.index : null, usedMemoryMiB: a.usedMemoryMiB, minor: g ? g.minor : null });
+  }
+  for (const p of snapshot.processes) {
+    if (!p.nvidiaMinors) continue;
+    for (const m of p.nvidiaMinors) {
+      const g = byMinor.get(m);
+      add(p.pid, { uuid: g ? g.uuid : null, index: g ? g.index : null, usedMemoryMiB: null, minor: m });
+    }
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9));
+  return out;
+}
+
+export interface LsSelectionResult {
+  /** Forest over the shown processes only: roots are those whose parent is not shown. */
+  readonly forest: Forest;
+  readonly shown: readonly ProcInfo[];
+  readonly holdings: Map<number, LsGpuRef[]>;
+}
+
+/**
+ * Which processes `ls` shows. user: that uid's processes (no kernel threads); all: everyone;
+ * pid: that process and its descendants (NOT_FOUND if absent); gpu: holders of that GPU index
+ * and their descendants (NOT_FOUND if the probe knows GPUs and none has that index).
+ */
+export function selectLs(snapshot: Snapshot, selection: LsSelection = { kind: 'all' }): LsSelectionResult {
+  const holdings = gpuHoldings(snapshot);
+  let shown: ProcInfo[];
+  switch (selection.kind) {
+    case 'all':
+      shown = [...snapshot.processes];
+      break;
+    case 'user':
+      shown = snapshot.processes.filter((p) => p.uid === selection.uid && !p.isKernelThread);
+      break;
+    case 'pid': {
+      if (!snapshot.byPid.has(selection.pid)) throw new ReaperError('NOT_FOUND', `no process with pid ${selection.pid}`);
+      const full = buildForest(snapshot.processes);
+      const pids = new Set([selection.pid, ...descendants(full, selection.pid)]);
+      shown = snapshot.processes.filter((p) => pids.has(p.pid));
+      break;
+    }
+    case 'gpu': {
+      const gpus = snapshot.gpu.gpus;
+      if (gpus.length > 0 && !gpus.some((g) => g.index === selection.index)) {
+        throw new ReaperError('NOT_FOUND', `no GPU with index ${selection.index} (GPUs: ${gpus.map((g) => g.index).join(', ')})`);
+      }
+      const full = buildForest(snapshot.processes);
+      const pids = new Set<number>();
+      for (const [pid, refs] of holdings) {
+        if (!snapshot.byPid.has(pid) || !refs.some((r) => r.index === selection.index)) continue;
+        pids.add(pid);
+        for (const d of descendants(full, pid)) pids.add(d);
+      }
+      shown = snapshot.processes.filter((p) => pids.has(p.pid));
+      break;
+    }
+  }
+  return { forest: buildForest(shown), shown, holdings };
+}
