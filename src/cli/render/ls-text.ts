@@ -55,7 +55,7 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
       memCol,
       formatElapsed(el),
       ...(withReasons ? [v ? v.reasons.map((x) => sanitizeText(x.code)).join(',') : '-'] : []),
-      tree + p.cmd,
+      tree + sanitizeText(p.cmd),
     ]);
   }
   const right = new Set(['PID', '%CPU', 'RSS', 'GPUMEM', 'ELAPSED']);
