@@ -1,0 +1,179 @@
+/**
+ * State of the simulated GPUs, derived from /proc alone (stateless across calls, so any
+ * number of simulator processes agree). A process "holds" simulated GPU <N> when its
+ * environment has CUDA_VISIBLE_DEVICES whose first entry is N (or that GPU's uuid) and
+ * REAPER_SIM_GPU_MIB=<MiB>, the allocation marker the demo batch's scripts set.
+ * Utilisation comes from the holders' CPU use: over their lifetime for a one-shot call,
+ * over the last tick in loop mode (the only state, kept in one simulator process).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
+
+export const SIM_MEMORY_TOTAL_MIB = 81559;
+export const SIM_BASE_MIB = 4;
+export const SIM_POWER_LIMIT_W = 300;
+
+export interface SimHolder {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly gpu: number;
+  readonly mib: number;
+  readonly processName: string;
+  readonly cpuTicks: number;
+}
+
+export interface SimGpu {
+  readonly index: number;
+  readonly uuid: string;
+  readonly name: string;
+  readonly busId: string;
+  readonly utilizationGpu: number;
+  readonly utilizationMemory: number;
+  readonly memoryUsedMiB: number;
+  readonly memoryTotalMiB: number;
+  readonly temperatureC: number;
+  readonly powerDrawW: number;
+  readonly powerLimitW: number;
+  readonly pstate: string;
+  readonly holders: readonly SimHolder[];
+}
+
+/** "1", "1,0", "GPU-5eed…", "" → the GPU index it selects first, or null. Pure. */
+export function parseVisibleDevices(value: string, count: number): number | null {
+  const first = value.split(',')[0]?.trim() ?? '';
+  if (/^\d+$/.test(first)) {
+    const n = Number(first);
+    return n < count ? n : null;
+  }
+  for (let i = 0; i < count; i++) if (first === simUuid(i)) return i;
+  return null;
+}
+
+/** environ block (NUL-separated) → the holder's GPU and MiB, or null. Pure. */
+export function parseHolderEnv(environ: Buffer | string, count: number): { gpu: number; mib: number } | null {
+  const text = typeof environ === 'string' ? environ : environ.toString('latin1');
+  let cvd: string | null = null;
+  let mib: number | null = null;
+  for (const kv of text.split('\0')) {
+    if (kv.startsWith('CUDA_VISIBLE_DEVICES=')) cvd = kv.slice('CUDA_VISIBLE_DEVICES='.length);
+    else if (kv.startsWith(SIM_MIB_ENV + '=')) {
+      const v = kv.slice(SIM_MIB_ENV.length + 1).trim();
+      mib = /^\d{1,7}$/.test(v) ? Number(v) : null;
+    }
+  }
+  if (cvd === null || mib === null) return null;
+  const gpu = parseVisibleDevices(cvd, count);
+  return gpu === null ? null : { gpu, mib };
+}
+
+/** Derives the GPUs from holders and their CPU use. Pure. */
+export function buildSimGpus(count: number, holders: readonly SimHolder[], cpuPercentOf: (h: SimHolder) => number): SimGpu[] {
+  const gpus: SimGpu[] = [];
+  for (let i = 0; i < count; i++) {
+    const mine = holders.filter((h) => h.gpu === i).sort((a, b) => a.pid - b.pid);
+    const cpu = mine.reduce((s, h) => s + cpuPercentOf(h), 0);
+    const util = Math.max(0, Math.min(100, Math.round(cpu)));
+    const used = Math.min(SIM_MEMORY_TOTAL_MIB, SIM_BASE_MIB + mine.reduce((s, h) => s + h.mib, 0));
+    gpus.push({
+      index: i,
+      uuid: simUuid(i),
+      name: SIM_GPU_NAME,
+      busId: `00000000:${(0x10 + i).toString(16).toUpperCase().padStart(2, '0')}:00.0`,
+      utilizationGpu: util,
+      utilizationMemory: Math.round(util * 0.6),
+      memoryUsedMiB: used,
+      memoryTotalMiB: SIM_MEMORY_TOTAL_MIB,
+      temperatureC: 31 + (i % 4) + Math.round(util * 0.45),
+      powerDrawW: Math.round((55 + (mine.length > 0 ? 12 : 0) + util * 2.2) * 100) / 100,
+      powerLimitW: SIM_POWER_LIMIT_W,
+      pstate: mine.length > 0 ? 'P0' : 'P8',
+      holders: mine,
+    });
+  }
+  return gpus;
+}
+
+function parseStatLite(text: string): { state: string; startTime: number; cpuTicks: number } | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const f = text.slice(close + 2).split(' ');
+  // f[0] = state (field 3); utime = field 14 → f[11]; stime f[12]; starttime field 22 → f[19]
+  const startTime = Number(f[19]);
+  const cpuTicks = Number(f[11]) + Number(f[12]);
+  if (!Number.isFinite(startTime) || !Number.isFinite(cpuTicks)) return null;
+  return { state: f[0] ?? '?', startTime, cpuTicks };
+}
+
+/** Environment markers cached per identity (loop mode): environ never changes for one. */
+export type EnvCache = Map<string, { gpu: number; mib: number; processName: string } | null>;
+
+/** Reads every holder from /proc. Never throws; vanished or unreadable processes are skipped. */
+export async function readSimHolders(count: number, opts: { selfPid?: number; cache?: EnvCache } = {}): Promise<SimHolder[]> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const selfPid = opts.selfPid ?? process.pid;
+  const seen = new Set<string>();
+  const out = await Promise.all(
+    names.map(async (name): Promise<SimHolder | null> => {
+      if (!/^\d+$/.test(name)) return null;
+      const pid = Number(name);
+      if (pid === selfPid) return null;
+      try {
+        const st = parseStatLite(await readFile(`/proc/${pid}/stat`, 'latin1'));
+        if (!st || st.state === 'Z' || st.state === 'X') return null;
+        const key = `${pid}:${st.startTime}`;
+        seen.add(key);
+        let marker = opts.cache?.get(key);
+        if (marker === undefined) {
+          const env = await readFile(`/proc/${pid}/environ`);
+          const holder = env.includes(SIM_MIB_ENV + '=') ? parseHolderEnv(env, count) : null;
+          marker = holder ? { ...holder, processName: await readProcessName(pid) } : null;
+          opts.cache?.set(key, marker);
+        }
+        if (!marker) return null;
+        return { pid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks };
+      } catch {
+        return null;
+      }
+    }),
+  );
+  if (opts.cache) for (const k of [...opts.cache.keys()]) if (!seen.has(k)) opts.cache.delete(k);
+  return out.filter((h): h is SimHolder => h !== null);
+}
+
+/** What nvidia-smi shows as process_name: the executable path as started (argv[0]), else comm. */
+async function readProcessName(pid: number): Promise<string> {
+  try {
+    const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0] ?? '';
+    if (argv0 !== '') return argv0;
+  } catch {
+    /* fall through */
+  }
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+  } catch {
+    return '[unknown]';
+  }
+}
+
+/** Seconds since boot and clock ticks per second, for lifetime CPU%. */
+export async function readUptimeSec(): Promise<number> {
+  try {
+    return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+export const CLOCK_TICKS = 100;
+
+/** Lifetime CPU% of a holder (one-shot calls). */
+export function lifetimeCpuPercent(h: SimHolder, uptimeSec: number, hz = CLOCK_TICKS): number {
+  const alive = uptimeSec - h.startTime / hz;
+  if (alive <= 0.05) return 0;
+  return (h.cpuTicks / hz / alive) * 100;
+}
