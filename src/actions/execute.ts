@@ -1,0 +1,396 @@
+/**
+ * The reap executor. Identity (pid + start time) is re-read right before EVERY signal; a pid
+ * that now belongs to another process is skipped and reported, never signalled.
+ *
+ * kill: SIGSTOP the tree top-down so nothing forks while we work, rescan /proc until no new
+ *       member appears and every member is stopped, SIGKILL all, confirm in /proc.
+ * term: SIGTERM then SIGCONT (a stopped process keeps SIGTERM pending until continued), wait
+ *       the grace period, then the kill ladder for whatever is left.
+ * cont: SIGCONT the tree.
+ * A zombie cannot be signalled: the plan acts on its parent; a member that is a zombie after
+ * SIGKILL counts as gone (its parent, or init within ~2 s here, reaps it) and the result says so.
+ */
+import type { ReapPlan, ReapTarget } from '../analysis/index.js';
+import { sanitizeText, type StateLetter } from '../model/index.js';
+import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
+import { notPermittedText, sendSignal } from './errno.js';
+import { readSelfAndAncestors, scanStats } from './proc-scan.js';
+import { readFileSync } from 'node:fs';
+
+export type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending';
+
+export interface ReapResult {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly cmd: string;
+  readonly outcome: ReapOutcome;
+  readonly why: string | null;
+}
+
+export interface ExecuteOptions {
+  onProgress?(r: ReapResult): void;
+  /** Most rescans while stopping a tree (default 200). */
+  rescanLimit?: number;
+  /** How long to wait for SIGKILLed members to disappear (default 3000 ms). */
+  confirmMs?: number;
+}
+
+interface Member {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly cmd: string;
+  uid: number | null;
+  /** Follow its children. */
+  readonly tree: boolean;
+  /** Was a zombie before we acted: never signalled, only observed. */
+  readonly wasZombie: boolean;
+  /** Found while acting (not in the plan). */
+  readonly found: boolean;
+  /** Refused or changed: no more signals. */
+  dead: boolean;
+  eperm: boolean;
+  termed: boolean;
+  result: ReapResult | null;
+}
+
+type SignalResult = 'sent' | 'gone' | 'changed' | 'eperm' | 'error';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function executeReap(plan: ReapPlan, opts: ExecuteOptions = {}): Promise<ReapResult[]> {
+  const ex = new Executor(plan, opts);
+  return ex.run();
+}
+
+class Executor {
+  private readonly members = new Map<number, Member>();
+  private readonly order: Member[] = [];
+  private readonly never: Set<number>;
+  private readonly myUid: number | null;
+
+  constructor(
+    private readonly plan: ReapPlan,
+    private readonly opts: ExecuteOptions,
+  ) {
+    this.never = readSelfAndAncestors();
+    this.myUid = typeof process.getuid === 'function' ? process.getuid() : null;
+  }
+
+  async run(): Promise<ReapResult[]> {
+    for (const t of this.plan.targets) this.admit(t);
+    switch (this.plan.action) {
+      case 'kill':
+        await this.killLadder(null);
+        break;
+      case 'term':
+        await this.termLadder();
+        break;
+      case 'cont':
+        await this.contLadder();
+        break;
+    }
+    return this.order.map((m) => m.result ?? this.result(m, 'survived', 'no outcome recorded'));
+  }
+
+  // ---- membership -------------------------------------------------------------------------------
+
+  private admit(t: ReapTarget): void {
+    if (this.members.has(t.pid)) return;
+    const m: Member = {
+      pid: t.pid,
+      startTime: t.startTime,
+      cmd: t.cmd,
+      uid: t.uid,
+      tree: t.tree !== false,
+      wasZombie: t.stat.startsWith('Z'),
+      found: false,
+      dead: false,
+      eperm: false,
+      termed: false,
+      result: null,
+    };
+    this.members.set(t.pid, m);
+    this.order.push(m);
+    if (this.never.has(t.pid)) {
+      this.finish(m, 'skipped', 'protected: reaper itself or one of its ancestors');
+      return;
+    }
+    const id = readProcIdentity(t.pid);
+    if (!id) this.finish(m, 'gone', 'already gone before reaper acted');
+    else if (id.startTime !== t.startTime) this.finish(m, 'skipped', changedText(t.pid, t.startTime, id.startTime));
+    else m.uid = id.uid;
+  }
+
+  /** New members from a rescan: children of tree members, and members of groups led by one. */
+  private discover(stats: ReadonlyMap<number, RawStat>): Member[] {
+    const added: Member[] = [];
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const st of stats.values()) {
+        if (this.members.has(st.pid) || this.never.has(st.pid) || isKernelThreadStat(st)) continue;
+        const parent = this.members.get(st.ppid);
+        const leader = st.pgid !== st.pid ? this.members.get(st.pgid) : undefined;
+        const via =
+          parent && parent.tree && !parent.wasZombie && st.startTime >= parent.startTime && alive(stats, parent)
+            ? parent
+            : leader && leader.tree && st.startTime >= leader.startTime && alive(stats, leader)
+              ? leader
+              : null;
+        if (!via) continue;
+        const id = readProcIdentity(st.pid);
+        if (!id || id.startTime !== st.startTime) continue;
+        const m: Member = {
+          pid: st.pid,
+          startTime: st.startTime,
+          cmd: readCmd(st.pid, st.comm),
+          uid: id.uid,
+          tree: true,
+          wasZombie: false,
+          found: true,
+          dead: false,
+          eperm: false,
+          termed: false,
+          result: null,
+        };
+        this.members.set(m.pid, m);
+        this.order.push(m);
+        if (this.plan.allUsers !== true && this.plan.selfUid !== undefined && id.uid !== null && id.uid !== this.plan.selfUid) {
+          this.finish(m, 'skipped', `found in the tree of ${via.pid} but owned by uid ${id.uid}, not you (use --all-users)`);
+          continue;
+        }
+        added.push(m);
+        grew = true;
+      }
+    }
+    return added;
+  }
+
+  private active(): Member[] {
+    return this.order.filter((m) => m.result === null && !m.dead && !m.wasZombie);
+  }
+
+  // ---- signalling -------------------------------------------------------------------------------
+
+  /** Identity re-read, then the signal. Records skipped/gone outcomes on the member. */
+  private signal(m: Member, sig: NodeJS.Signals): SignalResult {
+    if (m.result !== null || m.dead) return 'gone';
+    const id = readProcIdentity(m.pid);
+    if (!id) return 'gone';
+    if (id.startTime !== m.startTime) {
+      m.dead = true;
+      this.finish(m, 'skipped', changedText(m.pid, m.startTime, id.startTime));
+      return 'changed';
+    }
+    if (id.uid !== null) m.uid = id.uid;
+    const r = sendSignal(m.pid, sig);
+    if (r.ok) return 'sent';
+    if (r.kind === 'gone') return 'gone';
+    if (r.kind === 'eperm') {
+      m.eperm = true;
+      m.dead = true;
+      this.finish(m, 'skipped', notPermittedText(m.uid));
+      return 'eperm';
+    }
+    m.dead = true;
+    this.finish(m, 'survived', `${sig} failed: ${r.code} ${r.message}`);
+    return 'error';
+  }
+
+  // ---- kill ---------------------------------------------------------------------------------------
+
+  /** Stop the tree, rescan until it is stable, SIGKILL everything, confirm. */
+  private async killLadder(termedNote: string | null): Promise<void> {
+    const limit = this.opts.rescanLimit ?? 200;
+    for (const m of this.active()) this.signal(m, 'SIGSTOP');
+    let stable = false;
+    for (let round = 0; round < limit; round++) {
+      const stats = scanStats();
+      const fresh = this.discover(stats);
+      for (const m of fresh) this.signal(m, 'SIGSTOP');
+      if (fresh.length > 0) continue;
+      const moving = this.active().filter((m) => {
+        const st = stats.get(m.pid);
+        return st !== undefined && st.startTime === m.startTime && !isHeld(st.state);
+      });
+      if (moving.length === 0) {
+        stable = true;
+        break;
+      }
+      await sleep(round < 10 ? 1 : 5);
+    }
+    for (const m of this.active()) this.signal(m, 'SIGKILL');
+    // Anything that slipped through the bounded rescan gets killed as it is found.
+    const deadline = Date.now() + (this.opts.confirmMs ?? 3000);
+    for (;;) {
+      const stats = scanStats();
+      for (const m of this.discover(stats)) this.signal(m, 'SIGKILL');
+      let pending = 0;
+      for (const m of this.order) {
+        if (m.result !== null) continue;
+        const st = stats.get(m.pid);
+        if (m.wasZombie) {
+          const z = this.zombieOutcome(m, st);
+          if (z) this.finish(m, z.outcome, z.why);
+          else pending++;
+          continue;
+        }
+        if (!st || st.startTime !== m.startTime) {
+          this.finish(m, 'gone', killedText(termedNote));
+        } else if (st.state === 'Z' || st.state === 'X') {
+          this.finish(m, 'gone', `${killedText(termedNote)}; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
+        } else {
+          pending++;
+        }
+      }
+      if (pending === 0 || Date.now() > deadline) break;
+      await sleep(10);
+    }
+    const stats = scanStats();
+    for (const m of this.order) {
+      if (m.result !== null) continue;
+      const st = stats.get(m.pid);
+      if (m.wasZombie) {
+        const z = this.zombieOutcome(m, st, true)!;
+        this.finish(m, z.outcome, z.why);
+      } else if (!st || st.startTime !== m.startTime || st.state === 'Z' || st.state === 'X') {
+        this.finish(m, 'gone', killedText(termedNote));
+      } else if (st.state === 'D') {
+        this.finish(m, 'kill-pending', `SIGKILL sent, but it is in uninterruptible sleep (D${wchanOf(m.pid)}): it dies when that kernel call returns`);
+      } else {
+        this.finish(m, 'survived', `still alive after SIGKILL (state ${st.state})${stable ? '' : '; the tree did not stop changing within the rescan limit'}`);
+      }
+    }
+  }
+
+  /** A zombie we did not signal: gone once reaped; counted gone when init is its parent. */
+  private zombieOutcome(m: Member, st: RawStat | undefined, final = false): { outcome: 'gone' | 'survived'; why: string } | null {
+    if (!st || st.startTime !== m.startTime) return { outcome: 'gone', why: 'zombie reaped by its parent' };
+    if (st.ppid === 1) return { outcome: 'gone', why: 'zombie re-parented to init (pid 1), which reaps it within ~2 s' };
+    if (!final) return null;
+    return { outcome: 'survived', why: `zombie: its parent ${st.ppid} has not reaped it (act on the parent)` };
+  }
+
+  // ---- term -----------------------------------------------------------------------------------------
+
+  private async termLadder(): Promise<void> {
+    const term = (m: Member): void => {
+      if (m.termed) return;
+      m.termed = true;
+      if (this.signal(m, 'SIGTERM') === 'sent') this.signal(m, 'SIGCONT');
+    };
+    for (const m of this.active()) term(m);
+    const deadline = Date.now() + Math.max(0, this.plan.graceMs);
+    for (;;) {
+      const stats = scanStats();
+      for (const m of this.discover(stats)) term(m);
+      let left = 0;
+      for (const m of this.order) {
+        if (m.result !== null) continue;
+        const st = stats.get(m.pid);
+        if (m.wasZombie) {
+          const z = this.zombieOutcome(m, st);
+          if (z) this.finish(m, z.outcome, z.why);
+          else left++;
+        } else if (m.dead) {
+          continue;
+        } else if (!st || st.startTime !== m.startTime) {
+          this.finish(m, 'gone', 'exited after SIGTERM');
+        } else if (st.state === 'Z' || st.state === 'X') {
+          this.finish(m, 'gone', `exited after SIGTERM; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
+        } else {
+          left++;
+        }
+      }
+      if (left === 0 || Date.now() >= deadline) break;
+      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+    if (this.order.some((m) => m.result === null)) {
+      await this.killLadder(`still running ${(this.plan.graceMs / 1000).toFixed(1)} s after SIGTERM`);
+    }
+  }
+
+  // ---- cont -------------------------------------------------------------------------------------------
+
+  private async contLadder(): Promise<void> {
+    for (const m of this.active()) this.signal(m, 'SIGCONT');
+    for (const m of this.discover(scanStats())) this.signal(m, 'SIGCONT');
+    const deadline = Date.now() + 1000;
+    for (;;) {
+      const stats = scanStats();
+      let left = 0;
+      for (const m of this.order) {
+        if (m.result !== null || m.dead) continue;
+        const st = stats.get(m.pid);
+        if (m.wasZombie) {
+          const z = this.zombieOutcome(m, st, Date.now() >= deadline);
+          if (z) this.finish(m, z.outcome, z.outcome === 'gone' ? z.why : `${z.why}; its parent was continued`);
+          else left++;
+        } else if (!st || st.startTime !== m.startTime) {
+          this.finish(m, 'gone', 'exited after SIGCONT');
+        } else if (st.state === 'T' || st.state === 't') {
+          if (Date.now() >= deadline) {
+            this.finish(
+              m,
+              'survived',
+              st.state === 't' ? 'still stopped (t): a traced process resumes only when its tracer continues it' : 'still stopped (T) after SIGCONT',
+            );
+          } else left++;
+        } else {
+          this.finish(m, 'resumed', `running again (state ${st.state})`);
+        }
+      }
+      if (left === 0 || Date.now() >= deadline) break;
+      await sleep(10);
+    }
+  }
+
+  // ---- results ----------------------------------------------------------------------------------------
+
+  private result(m: Member, outcome: ReapOutcome, why: string | null): ReapResult {
+    return Object.freeze({ pid: m.pid, startTime: m.startTime, cmd: m.found ? `${m.cmd}` : m.cmd, outcome, why: m.found && why ? `${why} (found while acting)` : why });
+  }
+
+  private finish(m: Member, outcome: ReapOutcome, why: string | null): void {
+    if (m.result !== null) return;
+    m.result = this.result(m, outcome, why);
+    this.opts.onProgress?.(m.result);
+  }
+}
+
+function isHeld(state: StateLetter): boolean {
+  return state === 'T' || state === 't' || state === 'Z' || state === 'X' || state === 'D';
+}
+
+function alive(stats: ReadonlyMap<number, RawStat>, m: Member): boolean {
+  const st = stats.get(m.pid);
+  return st !== undefined && st.startTime === m.startTime;
+}
+
+function changedText(pid: number, planned: number, now: number): string {
+  return `identity changed: pid ${pid} now belongs to another process (start time ${now}, expected ${planned}); left alone`;
+}
+
+function killedText(termedNote: string | null): string {
+  return termedNote ? `killed (SIGKILL): ${termedNote}` : 'killed (SIGKILL)';
+}
+
+function wchanOf(pid: number): string {
+  try {
+    const w = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    return w && w !== '0' ? `, in ${sanitizeText(w)}` : '';
+  } catch {
+    return '';
+  }
+}
+
+function readCmd(pid: number, comm: string): string {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`);
+    const parts = raw.toString('utf8').split('\0').filter((x, i, a) => x.length > 0 || i < a.length - 1);
+    const s = parts.join(' ').trim();
+    return sanitizeText(s.length > 0 ? s : `[${comm}]`);
+  } catch {
+    return sanitizeText(`[${comm}]`);
+  }
+}

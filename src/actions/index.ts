@@ -1,0 +1,5 @@
+/** Public face of the effectful actions: identity-checked signalling and the reap executor. */
+export { executeReap, type ExecuteOptions, type ReapOutcome, type ReapResult } from './execute.js';
+export { teardown, type TeardownOptions } from './teardown.js';
+export { sendSignal, notPermittedText, type SendOutcome } from './errno.js';
+export { scanStats } from './proc-scan.js';

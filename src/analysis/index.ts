@@ -1,0 +1,16 @@
+/** Public face of the leftover analysis (pure: snapshot in, verdicts and plans out). */
+export { analyze, deriveStateSince, gpuIndicesOf, DEFAULT_STUCK_AFTER_SEC, type AnalysisInput } from './explain.js';
+export { protectionOf, protectionOfProc, type ProtectionOptions } from './protect.js';
+export {
+  planReap,
+  planForPids,
+  hasSelector,
+  type PlanOptions,
+  type ReapAction,
+  type ReapPlan,
+  type ReapSelection,
+  type ReapSkip,
+  type ReapTarget,
+} from './plan.js';
+export { DEFAULT_BATCH_PATTERNS, matchText } from './patterns.js';
+export { adopterOf, orphanedAncestor, orphanFacts, formatDuration } from './relations.js';

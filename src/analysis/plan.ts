@@ -1,0 +1,215 @@
+/**
+ * Reap plans (pure): which processes a `reaper reap` would act on, in which order, and which it
+ * refuses to touch and why. The executor (src/actions) re-checks every identity before acting.
+ */
+import { ancestors, buildForest, descendants, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
+import { gpuIndicesOf } from './explain.js';
+import { matchText } from './patterns.js';
+import { protectionOfProc } from './protect.js';
+
+export type ReapAction = 'kill' | 'term' | 'cont';
+
+/** What to act on. Every given field must hold (they intersect); nothing given means leftovers. */
+export interface ReapSelection {
+  /** Only processes with a leftover verdict. */
+  readonly leftovers?: boolean;
+  /** Members of a run: REAPER_RUN=<id> in the environment, plus `runLeaders`. */
+  readonly runId?: string;
+  /** Identities recorded in the run's journal (stage leaders, launcher): matched by pid + start time. */
+  readonly runLeaders?: readonly ProcKey[];
+  /** That process and its descendants. */
+  readonly pid?: number;
+  /** Raw argv (joined by spaces) matches. */
+  readonly match?: RegExp;
+  /** T also selects t (traced). */
+  readonly state?: 'T' | 'Z' | 'D';
+  /** Holds this GPU index (nvidia-smi compute apps or /dev/nvidiaN). */
+  readonly gpu?: number;
+}
+
+export interface PlanOptions {
+  readonly action: ReapAction;
+  readonly graceMs: number;
+  readonly allUsers: boolean;
+}
+
+export interface ReapTarget {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly uid: number | null;
+  readonly user: string | null;
+  readonly stat: string;
+  readonly cmd: string;
+  readonly reasons: Reason[];
+  /** Zombie: this target is the zombie's parent; acting on it lets the zombie be reaped. */
+  readonly viaParentOf?: number;
+  /** Why it is in the plan when it has no reasons of its own ("in the tree of 4711"). */
+  readonly note?: string;
+  /** Act on its descendants too (default true; false for a parent acted on only for its zombie). */
+  readonly tree?: boolean;
+}
+
+export interface ReapSkip {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly cmd: string;
+  readonly why: string;
+}
+
+export interface ReapPlan {
+  readonly action: ReapAction;
+  readonly graceMs: number;
+  /** Top-down: every parent before its children. */
+  readonly targets: ReapTarget[];
+  readonly skipped: ReapSkip[];
+  /** Who planned it: the executor applies the same user rule to members found while it acts. */
+  readonly allUsers?: boolean;
+  readonly selfUid?: number;
+}
+
+export function hasSelector(sel: ReapSelection): boolean {
+  return (
+    sel.leftovers === true ||
+    sel.runId !== undefined ||
+    sel.pid !== undefined ||
+    sel.match !== undefined ||
+    sel.state !== undefined ||
+    sel.gpu !== undefined
+  );
+}
+
+export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>, selection: ReapSelection, opts: PlanOptions): ReapPlan {
+  const sel: ReapSelection = hasSelector(selection) ? selection : { ...selection, leftovers: true };
+  const forest = buildForest(snapshot.processes);
+  const byPid = snapshot.byPid;
+
+  let pidTree: Set<number> | null = null;
+  if (sel.pid !== undefined) {
+    pidTree = new Set<number>();
+    if (byPid.has(sel.pid)) {
+      pidTree.add(sel.pid);
+      for (const d of descendants(forest, sel.pid)) pidTree.add(d);
+    }
+  }
+  let runTree: Set<number> | null = null;
+  if (sel.runId !== undefined) {
+    runTree = new Set<number>();
+    const leaders = new Set((sel.runLeaders ?? []).map((k) => `${k.pid}:${k.startTime}`));
+    for (const p of snapshot.processes) {
+      if (p.runId === sel.runId || leaders.has(`${p.pid}:${p.startTime}`)) {
+        runTree.add(p.pid);
+        for (const d of descendants(forest, p.pid)) runTree.add(d);
+      }
+    }
+  }
+
+  const selects = (p: ProcInfo): boolean => {
+    if (sel.leftovers && !verdicts.has(p.pid)) return false;
+    if (pidTree && !pidTree.has(p.pid)) return false;
+    if (runTree && !runTree.has(p.pid)) return false;
+    if (sel.match) {
+      sel.match.lastIndex = 0;
+      if (!sel.match.test(matchText(p))) return false;
+    }
+    if (sel.state) {
+      const ok = sel.state === 'T' ? p.state === 'T' || p.state === 't' : p.state === sel.state;
+      if (!ok) return false;
+    }
+    if (sel.gpu !== undefined && !gpuIndicesOf(snapshot, p).includes(sel.gpu)) return false;
+    return true;
+  };
+
+  const selected = snapshot.processes.filter(selects).map((p) => p.pid);
+  return planForPids(snapshot, verdicts, selected, opts);
+}
+
+/**
+ * The plan for an explicit set of processes (the selected ones): each with its tree, zombies
+ * turned into their parents, protected ones moved to `skipped`, top-down order.
+ */
+export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>, selected: readonly number[], opts: PlanOptions): ReapPlan {
+  const forest = buildForest(snapshot.processes);
+  const byPid = snapshot.byPid;
+  selected = selected.filter((pid) => byPid.has(pid));
+  const selectedSet = new Set(selected);
+  const notes = new Map<number, string>();
+  const viaParent = new Map<number, number>();
+  const noTree = new Set<number>();
+  const chosen = new Set<number>();
+  const skipped: ReapSkip[] = [];
+  const skippedPids = new Set<number>();
+  const skip = (p: ProcInfo, why: string): void => {
+    if (skippedPids.has(p.pid)) return;
+    skippedPids.add(p.pid);
+    skipped.push({ pid: p.pid, startTime: p.startTime, cmd: p.cmd, why });
+  };
+  const protect = (p: ProcInfo): string | null => protectionOfProc(snapshot, p, { allUsers: opts.allUsers });
+
+  // Expand to trees: a kill/term/cont acts on the selected processes and everything below them.
+  const addTree = (root: number): void => {
+    const rootProc = byPid.get(root)!;
+    const why = protect(rootProc);
+    if (why) return skip(rootProc, why);
+    chosen.add(root);
+    for (const d of descendants(forest, root)) {
+      const dp = byPid.get(d)!;
+      const dwhy = protect(dp);
+      if (dwhy) {
+        skip(dp, dwhy);
+        continue;
+      }
+      if (!selectedSet.has(d) && !notes.has(d)) notes.set(d, `in the tree of ${root}`);
+      chosen.add(d);
+    }
+  };
+  for (const pid of selected) addTree(pid);
+
+  // Zombies cannot be signalled: act on the parent, or report.
+  for (const pid of [...chosen]) {
+    const z = byPid.get(pid)!;
+    if (z.state !== 'Z') continue;
+    const parent = byPid.get(z.ppid);
+    if (z.ppid <= 1 || !parent) {
+      chosen.delete(pid);
+      skip(z, z.ppid <= 1 ? 'zombie of init (pid 1), which reaps it within seconds' : `zombie whose parent ${z.ppid} is gone: init reaps it within seconds`);
+      continue;
+    }
+    const pwhy = protect(parent);
+    if (pwhy) {
+      chosen.delete(pid);
+      skip(z, `zombie: only its parent ${parent.pid} (${parent.comm}, ${parent.stat}) can reap it, and that parent is protected: ${pwhy}`);
+      continue;
+    }
+    if (!chosen.has(parent.pid)) {
+      chosen.add(parent.pid);
+      noTree.add(parent.pid);
+      notes.set(parent.pid, `parent of zombie ${pid}: acting on it lets the zombie be reaped`);
+    }
+    if (!viaParent.has(parent.pid)) viaParent.set(parent.pid, pid);
+  }
+
+  // Top-down order: depth first by ancestor count, then pid.
+  const depth = (pid: number): number => ancestors(byPid, pid).length;
+  const order = [...chosen].sort((a, b) => depth(a) - depth(b) || a - b);
+  const targets: ReapTarget[] = order.map((pid) => {
+    const p = byPid.get(pid)!;
+    const t: {
+      -readonly [K in keyof ReapTarget]: ReapTarget[K];
+    } = {
+      pid,
+      startTime: p.startTime,
+      uid: p.uid,
+      user: p.user,
+      stat: p.stat,
+      cmd: p.cmd,
+      reasons: [...(verdicts.get(pid)?.reasons ?? [])],
+    };
+    const via = viaParent.get(pid);
+    if (via !== undefined) t.viaParentOf = via;
+    const note = notes.get(pid);
+    if (note !== undefined) t.note = note;
+    if (noTree.has(pid)) t.tree = false;
+    return t;
+  });
+  return { action: opts.action, graceMs: opts.graceMs, targets, skipped, allUsers: opts.allUsers, selfUid: snapshot.selfUid };
+}

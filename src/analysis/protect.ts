@@ -1,0 +1,29 @@
+/**
+ * Processes reaper must never touch, whatever was selected. Pure: everything about "who is
+ * looking" (selfPid, selfUid, selfAncestors) comes from the snapshot.
+ */
+import type { ProcInfo, Snapshot } from '../model/index.js';
+
+export interface ProtectionOptions {
+  /** Act on other users' processes too (`--all-users`). The kernel still refuses non-root (EPERM). */
+  readonly allUsers: boolean;
+}
+
+/** Why `pid` must not be touched, or null when it may be. */
+export function protectionOf(snapshot: Snapshot, pid: number, opts: ProtectionOptions): string | null {
+  const p = snapshot.byPid.get(pid);
+  if (!p) return 'not in the snapshot';
+  return protectionOfProc(snapshot, p, opts);
+}
+
+export function protectionOfProc(snapshot: Snapshot, p: ProcInfo, opts: ProtectionOptions): string | null {
+  if (p.pid <= 1) return 'pid 1 (init)';
+  if (p.isKernelThread || p.pid === 2 || p.ppid === 2) return 'kernel thread';
+  if (p.pid === snapshot.selfPid) return 'reaper itself';
+  if (snapshot.selfAncestors.includes(p.pid)) return 'an ancestor of reaper (your shell or session)';
+  if (p.uid === null) return 'owner unknown';
+  if (p.uid !== snapshot.selfUid && !opts.allUsers) {
+    return `owned by ${p.user ?? 'uid ' + p.uid} (uid ${p.uid}), not you: add --all-users${snapshot.selfUid === 0 ? '' : ' (as root)'}`;
+  }
+  return null;
+}

@@ -1,0 +1,77 @@
+/**
+ * Pure questions about one snapshot: who adopted whom, which group/session leaders are gone.
+ * A pid can be reused, so a "leader" only counts when it is not younger than the member.
+ */
+import type { ProcInfo, Snapshot } from '../model/index.js';
+
+/**
+ * Processes that adopt orphans besides pid 1. /proc does not expose PR_SET_CHILD_SUBREAPER,
+ * so this is a name list of the usual ones (systemd --user, container inits, tmux does not).
+ */
+const SUBREAPER_COMMS = new Set(['systemd', 'tini', 'dumb-init', 'docker-init', 'catatonit', 'containerd-shim', 's6-svscan', 'runsvdir']);
+
+export function isInit(pid: number): boolean {
+  return pid === 1;
+}
+
+/** The parent of `p` is init or a known subreaper (the process was adopted, or started by it). */
+export function adopterOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | { pid: 1; comm: 'init' } | null {
+  if (p.ppid === 1) return snapshot.byPid.get(1) ?? { pid: 1, comm: 'init' };
+  const parent = snapshot.byPid.get(p.ppid);
+  if (parent && SUBREAPER_COMMS.has(parent.comm) && !parent.isKernelThread) return parent;
+  return null;
+}
+
+/** Is the process with pid `leader` (a pgid or sid) still the live leader for member `p`? */
+export function leaderAlive(snapshot: Snapshot, leader: number, p: ProcInfo, kind: 'pgid' | 'sid'): boolean {
+  if (leader <= 0) return true; // kernel-ish or unknown: nothing to say
+  if (leader === p.pid) return true;
+  const l = snapshot.byPid.get(leader);
+  if (!l) return false;
+  if (l.state === 'Z' || l.state === 'X') return false;
+  // A reused pid: a younger process cannot be the leader of an older member's group.
+  if (l.startTime > p.startTime) return false;
+  return kind === 'pgid' ? l.pgid === leader : l.sid === leader;
+}
+
+export interface OrphanFacts {
+  /** The process itself was adopted by init or a subreaper. */
+  readonly adoptedBy: { pid: number; comm: string } | null;
+  readonly pgidLeaderGone: boolean;
+  readonly sidLeaderGone: boolean;
+}
+
+export function orphanFacts(snapshot: Snapshot, p: ProcInfo): OrphanFacts {
+  const a = adopterOf(snapshot, p);
+  return {
+    adoptedBy: a ? { pid: a.pid, comm: a.comm } : null,
+    pgidLeaderGone: !leaderAlive(snapshot, p.pgid, p, 'pgid'),
+    sidLeaderGone: p.sid > 0 && !leaderAlive(snapshot, p.sid, p, 'sid'),
+  };
+}
+
+/** Nearest process in `p`'s ancestry (itself included) that was adopted while its group/session leader is gone. */
+export function orphanedAncestor(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
+  const seen = new Set<number>();
+  let cur: ProcInfo | undefined = p;
+  while (cur && !seen.has(cur.pid) && cur.pid > 1) {
+    seen.add(cur.pid);
+    const f = orphanFacts(snapshot, cur);
+    if (f.adoptedBy && (f.pgidLeaderGone || f.sidLeaderGone)) return cur;
+    if (f.adoptedBy) return null; // adopted, but its group and session are intact: a daemon
+    cur = snapshot.byPid.get(cur.ppid);
+  }
+  return null;
+}
+
+export function describeProc(p: Pick<ProcInfo, 'pid' | 'comm' | 'stat'> | undefined, pid: number): string {
+  if (!p) return `${pid} (gone)`;
+  return `${pid} (${p.comm}, ${p.stat})`;
+}
+
+export function formatDuration(sec: number): string {
+  if (sec < 60) return `${Math.round(sec)} s`;
+  if (sec < 3600) return `${Math.floor(sec / 60)} min ${Math.round(sec % 60)} s`;
+  if (sec < 86400) return `${Math.floor(sec / 3600)} h ${Math.round((sec % 3600) / 60)} min`;
+  return `${Math.floor(sec / 86400)} d ${Math.round((sec % 86400) / 3600)} h`;
+}
