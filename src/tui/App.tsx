@@ -1,0 +1,207 @@
+/**
+ * The root of the live screen. It receives a data source (probe loop + analysis, built by
+ * src/cli/commands/top.tsx or a test fake) and an actions object; it never reads /proc,
+ * spawns or signals anything itself.
+ */
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Box, useApp, useInput } from 'ink';
+import { DetailsPane, detailLines } from './components/DetailsPane.js';
+import { GpuTable, gpuLineCount } from './components/GpuTable.js';
+import { Header } from './components/Header.js';
+import { JobsPanel, jobLines } from './components/JobsPanel.js';
+import { Block, StatusLine, confirmLines, helpScreenLines } from './components/Overlays.js';
+import { ProcessTable } from './components/ProcessTable.js';
+import { useData } from './hooks/use-data.js';
+import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
+import { keyId } from './keymap.js';
+import { planLayout, scrollTop } from './layout.js';
+import { buildRows, isLeftover, type Grouping } from './rows.js';
+import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type UiState } from './state.js';
+import { summarizeOutcomes } from './targets.js';
+import { ThemeContext, createTheme, type Theme } from './theme.js';
+import type { DataSource, TuiActions } from './types.js';
+
+export interface AppProps {
+  readonly source: DataSource;
+  readonly actions: TuiActions;
+  /** Show every user's processes (--all). */
+  readonly allUsers?: boolean;
+  readonly initialGrouping?: Grouping;
+  /** Fixed size (tests); otherwise the terminal's, following resizes. */
+  readonly size?: TerminalSize;
+  readonly theme?: Theme;
+}
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return (m.split('\n')[0] ?? '').slice(0, 200);
+}
+
+export function App(props: AppProps): React.ReactElement {
+  const theme = props.theme ?? createTheme(true);
+  return (
+    <ThemeContext.Provider value={theme}>
+      <Screen {...props} theme={theme} />
+    </ThemeContext.Provider>
+  );
+}
+
+function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', size, theme }: AppProps & { theme: Theme }): React.ReactElement {
+  const data = useData(source);
+  const { columns: width, rows: height } = useTerminalSize(size);
+  const { exit } = useApp();
+  const [state, setState] = useState<UiState>(() => initialState(initialGrouping));
+  const stateRef = useRef(state);
+  const topRef = useRef(0);
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
+
+  const update = useCallback((f: (s: UiState) => UiState) => {
+    stateRef.current = f(stateRef.current);
+    if (mounted.current) setState(stateRef.current);
+  }, []);
+
+  const filter = activeFilter(state);
+  const rows = useMemo(
+    () =>
+      buildRows(
+        { snapshot: data.snapshot, gpu: data.gpu, verdicts: data.verdicts, runs: data.runs },
+        { grouping: state.grouping, filter, leftoversOnly: state.leftoversOnly, folded: state.folded, allUsers },
+      ),
+    [data.snapshot, data.gpu, data.verdicts, data.runs, state.grouping, filter, state.leftoversOnly, state.folded, allUsers],
+  );
+  const leftoverCount = useMemo(() => {
+    const s = data.snapshot;
+    if (!s) return 0;
+    let n = 0;
+    for (const p of s.processes) if ((allUsers || p.uid === s.selfUid) && isLeftover(data.verdicts, p.pid)) n++;
+    return n;
+  }, [data.snapshot, data.verdicts, allUsers]);
+  const taggedLive = useMemo(() => {
+    const out = new Set<string>();
+    const s = data.snapshot;
+    if (!s) return out;
+    for (const [k, id] of state.tagged) if (s.byPid.get(id.pid)?.startTime === id.startTime) out.add(k);
+    return out;
+  }, [data.snapshot, state.tagged]);
+
+  const cursor = cursorIndexIn(state, rows);
+  const nowMs = data.snapshot?.takenAtMs ?? null;
+  const jobs = jobLines(data.runs, nowMs, theme, actions.batchFile);
+  const details = state.details
+    ? detailLines({ row: rows[cursor], snapshot: data.snapshot, verdicts: data.verdicts, gpu: data.gpu, runs: data.runs, protection: data.protection }, width, theme)
+    : [];
+  const layout = planLayout({
+    rows: height,
+    gpuLines: gpuLineCount(data.gpu, nowMs, data.probe.intervalMs),
+    jobLines: jobs.length,
+    detailLines: details.length,
+  });
+  const top = scrollTop(topRef.current, cursor, layout.tree, rows.length);
+  topRef.current = top;
+
+  const runEffect = (e: Effect): void => {
+    const done = (text: string, tone: 'ok' | 'error'): void => {
+      update((s) => ({ ...s, busy: null, message: { text, tone } }));
+      source.refresh?.();
+    };
+    switch (e.kind) {
+      case 'quit':
+        exit();
+        return;
+      case 'signal':
+        actions.signal(e.action, e.targets).then(
+          (out) => done(summarizeOutcomes(e.action, out), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
+          (err: unknown) => done(`${e.action} failed: ${oneLine(err)}`, 'error'),
+        );
+        return;
+      case 'launch':
+        actions.launch().then(
+          (r) => done(`launched run ${r.runId} (detached; S stops it)`, 'ok'),
+          (err: unknown) => done(`launch failed: ${oneLine(err)}`, 'error'),
+        );
+        return;
+      case 'stop':
+        actions.stop(e.runId).then(
+          (msg) => done(msg, 'ok'),
+          (err: unknown) => done(`stop ${e.runId} failed: ${oneLine(err)}`, 'error'),
+        );
+        return;
+    }
+  };
+
+  useInput((input, key) => {
+    const id = keyId(input, key);
+    const t = handleKey(stateRef.current, id, {
+      rows,
+      snapshot: data.snapshot,
+      verdicts: data.verdicts,
+      runs: data.runs,
+      protection: data.protection,
+      pageSize: layout.tree,
+      readonly: actions.readonly,
+      batchFile: actions.batchFile,
+    });
+    if (t.state !== stateRef.current) update(() => t.state);
+    if (t.effect) runEffect(t.effect);
+  });
+
+  const header = (
+    <Header
+      width={width}
+      host={data.host}
+      probe={data.probe}
+      grouping={state.grouping}
+      leftovers={leftoverCount}
+      tagged={taggedLive.size}
+      filter={filter}
+      leftoversOnly={state.leftoversOnly}
+      readonly={actions.readonly}
+      processCount={data.snapshot ? data.snapshot.processes.length : null}
+    />
+  );
+  const status = <StatusLine width={width} filterDraft={state.filterDraft} busy={state.busy} message={state.message} readonly={actions.readonly} />;
+  const bodyHeight = layout.total - layout.header - layout.status;
+
+  if (state.help) {
+    return (
+      <Box flexDirection="column" width={width}>
+        {header}
+        <Block lines={helpScreenLines(width, bodyHeight, theme)} width={width} height={bodyHeight} />
+        {layout.status > 0 ? status : null}
+      </Box>
+    );
+  }
+  const lowerHeight = layout.tableHeader + layout.tree + layout.details;
+  return (
+    <Box flexDirection="column" width={width}>
+      {header}
+      <GpuTable gpu={data.gpu} width={width} height={layout.gpu} nowMs={nowMs} intervalMs={data.probe.intervalMs} />
+      <JobsPanel runs={data.runs} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
+      {state.confirm ? (
+        <Block lines={confirmLines(state.confirm, lowerHeight, theme)} width={width} height={lowerHeight} />
+      ) : lowerHeight > 0 ? (
+        <>
+          <ProcessTable
+            rows={rows}
+            cursor={cursor}
+            top={top}
+            height={layout.tree}
+            width={width}
+            tagged={taggedLive}
+            snapshot={data.snapshot}
+            emptyText={data.snapshot ? (filter !== '' || state.leftoversOnly ? 'no process matches' : 'no processes in this view (g switches the grouping)') : 'scanning…'}
+          />
+          <DetailsPane lines={details} width={width} height={layout.details} />
+        </>
+      ) : null}
+      {layout.status > 0 ? status : null}
+    </Box>
+  );
+}
+

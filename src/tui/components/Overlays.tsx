@@ -1,0 +1,100 @@
+import React from 'react';
+import { Box } from 'ink';
+import { sanitizeText } from '../../model/index.js';
+import { fit, fitLeft } from '../format.js';
+import { helpLines } from '../keymap.js';
+import type { Message, Pending } from '../state.js';
+import { ACTION_VERB } from '../targets.js';
+import { useTheme, type Theme } from '../theme.js';
+import { Line, clipSegments, seg, type Segment } from './Line.js';
+
+/** The one confirmation: what will be hit (count, pid(user), command), or the run/batch concerned. */
+export function confirmLines(p: Pending, height: number, t: Theme): Segment[][] {
+  const lines: Segment[][] = [];
+  const yes = seg('   y/Enter = yes, n/Esc = no', t.dim);
+  if (p.kind === 'launch') {
+    lines.push([seg(`Launch ${sanitizeText(p.batchFile)} as a detached run?`, t.tagged, { bold: true }), yes]);
+    lines.push([seg('It keeps running when this screen closes or SSH drops; S stops it.', t.dim)]);
+    return lines;
+  }
+  if (p.kind === 'stop') {
+    lines.push([seg(`Stop run ${sanitizeText(p.runId)} ${p.label}: tear down every process of the run?`, t.tagged, { bold: true }), yes]);
+    return lines;
+  }
+  const n = p.targets.length;
+  lines.push([seg(`${ACTION_VERB[p.action]}: ${n} process${n === 1 ? '' : 'es'}?`, p.action === 'cont' ? t.ok : t.error, { bold: true }), yes]);
+  const skippedLines = p.skipped.length > 0 ? 1 : 0;
+  const room = Math.max(1, height - 1 - skippedLines);
+  const show = n > room ? room - 1 : n;
+  for (const x of p.targets.slice(0, Math.max(0, show))) {
+    lines.push([
+      seg(fitLeft(String(x.pid), 7) + '(' + sanitizeText(x.user ?? String(x.uid ?? '?')) + ') '),
+      seg(fit(x.stat, 5) + ' ', t.stat(x.stat)),
+      seg(x.cmd, x.reasons.length > 0 ? t.leftover : undefined),
+      seg(x.reasons.length > 0 ? `  [${x.reasons.map((r) => r.code).join(',')}]` : '', t.dim),
+    ]);
+  }
+  if (show < n) lines.push([seg(`   … and ${n - show} more`, t.dim)]);
+  if (p.skipped.length > 0) {
+    const s = p.skipped.slice(0, 3).map((x) => `${x.pid}(${sanitizeText(x.user ?? '?')}): ${sanitizeText(x.why)}`).join('; ');
+    lines.push([seg(`skipped ${p.skipped.length} protected: ${s}${p.skipped.length > 3 ? ' …' : ''}`, t.dim)]);
+  }
+  return lines;
+}
+
+export function Block({ lines, width, height }: { lines: readonly Segment[][]; width: number; height: number }): React.ReactElement | null {
+  if (height <= 0) return null;
+  const shown = lines.slice(0, height);
+  const pad: React.ReactElement[] = [];
+  for (let i = shown.length; i < height; i++) pad.push(<Line key={`pad${i}`} segments={[]} />);
+  return (
+    <Box flexDirection="column">
+      {shown.map((l, i) => (
+        <Line key={i} segments={clipSegments(l, width)} />
+      ))}
+      {pad}
+    </Box>
+  );
+}
+
+/** Help generated from the keymap table, in two columns when the screen is short. */
+export function helpScreenLines(width: number, height: number, t: Theme): Segment[][] {
+  const items = helpLines();
+  const title: Segment[] = [seg('reaper keys', t.header, { bold: true }), seg('   (any key closes this help)', t.dim)];
+  const room = Math.max(1, height - 1);
+  const out: Segment[][] = [title];
+  if (items.length <= room || width < 100) {
+    for (const l of items.slice(0, room)) out.push([seg(l)]);
+    return out;
+  }
+  const colW = Math.floor(width / 2);
+  const half = Math.ceil(items.length / 2);
+  for (let i = 0; i < Math.min(half, room); i++) out.push([seg(fit(items[i]!, colW - 1) + ' '), seg(items[i + half] ?? '')]);
+  return out;
+}
+
+export interface StatusLineProps {
+  readonly width: number;
+  readonly filterDraft: string | null;
+  readonly busy: string | null;
+  readonly message: Message | null;
+  readonly readonly: boolean;
+}
+
+export function StatusLine(p: StatusLineProps): React.ReactElement {
+  const t = useTheme();
+  let segs: Segment[];
+  if (p.filterDraft !== null) segs = [seg('filter: /', t.accent, { bold: true }), seg(p.filterDraft + '_'), seg('   Enter apply, Esc clear', t.dim)];
+  else if (p.busy) segs = [seg(p.busy, t.tagged, { bold: true })];
+  else if (p.message) segs = [seg(p.message.text, p.message.tone === 'error' ? t.error : p.message.tone === 'ok' ? t.ok : undefined, { bold: p.message.tone !== 'info' })];
+  else
+    segs = [
+      seg(
+        p.readonly
+          ? 'j/k move  Enter details  / filter  l leftovers  g group  ? help  q quit  (read-only)'
+          : 'space tag  a tag leftovers  K kill  T term  c resume  L launch  S stop  Enter details  / filter  g group  ? help  q quit',
+        t.dim,
+      ),
+    ];
+  return <Line segments={clipSegments(segs, p.width)} />;
+}

@@ -1,0 +1,283 @@
+/**
+ * Pure: snapshot + verdicts + runs + view options → the rows of the process table.
+ * Groups (by GPU / by run / all), tree order with ps-f indentation, folding, filter and
+ * "leftovers only" (matching rows plus their ancestors as context).
+ */
+import type { GpuState, ProcInfo, RunSummary, Snapshot, Verdict } from '../model/index.js';
+import { procKeyString } from '../model/index.js';
+
+export type Grouping = 'gpu' | 'run' | 'all';
+export const GROUPINGS: readonly Grouping[] = ['gpu', 'run', 'all'];
+export const GROUPING_LABEL: Record<Grouping, string> = { gpu: 'by GPU', run: 'by run', all: 'all processes' };
+
+export interface ViewOptions {
+  readonly grouping: Grouping;
+  /** Case-insensitive substring over pid, user, command, run id; '' = none. */
+  readonly filter: string;
+  readonly leftoversOnly: boolean;
+  /** Identities ("pid:startTime") whose subtrees are folded. */
+  readonly folded: ReadonlySet<string>;
+  /** Show every user's processes (else only snapshot.selfUid's). */
+  readonly allUsers: boolean;
+}
+
+export interface GroupRow {
+  readonly kind: 'group';
+  readonly key: string;
+  readonly label: string;
+  readonly runId: string | null;
+  /** Every process identity shown under this group (before folding), for group-wide actions. */
+  readonly pids: readonly number[];
+}
+
+export interface ProcRow {
+  readonly kind: 'proc';
+  readonly key: string;
+  readonly proc: ProcInfo;
+  readonly depth: number;
+  /** ps f style indentation drawn before the command. */
+  readonly prefix: string;
+  readonly hasChildren: boolean;
+  readonly folded: boolean;
+  /** Descendants hidden by folding. */
+  readonly hiddenCount: number;
+  readonly leftover: boolean;
+  /** Shown only as the ancestor of a match (filter / leftovers only). */
+  readonly context: boolean;
+  readonly gpuMemMiB: number | null;
+  readonly groupKey: string;
+}
+
+export type Row = GroupRow | ProcRow;
+
+export interface RowsInput {
+  readonly snapshot: Snapshot | null;
+  readonly gpu: GpuState;
+  readonly verdicts: ReadonlyMap<number, Verdict>;
+  readonly runs: readonly RunSummary[];
+}
+
+export function isLeftover(verdicts: ReadonlyMap<number, Verdict>, pid: number): boolean {
+  const v = verdicts.get(pid);
+  return v !== undefined && v.reasons.length > 0;
+}
+
+/** GPU memory per pid (MiB), optionally for one GPU uuid only. */
+export function gpuMemoryByPid(gpu: GpuState, uuid?: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const a of gpu.apps) {
+    if (uuid !== undefined && a.gpuUuid !== uuid) continue;
+    if (a.usedMemoryMiB === null) {
+      if (!out.has(a.pid)) out.set(a.pid, 0);
+      continue;
+    }
+    out.set(a.pid, (out.get(a.pid) ?? 0) + a.usedMemoryMiB);
+  }
+  return out;
+}
+
+function matchesFilter(p: ProcInfo, f: string): boolean {
+  if (f === '') return true;
+  const needle = f.toLowerCase();
+  return (
+    String(p.pid).includes(needle) ||
+    (p.user ?? '').toLowerCase().includes(needle) ||
+    p.cmd.toLowerCase().includes(needle) ||
+    (p.runId ?? '').toLowerCase().includes(needle)
+  );
+}
+
+interface Sub {
+  readonly members: ReadonlySet<number>;
+  readonly children: ReadonlyMap<number, number[]>;
+  readonly roots: number[];
+}
+
+/** Restrict parent links to `members`: roots are members whose parent is not a member. */
+function subForest(snapshot: Snapshot, members: ReadonlySet<number>): Sub {
+  const children = new Map<number, number[]>();
+  const roots: number[] = [];
+  for (const pid of members) {
+    const p = snapshot.byPid.get(pid);
+    if (!p) continue;
+    if (p.ppid !== pid && members.has(p.ppid)) {
+      let l = children.get(p.ppid);
+      if (!l) children.set(p.ppid, (l = []));
+      l.push(pid);
+    } else roots.push(pid);
+  }
+  for (const l of children.values()) l.sort((a, b) => a - b);
+  roots.sort((a, b) => a - b);
+  return { members, children, roots };
+}
+
+/** All members reachable downward from `pids` through the full snapshot (the holder's tree). */
+function withDescendants(pids: Iterable<number>, allChildren: ReadonlyMap<number, number[]>, inScope: (pid: number) => boolean): Set<number> {
+  const out = new Set<number>();
+  const stack = [...pids];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (out.has(pid) || !inScope(pid)) continue;
+    out.add(pid);
+    for (const c of allChildren.get(pid) ?? []) stack.push(c);
+  }
+  return out;
+}
+
+function childrenOf(snapshot: Snapshot): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const p of snapshot.processes) {
+    if (p.ppid === p.pid || !snapshot.byPid.has(p.ppid)) continue;
+    let l = m.get(p.ppid);
+    if (!l) m.set(p.ppid, (l = []));
+    l.push(p.pid);
+  }
+  return m;
+}
+
+function emitGroup(
+  out: Row[],
+  snapshot: Snapshot,
+  sub: Sub,
+  groupKey: string,
+  header: Omit<GroupRow, 'kind' | 'key' | 'pids'> | null,
+  opts: ViewOptions,
+  verdicts: ReadonlyMap<number, Verdict>,
+  gpuMem: ReadonlyMap<number, number>,
+): void {
+  const filtering = opts.filter !== '' || opts.leftoversOnly;
+  let keep: Set<number> | null = null;
+  const matched = new Set<number>();
+  if (filtering) {
+    keep = new Set<number>();
+    for (const pid of sub.members) {
+      const p = snapshot.byPid.get(pid);
+      if (!p) continue;
+      if (opts.leftoversOnly && !isLeftover(verdicts, pid)) continue;
+      if (!matchesFilter(p, opts.filter)) continue;
+      matched.add(pid);
+      keep.add(pid);
+      let cur = p;
+      while (sub.members.has(cur.ppid) && cur.ppid !== cur.pid && !keep.has(cur.ppid)) {
+        keep.add(cur.ppid);
+        const next = snapshot.byPid.get(cur.ppid);
+        if (!next) break;
+        cur = next;
+      }
+    }
+    if (keep.size === 0) return;
+  }
+  const shown = keep ?? sub.members;
+  if (header) out.push({ kind: 'group', key: groupKey, ...header, pids: [...shown].sort((a, b) => a - b) });
+  const kidsOf = (pid: number): number[] => (sub.children.get(pid) ?? []).filter((c) => shown.has(c));
+  const countBelow = (pid: number): number => {
+    let n = 0;
+    const stack = [...kidsOf(pid)];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      n++;
+      stack.push(...kidsOf(c));
+    }
+    return n;
+  };
+  const walk = (pid: number, depth: number, prefix: string, last: boolean): void => {
+    const p = snapshot.byPid.get(pid);
+    if (!p) return;
+    const kids = kidsOf(pid);
+    const idKey = procKeyString(p);
+    const folded = kids.length > 0 && opts.folded.has(idKey);
+    out.push({
+      kind: 'proc',
+      key: `${groupKey}/${idKey}`,
+      proc: p,
+      depth,
+      prefix: depth === 0 ? '' : prefix + ' \\_ ',
+      hasChildren: kids.length > 0,
+      folded,
+      hiddenCount: folded ? countBelow(pid) : 0,
+      leftover: isLeftover(verdicts, pid),
+      context: filtering && !matched.has(pid),
+      gpuMemMiB: gpuMem.get(pid) ?? null,
+      groupKey,
+    });
+    if (folded) return;
+    const childPrefix = depth === 0 ? '' : prefix + (last ? '    ' : ' |  ');
+    kids.forEach((k, i) => walk(k, depth + 1, childPrefix, i === kids.length - 1));
+  };
+  const roots = sub.roots.filter((r) => shown.has(r));
+  roots.forEach((r, i) => walk(r, 0, '', i === roots.length - 1));
+}
+
+export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
+  const { snapshot, gpu, verdicts, runs } = input;
+  if (!snapshot) return [];
+  const inScope = (pid: number): boolean => {
+    const p = snapshot.byPid.get(pid);
+    if (!p || p.isKernelThread) return false;
+    return opts.allUsers || p.uid === snapshot.selfUid;
+  };
+  const out: Row[] = [];
+  const allMem = gpuMemoryByPid(gpu);
+
+  if (opts.grouping === 'all') {
+    const members = new Set<number>();
+    for (const p of snapshot.processes) if (inScope(p.pid)) members.add(p.pid);
+    emitGroup(out, snapshot, subForest(snapshot, members), 'all', null, opts, verdicts, allMem);
+    return out;
+  }
+
+  const kids = childrenOf(snapshot);
+  const placed = new Set<number>();
+
+  if (opts.grouping === 'gpu') {
+    const minorToUuid = new Map<number, string>();
+    for (const g of gpu.gpus) if (g.minor !== null) minorToUuid.set(g.minor, g.uuid);
+    for (const g of gpu.gpus) {
+      const holders = new Set<number>();
+      for (const a of gpu.apps) if (a.gpuUuid === g.uuid && inScope(a.pid)) holders.add(a.pid);
+      for (const p of snapshot.processes) {
+        if (!p.nvidiaMinors || !inScope(p.pid)) continue;
+        if (p.nvidiaMinors.some((m) => minorToUuid.get(m) === g.uuid)) holders.add(p.pid);
+      }
+      const members = withDescendants(holders, kids, inScope);
+      for (const pid of members) placed.add(pid);
+      const label = `GPU ${g.index} ${g.name}${gpu.source === 'simulated' ? ' (simulated)' : ''}: ${holders.size} holder${holders.size === 1 ? '' : 's'}`;
+      const before = out.length;
+      emitGroup(out, snapshot, subForest(snapshot, members), `gpu:${g.uuid}`, { label, runId: null }, opts, verdicts, gpuMemoryByPid(gpu, g.uuid));
+      if (out.length === before && !(opts.filter !== '' || opts.leftoversOnly)) {
+        out.push({ kind: 'group', key: `gpu:${g.uuid}`, label, runId: null, pids: [] });
+      }
+    }
+  } else {
+    const ids: string[] = [];
+    const seen = new Set<string>();
+    const ordered = [...runs].sort((a, b) => Number(b.live) - Number(a.live) || b.startedAtMs - a.startedAtMs);
+    for (const r of ordered) if (!seen.has(r.id)) (seen.add(r.id), ids.push(r.id));
+    for (const p of snapshot.processes) if (p.runId && inScope(p.pid) && !seen.has(p.runId)) (seen.add(p.runId), ids.push(p.runId));
+    for (const id of ids) {
+      const members = new Set<number>();
+      for (const p of snapshot.processes) if (p.runId === id && inScope(p.pid)) members.add(p.pid);
+      const run = runs.find((r) => r.id === id);
+      for (const pid of members) placed.add(pid);
+      if (members.size === 0 && (!run || !run.live)) continue;
+      const flag = run && !run.live && members.size > 0 ? ' LAUNCHER GONE' : '';
+      const label = run
+        ? `run ${id} ${run.name} (${run.state}${flag}): ${members.size} process${members.size === 1 ? '' : 'es'}`
+        : `run ${id} (no record): ${members.size} process${members.size === 1 ? '' : 'es'}`;
+      const before = out.length;
+      emitGroup(out, snapshot, subForest(snapshot, members), `run:${id}`, { label, runId: id }, opts, verdicts, allMem);
+      if (out.length === before && !(opts.filter !== '' || opts.leftoversOnly)) {
+        out.push({ kind: 'group', key: `run:${id}`, label, runId: id, pids: [] });
+      }
+    }
+  }
+
+  // Leftovers that fell in no group are never hidden by a grouping.
+  const rest = new Set<number>();
+  for (const p of snapshot.processes) if (!placed.has(p.pid) && inScope(p.pid) && isLeftover(verdicts, p.pid)) rest.add(p.pid);
+  if (rest.size > 0) {
+    const label = opts.grouping === 'gpu' ? 'leftovers on no GPU' : 'leftovers in no run';
+    emitGroup(out, snapshot, subForest(snapshot, withDescendants(rest, kids, inScope)), 'other', { label, runId: null }, opts, verdicts, allMem);
+  }
+  return out;
+}

@@ -1,0 +1,264 @@
+/**
+ * The UI state and its one pure transition: (state, key, context) → (state, effect?).
+ * Effects (quit, signal, launch, stop) are carried out by the root component through the
+ * actions object; nothing here does I/O.
+ */
+import type { ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
+import { procKeyString, sanitizeText } from '../model/index.js';
+import { bindingFor, type Intent } from './keymap.js';
+import { GROUPINGS, type Grouping, type Row } from './rows.js';
+import { captureTargets, selectionRoots, type SkippedTarget } from './targets.js';
+import type { ActionTarget, SignalAction } from './types.js';
+
+export type Pending =
+  | { readonly kind: 'signal'; readonly action: SignalAction; readonly targets: readonly ActionTarget[]; readonly skipped: readonly SkippedTarget[] }
+  | { readonly kind: 'launch'; readonly batchFile: string }
+  | { readonly kind: 'stop'; readonly runId: string; readonly label: string };
+
+export type Effect =
+  | { readonly kind: 'quit' }
+  | { readonly kind: 'signal'; readonly action: SignalAction; readonly targets: readonly ActionTarget[] }
+  | { readonly kind: 'launch' }
+  | { readonly kind: 'stop'; readonly runId: string };
+
+export interface Message {
+  readonly text: string;
+  readonly tone: 'info' | 'ok' | 'error';
+}
+
+export interface UiState {
+  readonly grouping: Grouping;
+  readonly filter: string;
+  /** Non-null while the filter is being typed (applied live). */
+  readonly filterDraft: string | null;
+  readonly leftoversOnly: boolean;
+  readonly folded: ReadonlySet<string>;
+  readonly cursorKey: string | null;
+  readonly cursorIndex: number;
+  /** Tagged identities, "pid:startTime" → identity. */
+  readonly tagged: ReadonlyMap<string, ProcKey>;
+  readonly details: boolean;
+  readonly help: boolean;
+  readonly confirm: Pending | null;
+  readonly message: Message | null;
+  /** An action in flight ("kill 3 processes …"); new actions wait for it. */
+  readonly busy: string | null;
+}
+
+export function initialState(grouping: Grouping = 'gpu'): UiState {
+  return {
+    grouping,
+    filter: '',
+    filterDraft: null,
+    leftoversOnly: false,
+    folded: new Set(),
+    cursorKey: null,
+    cursorIndex: 0,
+    tagged: new Map(),
+    details: false,
+    help: false,
+    confirm: null,
+    message: null,
+    busy: null,
+  };
+}
+
+export interface KeyContext {
+  readonly rows: readonly Row[];
+  readonly snapshot: Snapshot | null;
+  readonly verdicts: ReadonlyMap<number, Verdict>;
+  readonly runs: readonly RunSummary[];
+  readonly protection: (pid: number) => string | null;
+  /** Rows visible in the tree viewport (PgUp/PgDn step). */
+  readonly pageSize: number;
+  readonly readonly: boolean;
+  readonly batchFile: string | null;
+}
+
+export interface Transition {
+  readonly state: UiState;
+  readonly effect?: Effect;
+}
+
+/** Where the cursor is in `rows`: the row with the remembered key, else the remembered index, clamped. */
+export function cursorIndexIn(state: UiState, rows: readonly Row[]): number {
+  if (rows.length === 0) return 0;
+  if (state.cursorKey !== null) {
+    const i = rows.findIndex((r) => r.key === state.cursorKey);
+    if (i >= 0) return i;
+  }
+  return Math.max(0, Math.min(rows.length - 1, state.cursorIndex));
+}
+
+/** The filter currently applied (the draft while typing). */
+export function activeFilter(state: UiState): string {
+  return state.filterDraft ?? state.filter;
+}
+
+function moveTo(state: UiState, rows: readonly Row[], index: number): UiState {
+  if (rows.length === 0) return { ...state, cursorIndex: 0, cursorKey: null };
+  const i = Math.max(0, Math.min(rows.length - 1, index));
+  return { ...state, cursorIndex: i, cursorKey: rows[i]!.key };
+}
+
+function info(state: UiState, text: string, tone: Message['tone'] = 'info'): UiState {
+  return { ...state, message: { text, tone } };
+}
+
+/** Run id the cursor points at (a run group row or a process carrying REAPER_RUN), else the only live run. */
+export function selectedRunId(row: Row | undefined, runs: readonly RunSummary[]): string | null {
+  if (row?.kind === 'group' && row.runId) return row.runId;
+  if (row?.kind === 'proc' && row.proc.runId) return row.proc.runId;
+  const live = runs.filter((r) => r.live);
+  return live.length === 1 ? live[0]!.id : null;
+}
+
+export function handleKey(state: UiState, key: string, ctx: KeyContext): Transition {
+  if (key === 'ctrl+c') return { state, effect: { kind: 'quit' } };
+  // Modal layers first: the confirmation, the filter prompt, the help screen.
+  if (state.confirm) return handleConfirm(state, key);
+  if (state.filterDraft !== null) return { state: handleFilterKey(state, key) };
+  if (state.help) return { state: { ...state, help: false } };
+  const b = bindingFor(key);
+  if (!b) return { state };
+  if (b.action && ctx.readonly) return { state: info(state, 'read-only mode (--readonly): actions are disabled', 'error') };
+  return handleIntent(state, b.intent, ctx);
+}
+
+function handleConfirm(state: UiState, key: string): Transition {
+  const p = state.confirm!;
+  if (key === 'y' || key === 'Y' || key === 'enter') {
+    const cleared: UiState = { ...state, confirm: null };
+    switch (p.kind) {
+      case 'signal':
+        return {
+          state: { ...cleared, busy: `${p.action} ${p.targets.length} process${p.targets.length === 1 ? '' : 'es'}…`, tagged: new Map() },
+          effect: { kind: 'signal', action: p.action, targets: p.targets },
+        };
+      case 'launch':
+        return { state: { ...cleared, busy: `launching ${p.batchFile}…` }, effect: { kind: 'launch' } };
+      case 'stop':
+        return { state: { ...cleared, busy: `stopping run ${p.runId}…` }, effect: { kind: 'stop', runId: p.runId } };
+    }
+  }
+  if (key === 'n' || key === 'N' || key === 'escape' || key === 'q' || key === 'ctrl+c') {
+    return { state: info({ ...state, confirm: null }, 'cancelled') };
+  }
+  return { state };
+}
+
+function handleFilterKey(state: UiState, key: string): UiState {
+  const draft = state.filterDraft ?? '';
+  if (key === 'enter') return { ...state, filter: draft, filterDraft: null };
+  if (key === 'escape') return { ...state, filter: '', filterDraft: null };
+  if (key === 'backspace') return { ...state, filterDraft: draft.slice(0, -1) };
+  if (key === 'space') return { ...state, filterDraft: draft + ' ' };
+  // One printable character (key ids of special keys are longer words).
+  if (key.length === 1 && key >= ' ' && key !== '\x7f') return { ...state, filterDraft: draft + key };
+  return state;
+}
+
+function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transition {
+  const { rows } = ctx;
+  const idx = cursorIndexIn(state, rows);
+  const row = rows[idx];
+  const page = Math.max(1, ctx.pageSize);
+  switch (intent) {
+    case 'up':
+      return { state: moveTo(state, rows, idx - 1) };
+    case 'down':
+      return { state: moveTo(state, rows, idx + 1) };
+    case 'pageUp':
+      return { state: moveTo(state, rows, idx - page) };
+    case 'pageDown':
+      return { state: moveTo(state, rows, idx + page) };
+    case 'home':
+      return { state: moveTo(state, rows, 0) };
+    case 'end':
+      return { state: moveTo(state, rows, rows.length - 1) };
+    case 'tag': {
+      if (row?.kind !== 'proc') return { state: moveTo(state, rows, idx + 1) };
+      const k = procKeyString(row.proc);
+      const tagged = new Map(state.tagged);
+      if (tagged.has(k)) tagged.delete(k);
+      else tagged.set(k, { pid: row.proc.pid, startTime: row.proc.startTime });
+      return { state: moveTo({ ...state, tagged }, rows, idx + 1) };
+    }
+    case 'tagLeftovers': {
+      const tagged = new Map(state.tagged);
+      let n = 0;
+      for (const r of rows) {
+        if (r.kind !== 'proc' || !r.leftover) continue;
+        const k = procKeyString(r.proc);
+        if (!tagged.has(k)) n++;
+        tagged.set(k, { pid: r.proc.pid, startTime: r.proc.startTime });
+      }
+      return { state: info({ ...state, tagged }, n === 0 ? 'no leftovers to tag' : `tagged ${n} leftover${n === 1 ? '' : 's'} (${tagged.size} tagged)`) };
+    }
+    case 'untagAll':
+      return { state: info({ ...state, tagged: new Map() }, 'untagged all') };
+    case 'details':
+      return { state: { ...state, details: !state.details } };
+    case 'closePane':
+      if (state.details) return { state: { ...state, details: false } };
+      if (state.filter !== '') return { state: { ...state, filter: '' } };
+      return { state: { ...state, message: null } };
+    case 'fold':
+    case 'unfold':
+    case 'toggleFold': {
+      if (row?.kind !== 'proc') return { state };
+      const k = procKeyString(row.proc);
+      const folded = new Set(state.folded);
+      const fold = intent === 'fold' ? true : intent === 'unfold' ? false : !folded.has(k);
+      if (fold && !row.hasChildren) {
+        // Like a file tree: folding a leaf jumps to its parent row.
+        for (let i = idx - 1; i >= 0; i--) {
+          const r = rows[i]!;
+          if (r.kind === 'proc' && r.groupKey === row.groupKey && r.depth < row.depth) return { state: moveTo(state, rows, i) };
+        }
+        return { state };
+      }
+      if (fold) folded.add(k);
+      else folded.delete(k);
+      return { state: { ...state, folded } };
+    }
+    case 'cycleGrouping': {
+      const next = GROUPINGS[(GROUPINGS.indexOf(state.grouping) + 1) % GROUPINGS.length]!;
+      return { state: { ...state, grouping: next, cursorIndex: 0 } };
+    }
+    case 'leftoversOnly':
+      return { state: { ...state, leftoversOnly: !state.leftoversOnly } };
+    case 'filter':
+      return { state: { ...state, filterDraft: state.filter } };
+    case 'help':
+      return { state: { ...state, help: true } };
+    case 'quit':
+      return { state, effect: { kind: 'quit' } };
+    case 'resume':
+    case 'kill':
+    case 'terminate': {
+      if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
+      const action: SignalAction = intent === 'resume' ? 'cont' : intent === 'kill' ? 'kill' : 'term';
+      if (!ctx.snapshot) return { state: info(state, 'no snapshot yet', 'error') };
+      const roots = selectionRoots(ctx.snapshot, state.tagged, row);
+      const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, ctx.protection);
+      if (targets.length === 0) {
+        const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${skipped[0]!.why})` : 'select a process or tag some (space, a)';
+        return { state: info(state, `nothing to ${action}: ${why}`, 'error') };
+      }
+      return { state: { ...state, confirm: { kind: 'signal', action, targets, skipped }, message: null } };
+    }
+    case 'launch':
+      if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
+      if (!ctx.batchFile) return { state: info(state, 'no batch to launch: start with --batch FILE or create ./reaper.yaml', 'error') };
+      return { state: { ...state, confirm: { kind: 'launch', batchFile: ctx.batchFile }, message: null } };
+    case 'stopRun': {
+      if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
+      const runId = selectedRunId(row, ctx.runs);
+      if (!runId) return { state: info(state, 'no run selected: move to a run (g groups by run)', 'error') };
+      const run = ctx.runs.find((r) => r.id === runId);
+      const label = run ? `${sanitizeText(run.name)} (${run.state})` : 'no record';
+      return { state: { ...state, confirm: { kind: 'stop', runId, label }, message: null } };
+    }
+  }
+}

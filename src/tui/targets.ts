@@ -1,0 +1,115 @@
+/**
+ * Pure: what an action will hit, captured at the moment it is chosen. The dialog shows this
+ * list and the confirmed action receives exactly these (pid, start time) identities, never
+ * whatever row the cursor is on later.
+ */
+import type { ProcKey, Snapshot, Verdict } from '../model/index.js';
+import { procKeyString, sanitizeText } from '../model/index.js';
+import type { Row } from './rows.js';
+import type { ActionOutcome, ActionTarget, SignalAction } from './types.js';
+
+export interface SkippedTarget {
+  readonly pid: number;
+  readonly user: string | null;
+  readonly cmd: string;
+  readonly why: string;
+}
+
+export interface CapturedTargets {
+  readonly targets: readonly ActionTarget[];
+  readonly skipped: readonly SkippedTarget[];
+}
+
+/** The processes the user points at: the tagged ones still alive, else the cursor row (a group row means its tree tops). */
+export function selectionRoots(snapshot: Snapshot, tagged: ReadonlyMap<string, ProcKey>, cursorRow: Row | undefined): ProcKey[] {
+  const live: ProcKey[] = [];
+  for (const k of tagged.values()) {
+    const p = snapshot.byPid.get(k.pid);
+    if (p && p.startTime === k.startTime) live.push(k);
+  }
+  if (live.length > 0) return live.sort((a, b) => a.pid - b.pid);
+  if (!cursorRow) return [];
+  if (cursorRow.kind === 'proc') return [{ pid: cursorRow.proc.pid, startTime: cursorRow.proc.startTime }];
+  const inGroup = new Set(cursorRow.pids);
+  const out: ProcKey[] = [];
+  for (const pid of cursorRow.pids) {
+    const p = snapshot.byPid.get(pid);
+    if (p && !inGroup.has(p.ppid)) out.push({ pid: p.pid, startTime: p.startTime });
+  }
+  return out;
+}
+
+/** Each root plus its descendants (the whole tree), deduplicated, protected ones set aside. */
+export function captureTargets(
+  snapshot: Snapshot,
+  verdicts: ReadonlyMap<number, Verdict>,
+  roots: readonly ProcKey[],
+  protection: (pid: number) => string | null,
+): CapturedTargets {
+  const children = new Map<number, number[]>();
+  for (const p of snapshot.processes) {
+    if (p.ppid === p.pid) continue;
+    let l = children.get(p.ppid);
+    if (!l) children.set(p.ppid, (l = []));
+    l.push(p.pid);
+  }
+  const seen = new Set<number>();
+  const targets: ActionTarget[] = [];
+  const skipped: SkippedTarget[] = [];
+  for (const root of roots) {
+    const r = snapshot.byPid.get(root.pid);
+    if (!r || r.startTime !== root.startTime) continue;
+    const queue = [root.pid];
+    while (queue.length > 0) {
+      const pid = queue.shift()!;
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      const p = snapshot.byPid.get(pid);
+      if (!p) continue;
+      for (const c of (children.get(pid) ?? []).slice().sort((a, b) => a - b)) queue.push(c);
+      const why = protection(pid);
+      if (why !== null) {
+        skipped.push({ pid, user: p.user, cmd: p.cmd, why });
+        continue;
+      }
+      targets.push({
+        pid: p.pid,
+        startTime: p.startTime,
+        uid: p.uid,
+        user: p.user,
+        stat: p.stat,
+        cmd: p.cmd,
+        reasons: verdicts.get(pid)?.reasons ?? [],
+      });
+    }
+  }
+  return { targets, skipped };
+}
+
+export const ACTION_VERB: Record<SignalAction, string> = {
+  kill: 'Kill (stop, rescan, SIGKILL)',
+  term: 'Terminate (TERM+CONT, grace, KILL)',
+  cont: 'Resume (SIGCONT)',
+};
+
+/** "kill: 3 gone, 1 survived (4712: in D state), 1 skipped (4713: identity changed)". Pure. */
+export function summarizeOutcomes(action: SignalAction, outcomes: readonly ActionOutcome[]): string {
+  if (outcomes.length === 0) return `${action}: nothing was done`;
+  const order: ActionOutcome['outcome'][] = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped'];
+  const parts: string[] = [];
+  for (const o of order) {
+    const list = outcomes.filter((x) => x.outcome === o);
+    if (list.length === 0) continue;
+    let part = `${list.length} ${o}`;
+    if (o !== 'gone' && o !== 'resumed') {
+      const shown = list.slice(0, 3).map((x) => `${x.pid}: ${sanitizeText(x.why)}`);
+      part += ` (${shown.join('; ')}${list.length > 3 ? `; +${list.length - 3} more` : ''})`;
+    }
+    parts.push(part);
+  }
+  return `${action}: ${parts.join(', ')}`;
+}
+
+export function identityKey(k: ProcKey): string {
+  return procKeyString(k);
+}

@@ -1,0 +1,83 @@
+/**
+ * What the TUI needs from the outside world, as two small interfaces. src/cli/commands/top.tsx
+ * builds the live ones (probe loop, analysis, actions); tests pass fakes. No component
+ * imports probe, actions or launch.
+ */
+import type { ProcKey, Snapshot, RunSummary, Verdict, Reason, GpuState } from '../model/index.js';
+
+export interface HostStats {
+  readonly hostname: string;
+  readonly uptimeSec: number | null;
+  /** Whole-machine CPU busy % over the last interval (from /proc/stat deltas); null on the first. */
+  readonly cpuPercent: number | null;
+  readonly cpuCount: number | null;
+  readonly memUsedKiB: number | null;
+  readonly memTotalKiB: number | null;
+}
+
+export interface ProbeStatus {
+  /** 'starting' until the first snapshot; 'error' when the last scan failed. */
+  readonly state: 'starting' | 'ok' | 'error';
+  readonly message: string | null;
+  /** Duration of the last process scan. */
+  readonly scanMs: number | null;
+  readonly intervalMs: number;
+}
+
+/** One immutable value per refresh. */
+export interface TuiData {
+  readonly snapshot: Snapshot | null;
+  /** GPU state, refreshed by the GPU loop independently of the process scan. */
+  readonly gpu: GpuState;
+  readonly verdicts: ReadonlyMap<number, Verdict>;
+  readonly runs: readonly RunSummary[];
+  readonly host: HostStats;
+  readonly probe: ProbeStatus;
+  /** Why a pid may not be acted on (pid 1, reaper itself, its ancestors, kernel thread, other user), or null. */
+  readonly protection: (pid: number) => string | null;
+}
+
+export interface DataSource {
+  subscribe(listener: () => void): () => void;
+  getData(): TuiData;
+  /** Ask for a scan now (after an action), without waiting for the interval. Optional. */
+  refresh?(): void;
+}
+
+export type SignalAction = 'kill' | 'term' | 'cont';
+
+/** A process captured when an action was chosen: its identity plus what the dialog showed. */
+export interface ActionTarget extends ProcKey {
+  readonly uid: number | null;
+  readonly user: string | null;
+  readonly stat: string;
+  readonly cmd: string;
+  readonly reasons: readonly Reason[];
+}
+
+export interface ActionOutcome {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly cmd: string;
+  readonly outcome: 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending';
+  readonly why: string;
+}
+
+export interface TuiActions {
+  /** Second defence: when true every method refuses (the UI also blocks the keys). */
+  readonly readonly: boolean;
+  /** Batch file `L` launches, or null when there is none (no --batch, no ./reaper.yaml). */
+  readonly batchFile: string | null;
+  signal(action: SignalAction, targets: readonly ActionTarget[]): Promise<readonly ActionOutcome[]>;
+  /** Launch the batch detached; resolves with the run id. */
+  launch(): Promise<{ runId: string }>;
+  /** Stop (tear down) a run; resolves with a one-line summary. */
+  stop(runId: string): Promise<string>;
+}
+
+export class ReadonlyRefusal extends Error {
+  constructor() {
+    super('read-only mode: actions are disabled');
+    Object.defineProperty(this, 'name', { value: 'ReadonlyRefusal', enumerable: false });
+  }
+}
