@@ -161,9 +161,10 @@ export function identifyNvidiaSmiText(text: string): { kind: NvidiaSmiTextKind; 
   }
   if (/^GPU \d+: .*\(UUID: /.test(first)) return { kind: 'list', error: null };
   if (/^\+-+|^\|\s|^\[\.\.\.\]|^\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}/.test(first)) return { kind: 'table', error: null };
+  // A header before the error texts: a row may legitimately hold "[GPU requires reset]".
+  if (looksLikeCsvHeader(first)) return { kind: 'csv-header', error: null };
   const error = classifyErrorText(t);
   if (error) return { kind: 'error', error };
-  if (looksLikeCsvHeader(first)) return { kind: 'csv-header', error: null };
   if (first.includes(', ') || /^\s*[\w.[\]/-]+\s*$/.test(first)) return { kind: 'csv-rows', error: null };
   if (/^ERROR: |not supported/i.test(first)) return { kind: 'message', error: null };
   return { kind: 'unrecognised', error: null };
