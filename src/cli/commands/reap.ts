@@ -1,6 +1,220 @@
+/**
+ * `reaper reap`: explain and remove leftovers, safely.
+ *   selectors (intersect; none = --leftovers): --leftovers --run ID|last --pid N --match REGEX
+ *             --state T|Z|D --gpu N   (--all-users: other users' processes too; acting needs root)
+ *   --signal kill|term|cont (default term)   --grace SECONDS (default 5)
+ *   --dry-run (print the plan, touch nothing)   --yes (no question)   --json ({ plan, results })
+ *   --gpus auto|none|sim:N
+ * Exit 0: every target gone/resumed or nothing to do; 1: some survive; 2: bad input.
+ */
+import { createInterface } from 'node:readline/promises';
+import { executeReap, type ReapResult } from '../../actions/index.js';
+import { analyze, DEFAULT_BATCH_PATTERNS, planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
 import { ReaperError } from '../../model/errors.js';
+import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
+import type { ProcKey, RunSummary } from '../../model/index.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import { takeSnapshot } from '../../probe/snapshot.js';
+import { parseChoiceFlag, parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+import { buildReapJson } from '../render/reap-json.js';
+import { renderPlanText, renderResultLine, summarizeResults } from '../render/reap-text.js';
 
-// Placeholder until its issue lands.
-export async function run(_argv: string[]): Promise<number> {
-  throw new ReaperError('UNSUPPORTED', 'reap: not implemented yet');
+const HELP = `Usage
+  reaper reap [selectors] [--signal term|kill|cont] [--grace SECONDS] [--dry-run] [--yes] [--json]
+
+Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree.
+  --leftovers        processes the analysis marks as leftovers (default)
+  --run ID|last      members of a run (REAPER_RUN=ID in their environment)
+  --pid N            process N and its descendants
+  --match REGEX      command lines matching REGEX
+  --state T|Z|D      stopped (T/t), zombie (Z) or uninterruptible (D) processes
+  --gpu N            processes holding GPU index N
+  --all-users        other users' processes too (the kernel lets only root act on them)
+Action
+  --signal term      SIGTERM + SIGCONT, wait --grace seconds (default 5), then SIGKILL (default)
+  --signal kill      SIGSTOP the whole tree, rescan until stable, SIGKILL, confirm
+  --signal cont      SIGCONT the tree (resume stopped processes)
+  --dry-run          print the plan (every target with its reasons) and touch nothing
+  --yes              do not ask (required without a terminal)
+  --json             print { plan, results } as JSON
+  --gpus SEL         auto (nvidia-smi when present), none, or sim:N
+Exit status: 0 every target gone or resumed (or nothing to do), 1 some survive, 2 bad input.`;
+
+const SPEC: FlagSpec = {
+  leftovers: { type: 'boolean' },
+  run: { type: 'string' },
+  pid: { type: 'string' },
+  match: { type: 'string' },
+  state: { type: 'string' },
+  gpu: { type: 'string' },
+  allUsers: { type: 'boolean' },
+  signal: { type: 'string' },
+  grace: { type: 'string' },
+  dryRun: { type: 'boolean' },
+  yes: { type: 'boolean', shortFlag: 'y' },
+  json: { type: 'boolean' },
+  gpus: { type: 'string' },
+};
+
+export interface ReapArgs {
+  readonly selection: Omit<ReapSelection, 'runId' | 'runLeaders'>;
+  readonly run: string | null;
+  readonly allUsers: boolean;
+  readonly action: 'kill' | 'term' | 'cont';
+  readonly graceMs: number;
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  readonly json: boolean;
+  readonly gpus: GpuSelection;
+}
+
+/** Normalise argv once; every problem is a USAGE error (exit 2). */
+export function parseReapArgs(argv: string[]): ReapArgs | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const { input, flags } = parseFlags(argv, SPEC, HELP);
+  if (input.length > 0) throw new ReaperError('USAGE', `reap takes no arguments, got "${input[0]}" (use --pid N, --match REGEX …)`);
+  for (const name of ['run', 'pid', 'match', 'state', 'gpu', 'signal', 'grace', 'gpus'] as const) {
+    if (flags[name] === '') throw new ReaperError('USAGE', `--${name} needs a value`);
+  }
+  const pid = parseIntFlag('pid', flags.pid, { min: 1 });
+  const gpu = parseIntFlag('gpu', flags.gpu, { min: 0 });
+  const state = parseChoiceFlag('state', flags.state, ['T', 'Z', 'D'] as const);
+  const action = parseChoiceFlag('signal', flags.signal, ['kill', 'term', 'cont'] as const) ?? 'term';
+  const grace = parseSecondsFlag('grace', flags.grace) ?? 5;
+  let match: RegExp | undefined;
+  if (flags.match !== undefined) {
+    try {
+      match = new RegExp(String(flags.match));
+    } catch (e) {
+      throw new ReaperError('USAGE', `--match: bad regular expression "${String(flags.match)}": ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const selection: { -readonly [K in keyof ReapSelection]: ReapSelection[K] } = {};
+  if (flags.leftovers === true) selection.leftovers = true;
+  if (pid !== undefined) selection.pid = pid;
+  if (gpu !== undefined) selection.gpu = gpu;
+  if (state !== undefined) selection.state = state;
+  if (match !== undefined) selection.match = match;
+  return {
+    selection,
+    run: flags.run === undefined ? null : String(flags.run),
+    allUsers: flags.allUsers === true,
+    action,
+    graceMs: Math.round(grace * 1000),
+    dryRun: flags.dryRun === true,
+    yes: flags.yes === true,
+    json: flags.json === true,
+    gpus: parseGpusFlag(flags.gpus),
+  };
+}
+
+async function readGpuState(sel: GpuSelection): Promise<GpuState> {
+  if (sel.kind === 'none') return NO_GPU_STATE;
+  try {
+    const { resolveGpuProbeConfig, createGpuProbe } = await import('../../probe/gpu-probe.js');
+    return await createGpuProbe(resolveGpuProbeConfig(sel, process.env)).read();
+  } catch (e) {
+    const message = String((e as Error)?.message ?? e).split('\n')[0] ?? 'gpu probe failed';
+    return { ...NO_GPU_STATE, source: sel.kind === 'sim' ? 'simulated' : 'nvidia-smi', error: { kind: 'unknown', message } };
+  }
+}
+
+interface LaunchApi {
+  readRuns(stateDir: string, snapshot: Snapshot): RunSummary[] | Promise<RunSummary[]>;
+  stateDir(env: NodeJS.ProcessEnv): string;
+}
+
+/** Run summaries from the launcher's journals; null when that module is not available. */
+async function readRunSummaries(snapshot: Snapshot): Promise<RunSummary[] | null> {
+  let api: LaunchApi;
+  try {
+    const spec = '../../launch/index.js';
+    api = (await import(spec)) as LaunchApi;
+    if (typeof api.readRuns !== 'function' || typeof api.stateDir !== 'function') return null;
+  } catch {
+    return null;
+  }
+  return await api.readRuns(api.stateDir(process.env), snapshot);
+}
+
+function exitCodeOf(results: readonly ReapResult[]): number {
+  const bad = results.some(
+    (r) => r.outcome === 'survived' || r.outcome === 'kill-pending' || (r.outcome === 'skipped' && !(r.why ?? '').startsWith('identity changed')),
+  );
+  return bad ? 1 : 0;
+}
+
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseReapArgs(argv);
+  if (args === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  if (!args.dryRun && !args.yes && !interactive) {
+    throw new ReaperError('USAGE', 'refusing to act without a terminal to confirm on: add --yes (or --dry-run to see the plan)');
+  }
+
+  const gpuP = readGpuState(args.gpus);
+  const procs = await takeSnapshot();
+  const gpu = await gpuP;
+  const snapshot: Snapshot = Object.freeze({ ...procs, gpu });
+  const runs = await readRunSummaries(snapshot);
+
+  const selection: { -readonly [K in keyof ReapSelection]: ReapSelection[K] } = { ...args.selection };
+  if (args.run !== null) {
+    let summary: RunSummary | undefined;
+    if (args.run === 'last') {
+      if (runs === null) throw new ReaperError('USAGE', '--run last: no run journals can be read here; give the run id');
+      summary = [...runs].sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+      if (!summary) throw new ReaperError('RUN_NOT_FOUND', '--run last: no runs recorded');
+    } else {
+      summary = runs?.find((r) => r.id === args.run);
+    }
+    selection.runId = summary?.id ?? args.run;
+    const leaders: ProcKey[] = [];
+    for (const t of summary?.tasks ?? []) leaders.push(...t.leaders);
+    if (leaders.length > 0) selection.runLeaders = leaders;
+  }
+
+  const verdicts = analyze({ snapshot, runs: runs ?? [], patterns: DEFAULT_BATCH_PATTERNS, allUsers: args.allUsers });
+  const plan: ReapPlan = planReap(snapshot, verdicts, selection, { action: args.action, graceMs: args.graceMs, allUsers: args.allUsers });
+  const out = args.json ? process.stderr : process.stdout;
+
+  if (args.dryRun) {
+    if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, [], true), null, 2) + '\n');
+    else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
+    return 0;
+  }
+  if (plan.targets.length === 0) {
+    if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, [], false), null, 2) + '\n');
+    else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
+    return 0;
+  }
+  if (!args.yes) {
+    out.write(renderPlanText(plan, process.stdout.columns ?? 120));
+    if (!(await ask('proceed? [y/N] '))) {
+      out.write('nothing done\n');
+      return 1;
+    }
+  } else if (!args.json) {
+    process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
+  }
+
+  const results = await executeReap(plan, {
+    onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
+  } as Parameters<typeof executeReap>[1]);
+  if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, results, false), null, 2) + '\n');
+  else process.stdout.write(summarizeResults(results) + '\n');
+  return exitCodeOf(results);
 }

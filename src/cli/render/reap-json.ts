@@ -1,0 +1,37 @@
+/** `reaper reap --json`: one document `{ plan, results }`. Pure. */
+import type { ReapPlan } from '../../analysis/index.js';
+import type { ReapResult } from '../../actions/index.js';
+
+export interface ReapJsonDocument {
+  readonly plan: {
+    readonly action: ReapPlan['action'];
+    readonly graceMs: number;
+    readonly targets: ReapPlan['targets'];
+    readonly skipped: ReapPlan['skipped'];
+  };
+  readonly results: readonly ReapResult[];
+  readonly dryRun: boolean;
+}
+
+export function buildReapJson(plan: ReapPlan, results: readonly ReapResult[], dryRun: boolean): ReapJsonDocument {
+  return {
+    plan: {
+      action: plan.action,
+      graceMs: plan.graceMs,
+      targets: plan.targets.map((t) => ({
+        pid: t.pid,
+        startTime: t.startTime,
+        uid: t.uid,
+        user: t.user,
+        stat: t.stat,
+        cmd: t.cmd,
+        reasons: t.reasons.map((r) => ({ code: r.code, text: r.text })),
+        viaParentOf: t.viaParentOf ?? null,
+        note: t.note ?? null,
+      })) as unknown as ReapPlan['targets'],
+      skipped: plan.skipped,
+    },
+    results,
+    dryRun,
+  };
+}

@@ -1,0 +1,63 @@
+/** Text for `reaper reap`: the plan (every target with its reasons) and the results. Pure. */
+import type { ReapPlan } from '../../analysis/index.js';
+import type { ReapResult } from '../../actions/index.js';
+import { sanitizeText } from '../../model/index.js';
+
+export function describeAction(plan: Pick<ReapPlan, 'action' | 'graceMs'>): string {
+  switch (plan.action) {
+    case 'kill':
+      return 'kill (SIGSTOP the tree, rescan, SIGKILL, confirm)';
+    case 'term':
+      return `term (SIGTERM + SIGCONT, ${fmtSec(plan.graceMs)} grace, then SIGKILL)`;
+    case 'cont':
+      return 'cont (SIGCONT the tree)';
+  }
+}
+
+function fmtSec(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
+function clip(s: string, width: number): string {
+  const t = sanitizeText(s);
+  return t.length > width ? t.slice(0, width - 1) + '…' : t;
+}
+
+export function renderPlanText(plan: ReapPlan, width = 120): string {
+  const lines: string[] = [];
+  const n = plan.targets.length;
+  lines.push(`reap plan: ${describeAction(plan)}; ${n} target${n === 1 ? '' : 's'}${plan.skipped.length ? `, ${plan.skipped.length} skipped` : ''}`);
+  if (n > 0) {
+    lines.push(`  ${'PID'.padStart(7)}  ${'USER'.padEnd(10)} ${'STAT'.padEnd(5)} COMMAND`);
+    for (const t of plan.targets) {
+      lines.push(`  ${String(t.pid).padStart(7)}  ${clip(t.user ?? String(t.uid ?? '?'), 10).padEnd(10)} ${t.stat.padEnd(5)} ${clip(t.cmd, Math.max(20, width - 30))}`);
+      for (const r of t.reasons) lines.push(`           - ${sanitizeText(r.text)}`);
+      if (t.note) lines.push(`           - ${sanitizeText(t.note)}`);
+    }
+  }
+  if (plan.skipped.length > 0) {
+    lines.push('skipped (left alone):');
+    for (const s of plan.skipped) lines.push(`  ${String(s.pid).padStart(7)}  ${clip(s.cmd, 50)}: ${sanitizeText(s.why)}`);
+  }
+  if (n === 0) lines.push('nothing to reap');
+  return lines.join('\n') + '\n';
+}
+
+export function renderResultLine(r: ReapResult, width = 120): string {
+  return `  ${String(r.pid).padStart(7)}  ${r.outcome.padEnd(12)} ${clip(r.cmd, 40).padEnd(40)} ${r.why ? clip(r.why, Math.max(20, width - 66)) : ''}`.trimEnd();
+}
+
+export function summarizeResults(results: readonly ReapResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+  const order = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped'];
+  const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
+  return `result: ${parts.length ? parts.join(', ') : 'nothing done'}`;
+}
+
+export function renderResultsText(results: readonly ReapResult[], width = 120): string {
+  const lines = results.map((r) => renderResultLine(r, width));
+  lines.push(summarizeResults(results));
+  return lines.join('\n') + '\n';
+}
