@@ -155,7 +155,7 @@ export function createNvidiaSmiRunner(opts: RunnerOptions): NvidiaSmiRunner {
           child.stderr?.destroy();
           child.unref();
           settle({ kind: 'stalled', sinceMs: now() - startedAt });
-        }, killGraceMs).unref();
+        }, killGraceMs);
       }, opts.timeoutMs);
     });
   };

@@ -221,6 +221,8 @@ function helpText(kind: 'gpu' | 'apps'): string {
 
 /** Runs the simulator; resolves with the exit code (loop mode: when the reader goes away). */
 export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promise<number> {
+  // Taken first: loop mode stops when the parent that started us is gone (re-parented).
+  const parent = process.ppid;
   let o: Options;
   try {
     o = parseArgs(argv);
@@ -317,7 +319,6 @@ export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promi
   // Loop mode: like nvidia-smi -l/-lms, until killed or the reader goes away. A parent
   // that dies leaves us re-parented: stop then too (an empty compute-apps tick writes nothing,
   // so EPIPE alone would not tell).
-  const parent = process.ppid;
   return new Promise<number>((resolve) => {
     let busy = false;
     let done = false;
