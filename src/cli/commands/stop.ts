@@ -1,6 +1,37 @@
+/** `reaper stop RUN|last`: tear a run down (through its launcher when alive, directly otherwise). */
 import { ReaperError } from '../../model/errors.js';
+import { resolveRunId, stateDir, stopRun } from '../../launch/index.js';
+import { parseFlags, parseSecondsFlag } from '../flags.js';
 
-// Placeholder until its issue lands.
-export async function run(_argv: string[]): Promise<number> {
-  throw new ReaperError('UNSUPPORTED', 'stop: not implemented yet');
+const HELP = `Usage
+  reaper stop RUN|last [--kill] [--wait SECONDS] [--json]
+
+Signals the run's launcher, which tears every task down (TERM, grace, KILL) and records the end.
+When the launcher is gone, the guardian or this command tears the run down from its journal.
+  --kill          no grace period: kill at once
+  --wait SECONDS  how long to wait for the launcher before acting directly
+Exit: 0 nothing of the run is left, 1 some processes survived, 2 unknown run.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { input, flags } = parseFlags(argv, { kill: { type: 'boolean' }, wait: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, HELP);
+  if (flags.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (input.length !== 1) throw new ReaperError('USAGE', 'stop: expected one run id (or "last")');
+  const state = stateDir(process.env);
+  const runId = resolveRunId(state, input[0]!);
+  const wait = parseSecondsFlag('wait', flags.wait);
+  const json = !!flags.json;
+  const r = await stopRun(state, runId, {
+    kill: !!flags.kill,
+    ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
+    onNote: (l) => {
+      if (!json) process.stdout.write(l + '\n');
+    },
+  });
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  else if (r.by === 'none') process.stdout.write(`run ${runId} had already ended; nothing of it is alive\n`);
+  else process.stdout.write(`run ${runId} stopped (by ${r.by}); processes left alive: ${r.survivors}\n`);
+  return r.survivors === 0 ? 0 : 1;
 }

@@ -1,0 +1,110 @@
+/**
+ * What `reaper run` prints while a run goes on: a live progress line on a terminal, a line per
+ * state change without one, or the journal events as JSON lines with --json. Writes never throw
+ * (after SIGHUP the terminal is gone and the run must still tear down and finish).
+ */
+import type { JournalEvent, RunView } from '../../launch/index.js';
+import { formatDuration } from '../../launch/index.js';
+import { sanitizeText } from '../../model/sanitize.js';
+
+export interface ProgressSink {
+  write(s: string): void;
+  readonly isTTY: boolean;
+}
+
+export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
+  stream.on('error', () => undefined);
+  return {
+    isTTY: !!stream.isTTY,
+    write(s: string) {
+      try {
+        if (!stream.destroyed && stream.writable) stream.write(s);
+      } catch {
+        /* terminal gone */
+      }
+    },
+  };
+}
+
+export function eventLine(e: JournalEvent, view: RunView): string | null {
+  const at = `[${formatDuration(Math.max(0, e.t - view.startedAtMs)).padStart(5)}]`;
+  switch (e.ev) {
+    case 'run-start':
+      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${e.stages.join(' → ')} on GPU ${e.gpus.join(', ')}; record ${sanitizeText(e.file)}`;
+    case 'task-start':
+      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
+    case 'task-end':
+      if (e.status === 'succeeded') return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} done in ${formatDuration(e.durationMs)}`;
+      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
+    case 'task-skip':
+      return `${at} task ${e.task} ${e.stage} ${e.detail}`;
+    case 'task-stuck':
+      return `${at} task ${e.task} ${e.stage}: pid ${e.pid} (${sanitizeText(e.cmd.slice(0, 60))}) in state ${e.state} for ${formatDuration(e.forMs)}${e.action === 'fail' ? ': failing the task' : ''}`;
+    case 'sweep':
+      return e.found > 0 ? `${at} ${e.scope}: tore down ${e.found} process(es)${e.cgroupKilled ? ' (cgroup.kill)' : ''}${e.survived ? `, ${e.survived} SURVIVED` : ''}` : null;
+    case 'signal':
+      return `${at} ${e.signal}: ${e.action}`;
+    case 'run-end':
+      return `${at} run ${e.state}${e.detail ? `: ${sanitizeText(e.detail)}` : ''}`;
+  }
+}
+
+export function progressLine(view: RunView): string {
+  const el = formatDuration(Math.round((Date.now() - view.startedAtMs) / 100) * 100);
+  const gpus = view.gpus.map((g) => `gpu${g.gpu} ${g.done}✓ ${g.running}▶ ${g.failed}✗`).join('  ');
+  const pending = view.total - view.succeeded - view.failed;
+  return `${el}  ${view.succeeded + view.failed}/${view.total} done (${view.failed} failed, ${view.running} running, ${Math.max(0, pending - view.running)} queued)  ${gpus}${view.interrupted ? `  ${view.interrupted}: tearing down…` : ''}`;
+}
+
+export interface ProgressRenderer {
+  onEvent(e: JournalEvent, view: RunView): void;
+  /** Clears the live line. */
+  stop(): void;
+}
+
+export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' | 'json'): ProgressRenderer {
+  let view: RunView | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let shown = false;
+  const redraw = (): void => {
+    if (!view) return;
+    const cols = Math.max(20, (process.stdout.columns ?? 100) - 1);
+    out.write(`\r\x1b[K${progressLine(view).slice(0, cols)}`);
+    shown = true;
+  };
+  return {
+    onEvent(e, v) {
+      view = v;
+      if (mode === 'json') {
+        out.write(JSON.stringify(e) + '\n');
+        return;
+      }
+      if (mode === 'lines') {
+        const l = eventLine(e, v);
+        if (l) out.write(l + '\n');
+        return;
+      }
+      // tty: notable events scroll above the live line
+      const notable = e.ev === 'run-start' || e.ev === 'signal' || e.ev === 'task-stuck' || (e.ev === 'task-end' && e.status !== 'succeeded') || (e.ev === 'sweep' && e.found > 0);
+      if (notable) {
+        const l = eventLine(e, v);
+        if (l) out.write(`\r\x1b[K${l}\n`);
+      }
+      if (e.ev === 'run-end') {
+        this.stop();
+        return;
+      }
+      redraw();
+      if (!timer) {
+        timer = setInterval(redraw, 500);
+        timer.unref();
+      }
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      if (shown) out.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}

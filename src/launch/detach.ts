@@ -1,0 +1,74 @@
+/**
+ * Detached runs: the launcher re-spawns itself in a new session with its output going to the run
+ * folder, so the run outlives the terminal or the SSH connection. `launchDetached` is the same
+ * thing for the TUI: it runs `reaper run FILE --detach` through the same binary.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ReaperError } from '../model/errors.js';
+import { selfCommand } from '../probe/self-command.js';
+import { readJournal } from './journal.js';
+import { RUN_ID_RE, runPaths } from './paths.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `reaper run <args> --run-id ID --detached-child` in its own session (stdio to
+ * <run>/launcher.log) and waits until its journal has the start record. Returns the pid.
+ */
+export async function spawnDetachedLauncher(runArgs: readonly string[], state: string, runId: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ pid: number; log: string }> {
+  const paths = runPaths(state, runId);
+  mkdirSync(paths.dir, { recursive: true });
+  const fd = openSync(paths.launcherLog, 'a');
+  const cmd = selfCommand();
+  const childEnv = { ...env };
+  for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete childEnv[k];
+  let exited: number | null = null;
+  const child = spawn(cmd[0]!, [...cmd.slice(1), 'run', ...runArgs, '--run-id', runId, '--detached-child'], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: childEnv,
+  });
+  closeSync(fd);
+  child.on('exit', (code, sig) => {
+    exited = code ?? (sig ? 128 : 1);
+  });
+  child.on('error', () => {
+    exited = 127;
+  });
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(paths.journal) && readJournal(paths.journal).some((e) => e.ev === 'run-start')) return { pid: child.pid ?? 0, log: paths.launcherLog };
+    if (exited !== null) break;
+    await sleep(25);
+  }
+  let tail = '';
+  try {
+    tail = readFileSync(paths.launcherLog, 'utf8').trim().split('\n').slice(-1)[0] ?? '';
+  } catch {
+    /* no log */
+  }
+  throw new ReaperError('INTERNAL', `detached launcher did not start${exited !== null ? ` (exit ${exited})` : ''}${tail ? `: ${tail}` : ''}; log: ${paths.launcherLog}`);
+}
+
+/** For the TUI: `reaper run FILE --detach --gpus X` through the same binary; resolves with the run id. */
+export function launchDetached(batchFile: string, opts: { gpus: string; env?: NodeJS.ProcessEnv; containment?: string }): Promise<{ runId: string }> {
+  const cmd = selfCommand();
+  const args = [...cmd.slice(1), 'run', path.resolve(batchFile), '--detach', '--json', '--gpus', opts.gpus];
+  if (opts.containment) args.push('--containment', opts.containment);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0]!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new ReaperError('INTERNAL', `cannot start reaper run: ${e.message}`)));
+    child.on('close', (code) => {
+      const m = /"runId"\s*:\s*"([^"]+)"/.exec(out);
+      if (code === 0 && m && RUN_ID_RE.test(m[1]!)) resolve({ runId: m[1]! });
+      else reject(new ReaperError(code === 2 ? 'CONFIG' : 'INTERNAL', (err.trim().split('\n')[0] ?? '').replace(/^reaper: /, '') || `reaper run exited ${code}`));
+    });
+  });
+}

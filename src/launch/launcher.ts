@@ -1,0 +1,623 @@
+/**
+ * The launcher: one queue per GPU, each task stage in its own session/process group with the
+ * run marker in its environment, inside the active containment layers, watched by a guardian.
+ * A failed, timed-out or stuck task is torn down alone (whole tree, cgroup too) and the batch
+ * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { teardown } from '../actions/index.js';
+import type { ProcKey } from '../model/proc.js';
+import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
+import { readProcIdentity } from '../probe/proc-stat.js';
+import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
+import { killCgroup, makeCgroup, removeCgroupTree, wrapArgv, type Containment, type LayerInfo } from './containment.js';
+import { startGuardian, type GuardianHandle } from './guardian.js';
+import { JournalWriter, type JournalEvent } from './journal.js';
+import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { ReaperError } from '../model/errors.js';
+
+export interface LaunchOptions {
+  readonly state: string;
+  /** GPU indices the batch runs on (already resolved against the machine). */
+  readonly gpus: readonly number[];
+  readonly containment: Containment;
+  readonly runId?: string;
+  /** Base environment of every task (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly simulated?: boolean;
+  readonly detached?: boolean;
+  /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving launchRun in-process may not). */
+  readonly handleSignals?: boolean;
+  /** Called for every journal event, after it is written. */
+  readonly onEvent?: (e: JournalEvent, view: RunView) => void;
+  /** Called once, right after the run record exists (before any task starts). */
+  readonly onStarted?: (runId: string, paths: RunPaths) => void;
+  /** How often task members are checked for T/D (default: min(1 s, stuck.after / 4)). */
+  readonly stuckPollMs?: number;
+  /** Aborting tears the run down like SIGTERM (programmatic stop). */
+  readonly signal?: AbortSignal;
+}
+
+export interface GpuView {
+  readonly gpu: string;
+  done: number;
+  running: number;
+  failed: number;
+}
+
+export interface RunView {
+  readonly runId: string;
+  readonly startedAtMs: number;
+  readonly total: number;
+  readonly gpus: GpuView[];
+  succeeded: number;
+  failed: number;
+  running: number;
+  interrupted: string | null;
+}
+
+export interface TaskResult {
+  readonly task: number;
+  readonly gpu: string | null;
+  readonly status: 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending';
+  /** Stage that failed or was last run. */
+  readonly stage: string | null;
+  /** "exit 3", "signal SIGKILL", "timeout 30s", "stuck: pid 12 python3 stopped (T) 10s". */
+  readonly detail: string | null;
+}
+
+export interface RunOutcome {
+  readonly runId: string;
+  readonly dir: string;
+  readonly state: 'finished' | 'failed' | 'interrupted';
+  readonly exitCode: number;
+  readonly signal: string | null;
+  readonly tasks: readonly TaskResult[];
+  /** Processes of the run still alive after the final sweep (should be 0). */
+  readonly survivors: number;
+  readonly layers: readonly LayerInfo[];
+  readonly durationMs: number;
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+interface TaskState {
+  readonly index: number;
+  readonly vars: Readonly<Record<string, string>>;
+  gpu: number | null;
+  /** Index into config.stages of the next stage to run. */
+  next: number;
+  attempt: number;
+  running: boolean;
+  failedStages: Set<string>;
+  status: TaskResult['status'] | 'running';
+  stage: string | null;
+  detail: string | null;
+}
+
+interface StageRun {
+  readonly task: TaskState;
+  readonly stage: StageConfig;
+  readonly gpu: number;
+  readonly attempt: number;
+  child: ChildProcess | null;
+  leader: ProcKey | null;
+  pgid: number;
+  cgroup: string | null;
+  reason: 'timeout' | 'stuck' | 'interrupted' | null;
+  reasonDetail: string | null;
+  teardownP: Promise<unknown> | null;
+  startedAtMs: number;
+  timer: NodeJS.Timeout | null;
+  stuckSeen: Map<string, number>;
+  stuckWarned: Set<string>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves argv[0] like execvp would, so a missing program is a config error that starts nothing. */
+export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
+  for (const s of config.stages) {
+    const prog = s.cmd[0]!;
+    if (placeholdersIn(prog).length > 0) continue;
+    const cwd = s.cwd !== null && placeholdersIn(s.cwd).length === 0 ? path.resolve(config.baseDir, s.cwd) : config.baseDir;
+    const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((d) => path.join(d, prog));
+    const ok = candidates.some((c) => {
+      try {
+        accessSync(c, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!ok) throw new ReaperError('CONFIG', `${config.file}:${s.line}: stages.${s.name}.cmd: program not found or not executable: ${prog}`);
+  }
+}
+
+export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const runId = opts.runId ?? newRunId();
+  const paths = runPaths(opts.state, runId);
+  mkdirSync(paths.logs, { recursive: true });
+  mkdirSync(paths.out, { recursive: true });
+  const c = opts.containment;
+  const baseEnv = { ...(opts.env ?? process.env) };
+  for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
+  const journal = new JournalWriter(paths.journal);
+  const gpuLabels = opts.gpus.map(String);
+
+  // cgroup for the run
+  let runCgroup: string | null = null;
+  if (c.cgroupBase) {
+    const dir = path.join(c.cgroupBase, runId);
+    if (makeCgroup(dir)) runCgroup = dir;
+  }
+
+  // guardian
+  let guardian: GuardianHandle | null = null;
+  if (c.guardian) {
+    guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
+  }
+
+  const view: RunView = {
+    runId,
+    startedAtMs: t0,
+    total: config.tasks.length,
+    gpus: gpuLabels.map((g) => ({ gpu: g, done: 0, running: 0, failed: 0 })),
+    succeeded: 0,
+    failed: 0,
+    running: 0,
+    interrupted: null,
+  };
+  const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
+  const emit = (e: JournalEvent): void => {
+    journal.append(e);
+    opts.onEvent?.(e, view);
+  };
+
+  const self = readProcIdentity(process.pid);
+  const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
+  emit({
+    ev: 'run-start',
+    t: Date.now(),
+    run: runId,
+    name: config.name,
+    file: config.file,
+    launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
+    guardian: guardian?.key ?? null,
+    layers,
+    gpus: gpuLabels,
+    tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
+    stages: config.stages.map((s) => s.name),
+    graceMs: config.graceMs,
+    cgroup: runCgroup,
+    detached: opts.detached ?? false,
+  });
+  opts.onStarted?.(runId, paths);
+
+  const tasks: TaskState[] = config.tasks.map((t) => ({
+    index: t.index,
+    vars: t.vars,
+    gpu: null,
+    next: 0,
+    attempt: 1,
+    running: false,
+    failedStages: new Set(),
+    status: 'pending',
+    stage: null,
+    detail: null,
+  }));
+  const active = new Set<StageRun>();
+  const slots = new Map<number, number>(opts.gpus.map((g) => [g, 0]));
+  let interrupted: NodeJS.Signals | null = null;
+  let killNowRequested = false;
+  let teardownAllP: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  // ---- helpers ----
+  const dependsOnFailed = (t: TaskState, s: StageConfig): boolean => {
+    let cur: StageConfig | undefined = s;
+    while (cur && cur.after !== null) {
+      if (t.failedStages.has(cur.after)) return true;
+      cur = config.stages.find((x) => x.name === cur!.after);
+    }
+    return false;
+  };
+  /** Moves t.next past stages that cannot run; returns false when the task has nothing left. */
+  const advance = (t: TaskState): boolean => {
+    while (t.next < config.stages.length) {
+      const s = config.stages[t.next]!;
+      if (!dependsOnFailed(t, s)) return true;
+      t.failedStages.add(s.name);
+      emit({ ev: 'task-skip', t: Date.now(), task: t.index, stage: s.name, detail: `skipped: ${s.after} did not succeed` });
+      t.next++;
+    }
+    return false;
+  };
+  const finishTask = (t: TaskState): void => {
+    if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') return;
+    t.status = t.failedStages.size > 0 ? 'failed' : 'succeeded';
+    if (t.gpu !== null) {
+      if (t.status === 'failed') gv(t.gpu).failed++;
+      else gv(t.gpu).done++;
+    }
+    if (t.status === 'failed') view.failed++;
+    else view.succeeded++;
+  };
+  const minPendingLevel = (): number => {
+    let min = Infinity;
+    for (const t of tasks) {
+      if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') continue;
+      const s = config.stages[t.next];
+      if (s) min = Math.min(min, s.level);
+    }
+    return min;
+  };
+  const pick = (gpu: number): TaskState | null => {
+    const level = config.order === 'stage-by-stage' ? minPendingLevel() : null;
+    const ready = (t: TaskState): boolean => !t.running && t.status !== 'failed' && t.status !== 'succeeded' && t.status !== 'cancelled' && t.next < config.stages.length && (level === null || config.stages[t.next]!.level === level);
+    return tasks.find((t) => t.gpu === gpu && ready(t)) ?? tasks.find((t) => t.gpu === null && ready(t)) ?? null;
+  };
+
+  // ---- stuck watcher ----
+  const scanner: ProcScanner = createProcScanner({ readFds: false });
+  const stuckPoll = opts.stuckPollMs ?? Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
+  let watching = true;
+  const watch = async (): Promise<void> => {
+    while (watching) {
+      await sleep(stuckPoll);
+      if (!watching || active.size === 0) continue;
+      let snap;
+      try {
+        snap = await scanner.scan();
+      } catch {
+        continue;
+      }
+      const now = Date.now();
+      for (const r of active) {
+        if (r.reason) continue;
+        const present = new Set<string>();
+        for (const p of snap.processes) {
+          const member = (p.runId === runId && p.taskId === String(r.task.index)) || (p.pgid === r.pgid && r.pgid > 1);
+          if (!member) continue;
+          if (p.state !== 'T' && p.state !== 't' && p.state !== 'D') continue;
+          const key = `${p.pid}:${p.startTime}:${p.state}`;
+          present.add(key);
+          const since = r.stuckSeen.get(key) ?? now;
+          r.stuckSeen.set(key, since);
+          const forMs = now - since;
+          if (forMs >= config.stuck.afterMs && !r.stuckWarned.has(key)) {
+            r.stuckWarned.add(key);
+            const what = p.state === 'D' ? `in D (${p.wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
+            emit({ ev: 'task-stuck', t: now, task: r.task.index, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
+            if (config.stuck.action === 'fail') {
+              stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
+            }
+          }
+        }
+        for (const k of [...r.stuckSeen.keys()]) if (!present.has(k)) r.stuckSeen.delete(k);
+      }
+    }
+  };
+
+  // ---- teardown ----
+  const rootsOf = (runs: Iterable<StageRun>): ProcKey[] => [...runs].flatMap((r) => (r.leader ? [r.leader] : []));
+  const taskMembers = async (taskIndex: number): Promise<ProcKey[]> => {
+    try {
+      const snap = await scanner.scan();
+      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(taskIndex)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
+    } catch {
+      return [];
+    }
+  };
+  const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<number> => {
+    let found = 0;
+    let survived = 0;
+    const roots = [...rootsOf([r]), ...(await taskMembers(r.task.index))];
+    const res = await teardown({ roots, pgids: r.pgid > 1 ? [r.pgid] : [], mode, graceMs: config.graceMs });
+    found += res.length;
+    survived += res.filter((x) => x.outcome === 'survived').length;
+    let cgroupKilled = false;
+    if (r.cgroup) {
+      const k = await killCgroup(r.cgroup);
+      cgroupKilled = k.killed > 0;
+      found += k.killed;
+      if (!k.empty) survived++;
+    }
+    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found, survived, cgroupKilled });
+    return survived;
+  };
+  const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
+    if (r.reason) return;
+    r.reason = reason;
+    r.reasonDetail = detail;
+    if (r.timer) clearTimeout(r.timer);
+    if (reason !== 'interrupted') r.teardownP = teardownStage(r, 'term');
+  };
+  /** After a stage's leader exited: whatever of it is left is a leftover. */
+  const sweepAfterExit = async (r: StageRun): Promise<void> => {
+    if (r.cgroup) {
+      // The cgroup holds every process of the stage: empty means nothing was left behind.
+      const k = await killCgroup(r.cgroup);
+      if (k.killed > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true });
+      if (k.empty) return;
+    } else if (c.pidnsPrefix) {
+      // The namespace died with its init: the kernel killed every member before the leader's wait returned.
+      return;
+    }
+    const members = await taskMembers(r.task.index);
+    if (members.length === 0 && r.pgid <= 1) return;
+    const res = await teardown({ roots: members, pgids: r.pgid > 1 ? [r.pgid] : [], mode: 'term', graceMs: config.graceMs });
+    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+  };
+  const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
+    const runs = [...active];
+    for (const r of runs) stopStage(r, 'interrupted', `interrupted by ${interrupted ?? 'signal'}`);
+    const p = (async () => {
+      if (mode === 'kill' && runCgroup) await killCgroup(runCgroup, { remove: false });
+      await teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs });
+      if (runCgroup) await killCgroup(runCgroup, { remove: false });
+    })();
+    for (const r of runs) r.teardownP = p;
+    return p;
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) {
+      if (killNowRequested) return;
+      killNowRequested = true;
+      emit({ ev: 'signal', t: Date.now(), signal: sig, action: 'kill now' });
+      void teardownAll('kill');
+      return;
+    }
+    interrupted = sig;
+    view.interrupted = sig;
+    emit({ ev: 'signal', t: Date.now(), signal: sig, action: `tear down (grace ${formatDuration(config.graceMs)})` });
+    teardownAllP = teardownAll('term');
+    poke();
+  };
+  const sigHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  if (opts.handleSignals) {
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const h = (): void => onSignal(s);
+      process.on(s, h);
+      sigHandlers.push([s, h]);
+    }
+  }
+  const onAbort = (): void => onSignal('SIGTERM');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onSignal('SIGTERM');
+
+  // ---- one stage ----
+  const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
+    const outDir = taskOutDir(paths, t.index);
+    mkdirSync(outDir, { recursive: true });
+    const vars: Record<string, string> = { ...t.vars, gpu: String(gpu), task: String(t.index), run: runId, out: outDir };
+    const logs = taskLogPaths(paths, t.index, s.name);
+    const r: StageRun = {
+      task: t,
+      stage: s,
+      gpu,
+      attempt,
+      child: null,
+      leader: null,
+      pgid: 0,
+      cgroup: null,
+      reason: null,
+      reasonDetail: null,
+      teardownP: null,
+      startedAtMs: Date.now(),
+      timer: null,
+      stuckSeen: new Map(),
+      stuckWarned: new Set(),
+    };
+    let argv: string[];
+    let env: NodeJS.ProcessEnv;
+    let cwd: string;
+    try {
+      const cmd = s.cmd.map((a) => expandTemplate(a, vars));
+      env = { ...baseEnv };
+      for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
+      for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
+      env.CUDA_VISIBLE_DEVICES = String(gpu);
+      env.REAPER_RUN = runId;
+      env.REAPER_TASK = String(t.index);
+      env.REAPER_STAGE = s.name;
+      cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
+      if (runCgroup) {
+        const dir = path.join(runCgroup, `t${t.index}-${s.name}-${attempt}`);
+        if (makeCgroup(dir)) r.cgroup = dir;
+      }
+      argv = wrapArgv(c, cmd, r.cgroup);
+    } catch (e) {
+      endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
+      return;
+    }
+    const outFd = openSync(logs.stdout, 'a');
+    const errFd = openSync(logs.stderr, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
+    } catch (e) {
+      closeSync(outFd);
+      closeSync(errFd);
+      endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
+      return;
+    }
+    closeSync(outFd);
+    closeSync(errFd);
+    r.child = child;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
+    });
+    if (child.pid !== undefined) {
+      const id = readProcIdentity(child.pid);
+      r.leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
+      r.pgid = child.pid;
+      active.add(r);
+      view.running++;
+      gv(gpu).running++;
+      emit({
+        ev: 'task-start',
+        t: r.startedAtMs,
+        task: t.index,
+        stage: s.name,
+        attempt,
+        gpu: String(gpu),
+        pid: child.pid,
+        startTime: id?.startTime ?? null,
+        pgid: child.pid,
+        cgroup: r.cgroup,
+        argv: argv.map((a) => a.slice(0, 500)),
+        stdout: logs.stdout,
+        stderr: logs.stderr,
+      });
+      if (s.timeoutMs !== null) r.timer = setTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
+      if (interrupted) stopStage(r, 'interrupted', `interrupted by ${interrupted}`);
+    }
+    const res = await exited;
+    if (r.timer) clearTimeout(r.timer);
+    if (r.teardownP) await r.teardownP;
+    else if (!res.error) await sweepAfterExit(r);
+    if (child.pid !== undefined) {
+      active.delete(r);
+      view.running--;
+      gv(gpu).running--;
+    }
+    if (r.cgroup) removeCgroupTree(r.cgroup);
+    if (res.error) endStage(r, 'failed', 'spawn', `cannot start: ${res.error.message}`, null, null);
+    else if (r.reason === 'interrupted') endStage(r, 'cancelled', 'interrupted', r.reasonDetail, res.code, res.signal);
+    else if (r.reason) endStage(r, 'failed', r.reason, r.reasonDetail, res.code, res.signal);
+    else if (res.code === 0) endStage(r, 'succeeded', 'exit', null, 0, null);
+    else if (res.signal) endStage(r, 'failed', 'signal', `signal ${res.signal}`, null, res.signal);
+    else endStage(r, 'failed', 'exit', `exit ${res.code ?? '?'}`, res.code, null);
+  };
+
+  const endStage = (r: StageRun, status: 'succeeded' | 'failed' | 'cancelled', reason: string, detail: string | null, code: number | null, signal: string | null): void => {
+    const t = r.task;
+    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted;
+    emit({
+      ev: 'task-end',
+      t: Date.now(),
+      task: t.index,
+      stage: r.stage.name,
+      attempt: r.attempt,
+      gpu: String(r.gpu),
+      status,
+      reason,
+      detail,
+      code,
+      signal,
+      durationMs: Date.now() - r.startedAtMs,
+      willRetry: canRetry,
+    });
+    t.running = false;
+    t.stage = r.stage.name;
+    if (status === 'cancelled') {
+      t.detail = detail;
+      t.status = 'cancelled';
+      return;
+    }
+    if (canRetry) {
+      t.attempt = r.attempt + 1;
+      return;
+    }
+    t.attempt = 1;
+    if (status === 'failed') {
+      t.failedStages.add(r.stage.name);
+      t.detail = detail;
+      // The task is failed; stages that do not depend on the failed one still run.
+    }
+    t.next++;
+    if (!advance(t)) finishTask(t);
+  };
+
+  // ---- main loop ----
+  const watcher = watch();
+  const running = new Set<Promise<void>>();
+  for (;;) {
+    if (!interrupted) {
+      for (const gpu of opts.gpus) {
+        while ((slots.get(gpu) ?? 0) < config.concurrency) {
+          const t = pick(gpu);
+          if (!t) break;
+          t.gpu ??= gpu;
+          t.running = true;
+          t.status = 'running';
+          const s = config.stages[t.next]!;
+          slots.set(gpu, (slots.get(gpu) ?? 0) + 1);
+          const p: Promise<void> = runStage(t, s, gpu, t.attempt).finally(() => {
+            slots.set(gpu, (slots.get(gpu) ?? 1) - 1);
+            running.delete(p);
+            poke();
+          });
+          running.add(p);
+        }
+      }
+    }
+    if (running.size === 0) break;
+    await new Promise<void>((r) => {
+      wake = r;
+    });
+  }
+  watching = false;
+  if (teardownAllP) await teardownAllP;
+
+  // ---- final sweep: nothing of the run may survive ----
+  let survivors = 0;
+  try {
+    const res = await teardown({ runId, mode: interrupted && killNowRequested ? 'kill' : 'term', graceMs: config.graceMs });
+    survivors = res.filter((x) => x.outcome === 'survived').length;
+    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: 'run', found: res.length, survived: survivors, cgroupKilled: false });
+  } catch {
+    /* the sweep is best effort; the guardian still watches until run-end is written */
+  }
+  if (runCgroup) {
+    const k = await killCgroup(runCgroup);
+    if (!k.empty) survivors++;
+    removeCgroupTree(runCgroup);
+  }
+  await watcher;
+
+  for (const t of tasks) {
+    if (t.status === 'pending' || t.status === 'running') {
+      t.status = interrupted ? 'cancelled' : t.status;
+      if (interrupted) t.detail ??= `not run: interrupted by ${interrupted}`;
+    }
+  }
+  const anyFailed = tasks.some((t) => t.status === 'failed');
+  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed ? 'failed' : 'finished';
+  const exitCode = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : anyFailed || survivors > 0 ? 1 : 0;
+  emit({
+    ev: 'run-end',
+    t: Date.now(),
+    state,
+    by: 'launcher',
+    detail: interrupted ? `interrupted by ${interrupted}` : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
+    exitCode,
+    survivors,
+  });
+  journal.close();
+  guardian?.release();
+  for (const [s, h] of sigHandlers) process.off(s, h);
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  return {
+    runId,
+    dir: paths.dir,
+    state,
+    exitCode,
+    signal: interrupted,
+    tasks: tasks.map((t) => ({ task: t.index, gpu: t.gpu === null ? null : String(t.gpu), status: t.status === 'running' ? 'cancelled' : t.status, stage: t.stage, detail: t.detail })),
+    survivors,
+    layers: c.layers,
+    durationMs: Date.now() - t0,
+  };
+}
