@@ -128,13 +128,16 @@ interface LaunchApi {
 async function readRunSummaries(snapshot: Snapshot): Promise<RunSummary[] | null> {
   let api: LaunchApi;
   try {
-    const spec = '../../launch/index.js';
-    api = (await import(spec)) as LaunchApi;
+    api = (await import('../../launch/index.js')) as unknown as LaunchApi;
     if (typeof api.readRuns !== 'function' || typeof api.stateDir !== 'function') return null;
   } catch {
     return null;
   }
-  return await api.readRuns(api.stateDir(process.env), snapshot);
+  try {
+    return await api.readRuns(api.stateDir(process.env), snapshot);
+  } catch {
+    return null; // unreadable journals: fall back to REAPER_RUN markers alone
+  }
 }
 
 function exitCodeOf(results: readonly ReapResult[]): number {
