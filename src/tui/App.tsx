@@ -13,7 +13,7 @@ import { Block, StatusLine, confirmLines, helpScreenLines } from './components/O
 import { ProcessTable } from './components/ProcessTable.js';
 import { useData } from './hooks/use-data.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
-import { keyId } from './keymap.js';
+import { keyIds } from './keymap.js';
 import { planLayout, scrollTop } from './layout.js';
 import { buildRows, isLeftover, type Grouping } from './rows.js';
 import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type UiState } from './state.js';
@@ -136,19 +136,20 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
   };
 
   useInput((input, key) => {
-    const id = keyId(input, key);
-    const t = handleKey(stateRef.current, id, {
-      rows,
-      snapshot: data.snapshot,
-      verdicts: data.verdicts,
-      runs: data.runs,
-      protection: data.protection,
-      pageSize: layout.tree,
-      readonly: actions.readonly,
-      batchFile: actions.batchFile,
-    });
-    if (t.state !== stateRef.current) update(() => t.state);
-    if (t.effect) runEffect(t.effect);
+    for (const id of keyIds(input, key)) {
+      const t = handleKey(stateRef.current, id, {
+        rows,
+        snapshot: data.snapshot,
+        verdicts: data.verdicts,
+        runs: data.runs,
+        allUsers,
+        pageSize: layout.tree,
+        readonly: actions.readonly,
+        batchFile: actions.batchFile,
+      });
+      if (t.state !== stateRef.current) update(() => t.state);
+      if (t.effect) runEffect(t.effect);
+    }
   });
 
   const header = (

@@ -108,6 +108,27 @@ export function keyId(input: string, key: KeyLike): string {
   return input;
 }
 
+/**
+ * Key ids of one input event. Keys typed faster than a frame (or over a slow SSH link) arrive
+ * as one chunk ("jjj\r"), which Ink passes on as one string: split it into single keys. Pure.
+ */
+export function keyIds(input: string, key: KeyLike): string[] {
+  const special =
+    key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.pageUp || key.pageDown || key.home || key.end || key.ctrl || key.escape;
+  if (special || input.length <= 1) return [keyId(input, key)];
+  const out: string[] = [];
+  for (const ch of input) {
+    if (ch === '\r' || ch === '\n') out.push('enter');
+    else if (ch === '\t') out.push('tab');
+    else if (ch === '\x7f' || ch === '\b') out.push('backspace');
+    else if (ch === ' ') out.push('space');
+    else if (ch === '\x1b') out.push('escape');
+    else if (ch < ' ') out.push(`ctrl+${String.fromCharCode(ch.charCodeAt(0) + 96)}`);
+    else out.push(ch);
+  }
+  return out;
+}
+
 /** Help lines, generated from the table. */
 export function helpLines(): string[] {
   const show = (k: string): string => (k === 'space' ? 'Space' : k === 'enter' ? 'Enter' : k === 'escape' ? 'Esc' : k);

@@ -68,7 +68,8 @@ export interface KeyContext {
   readonly snapshot: Snapshot | null;
   readonly verdicts: ReadonlyMap<number, Verdict>;
   readonly runs: readonly RunSummary[];
-  readonly protection: (pid: number) => string | null;
+  /** --all: other users' processes may be acted on (the kernel still decides). */
+  readonly allUsers: boolean;
   /** Rows visible in the tree viewport (PgUp/PgDn step). */
   readonly pageSize: number;
   readonly readonly: boolean;
@@ -241,7 +242,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       const action: SignalAction = intent === 'resume' ? 'cont' : intent === 'kill' ? 'kill' : 'term';
       if (!ctx.snapshot) return { state: info(state, 'no snapshot yet', 'error') };
       const roots = selectionRoots(ctx.snapshot, state.tagged, row);
-      const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, ctx.protection);
+      const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
       if (targets.length === 0) {
         const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${skipped[0]!.why})` : 'select a process or tag some (space, a)';
         return { state: info(state, `nothing to ${action}: ${why}`, 'error') };

@@ -3,6 +3,7 @@
  * list and the confirmed action receives exactly these (pid, start time) identities, never
  * whatever row the cursor is on later.
  */
+import { planForPids } from '../analysis/index.js';
 import type { ProcKey, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
 import type { Row } from './rows.js';
@@ -39,51 +40,22 @@ export function selectionRoots(snapshot: Snapshot, tagged: ReadonlyMap<string, P
   return out;
 }
 
-/** Each root plus its descendants (the whole tree), deduplicated, protected ones set aside. */
+/**
+ * Each root plus its descendants (the whole tree), through the same pure planner as
+ * `reaper reap` (zombies become their parents, protected processes are set aside, top-down).
+ * Only roots whose identity is still in this snapshot count.
+ */
 export function captureTargets(
   snapshot: Snapshot,
   verdicts: ReadonlyMap<number, Verdict>,
   roots: readonly ProcKey[],
-  protection: (pid: number) => string | null,
+  action: SignalAction,
+  allUsers: boolean,
 ): CapturedTargets {
-  const children = new Map<number, number[]>();
-  for (const p of snapshot.processes) {
-    if (p.ppid === p.pid) continue;
-    let l = children.get(p.ppid);
-    if (!l) children.set(p.ppid, (l = []));
-    l.push(p.pid);
-  }
-  const seen = new Set<number>();
-  const targets: ActionTarget[] = [];
-  const skipped: SkippedTarget[] = [];
-  for (const root of roots) {
-    const r = snapshot.byPid.get(root.pid);
-    if (!r || r.startTime !== root.startTime) continue;
-    const queue = [root.pid];
-    while (queue.length > 0) {
-      const pid = queue.shift()!;
-      if (seen.has(pid)) continue;
-      seen.add(pid);
-      const p = snapshot.byPid.get(pid);
-      if (!p) continue;
-      for (const c of (children.get(pid) ?? []).slice().sort((a, b) => a - b)) queue.push(c);
-      const why = protection(pid);
-      if (why !== null) {
-        skipped.push({ pid, user: p.user, cmd: p.cmd, why });
-        continue;
-      }
-      targets.push({
-        pid: p.pid,
-        startTime: p.startTime,
-        uid: p.uid,
-        user: p.user,
-        stat: p.stat,
-        cmd: p.cmd,
-        reasons: verdicts.get(pid)?.reasons ?? [],
-      });
-    }
-  }
-  return { targets, skipped };
+  const pids = roots.filter((r) => snapshot.byPid.get(r.pid)?.startTime === r.startTime).map((r) => r.pid);
+  const plan = planForPids(snapshot, verdicts, pids, { action, graceMs: 0, allUsers });
+  const skipped: SkippedTarget[] = plan.skipped.map((s) => ({ pid: s.pid, user: snapshot.byPid.get(s.pid)?.user ?? null, cmd: s.cmd, why: s.why }));
+  return { targets: plan.targets, skipped };
 }
 
 export const ACTION_VERB: Record<SignalAction, string> = {
@@ -102,7 +74,7 @@ export function summarizeOutcomes(action: SignalAction, outcomes: readonly Actio
     if (list.length === 0) continue;
     let part = `${list.length} ${o}`;
     if (o !== 'gone' && o !== 'resumed') {
-      const shown = list.slice(0, 3).map((x) => `${x.pid}: ${sanitizeText(x.why)}`);
+      const shown = list.slice(0, 3).map((x) => `${x.pid}: ${sanitizeText(x.why ?? 'no reason given')}`);
       part += ` (${shown.join('; ')}${list.length > 3 ? `; +${list.length - 3} more` : ''})`;
     }
     parts.push(part);

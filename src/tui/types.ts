@@ -3,7 +3,8 @@
  * builds the live ones (probe loop, analysis, actions); tests pass fakes. No component
  * imports probe, actions or launch.
  */
-import type { ProcKey, Snapshot, RunSummary, Verdict, Reason, GpuState } from '../model/index.js';
+import type { ReapTarget } from '../analysis/index.js';
+import type { Snapshot, RunSummary, Verdict, GpuState } from '../model/index.js';
 
 export interface HostStats {
   readonly hostname: string;
@@ -46,21 +47,18 @@ export interface DataSource {
 
 export type SignalAction = 'kill' | 'term' | 'cont';
 
-/** A process captured when an action was chosen: its identity plus what the dialog showed. */
-export interface ActionTarget extends ProcKey {
-  readonly uid: number | null;
-  readonly user: string | null;
-  readonly stat: string;
-  readonly cmd: string;
-  readonly reasons: readonly Reason[];
-}
+/**
+ * A process captured when an action was chosen: its identity plus what the dialog showed
+ * (the reap planner's target: zombies are replaced by their parent, `tree: false`).
+ */
+export type ActionTarget = ReapTarget;
 
 export interface ActionOutcome {
   readonly pid: number;
   readonly startTime: number;
   readonly cmd: string;
   readonly outcome: 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending';
-  readonly why: string;
+  readonly why: string | null;
 }
 
 export interface TuiActions {

@@ -1,0 +1,412 @@
+/**
+ * `reaper` / `reaper top`: the live screen. This file is the only place where the TUI meets
+ * the machine: it builds the data source (process scans off the render path, one in flight;
+ * the nvidia-smi loop readers; run records; analysis; header figures) and the actions object
+ * (reap through the identity-checked executor, launch and stop through the CLI), owns the
+ * terminal (alternate screen, restored on every way out) and renders the Ink root.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import React from 'react';
+import { render } from 'ink';
+import { executeReap } from '../../actions/index.js';
+import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan } from '../../analysis/index.js';
+import { ReaperError } from '../../model/errors.js';
+import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
+import type { RunSummary } from '../../model/run.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import { createGpuLoop, resolveGpuProbeConfig, type GpuLoop } from '../../probe/gpu-probe.js';
+import { selfCommand } from '../../probe/self-command.js';
+import { createProcScanner } from '../../probe/snapshot.js';
+import { App } from '../../tui/App.js';
+import { cpuPercentBetween, parseCpuTimes, parseMeminfo, type CpuTimes } from '../../tui/host-stats.js';
+import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
+import { colorsFromEnv, createTheme } from '../../tui/theme.js';
+import { ReadonlyRefusal, type ActionOutcome, type DataSource, type HostStats, type SignalAction, type TuiActions, type TuiData } from '../../tui/types.js';
+import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+
+const HELP = `Usage
+  reaper [top] [--gpus auto|none|sim:N] [--interval SECONDS] [--all] [--readonly] [--batch FILE]
+
+The live screen: GPUs, jobs launched by reaper, and process trees with leftovers highlighted.
+  --gpus SEL       auto (nvidia-smi when present), none, or sim:N (simulated GPUs)
+  --interval S     refresh every S seconds (default 1; 0.2 to 60)
+  --all            every user's processes (acting on them still needs the right to)
+  --readonly       look only: kill, terminate, resume, launch and stop are disabled
+  --batch FILE     the batch L launches (default ./reaper.yaml when present)
+Keys: ? in the screen. NO_COLOR=1 turns colours off.`;
+
+const SPEC: FlagSpec = {
+  gpus: { type: 'string' },
+  interval: { type: 'string' },
+  all: { type: 'boolean' },
+  readonly: { type: 'boolean' },
+  batch: { type: 'string' },
+};
+
+export interface TopArgs {
+  readonly gpus: GpuSelection;
+  readonly intervalMs: number;
+  readonly allUsers: boolean;
+  readonly readonly: boolean;
+  readonly batchFile: string | null;
+}
+
+/** Normalise argv once; every problem is one USAGE error (exit 2). */
+export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const { input, flags } = parseFlags(argv, SPEC, HELP);
+  const rest = input[0] === 'top' ? input.slice(1) : input;
+  if (rest.length > 0) throw new ReaperError('USAGE', `top takes no arguments, got "${rest[0]}"`);
+  const sec = parseSecondsFlag('interval', flags.interval);
+  if (sec !== undefined && (sec < 0.2 || sec > 60)) throw new ReaperError('USAGE', `--interval must be between 0.2 and 60 seconds, got ${sec}`);
+  let batchFile: string | null = null;
+  if (flags.batch !== undefined) {
+    const b = String(flags.batch);
+    if (b === '') throw new ReaperError('USAGE', '--batch needs a file');
+    batchFile = path.resolve(cwd, b);
+    if (!existsSync(batchFile)) throw new ReaperError('USAGE', `--batch: no such file: ${b}`);
+  } else if (existsSync(path.join(cwd, 'reaper.yaml'))) {
+    batchFile = path.join(cwd, 'reaper.yaml');
+  }
+  return {
+    gpus: parseGpusFlag(flags.gpus),
+    intervalMs: Math.round((sec ?? 1) * 1000),
+    allUsers: flags.all === true,
+    readonly: flags.readonly === true,
+    batchFile,
+  };
+}
+
+export function gpusFlagText(sel: GpuSelection): string {
+  return sel.kind === 'sim' ? `sim:${sel.count}` : sel.kind;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run records: the launch layer's reader, loaded once (the TUI works without it).
+
+type RunsReader = (snapshot: Snapshot) => RunSummary[];
+
+async function loadRunsReader(): Promise<RunsReader> {
+  try {
+    // TEMP until src/launch/index.ts lands: a literal specifier again then (the bundle needs it).
+    const spec = '../../launch/index.js';
+    const m = (await import(spec)) as {
+      readRuns?: (dir: string, s: Snapshot) => RunSummary[];
+      stateDir?: (env: NodeJS.ProcessEnv) => string;
+    };
+    const { readRuns, stateDir } = m;
+    if (typeof readRuns !== 'function' || typeof stateDir !== 'function') return () => [];
+    const dir = stateDir(process.env);
+    return (s) => readRuns(dir, s);
+  } catch {
+    return () => [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live data source.
+
+export interface LiveSourceOptions {
+  readonly gpus: GpuSelection;
+  readonly intervalMs: number;
+  readonly allUsers: boolean;
+  readonly patterns?: readonly RegExp[];
+}
+
+export class LiveSource implements DataSource {
+  private readonly listeners = new Set<() => void>();
+  private readonly scanner = createProcScanner();
+  private readonly host = hostname();
+  private data: TuiData;
+  private gpu: GpuState = NO_GPU_STATE;
+  private gpuLoop: GpuLoop | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = false;
+  private again = false;
+  private stopped = false;
+  private cpuPrev: CpuTimes | null = null;
+  private since: Map<string, { state: string; sinceMs: number }> | undefined;
+  private runsReader: RunsReader | null = null;
+
+  constructor(private readonly opts: LiveSourceOptions) {
+    if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
+    this.data = {
+      snapshot: null,
+      gpu: this.gpu,
+      verdicts: new Map(),
+      runs: [],
+      host: { hostname: this.host, uptimeSec: null, cpuPercent: null, cpuCount: null, memUsedKiB: null, memTotalKiB: null },
+      probe: { state: 'starting', message: null, scanMs: null, intervalMs: opts.intervalMs },
+      protection: () => null,
+    };
+  }
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => {
+      this.listeners.delete(l);
+    };
+  };
+
+  getData = (): TuiData => this.data;
+
+  private publish(next: TuiData): void {
+    this.data = next;
+    for (const l of this.listeners) l();
+  }
+
+  start(): void {
+    try {
+      this.gpuLoop = createGpuLoop(resolveGpuProbeConfig(this.opts.gpus, process.env), this.opts.intervalMs, (s) => this.onGpu(s));
+    } catch (e) {
+      this.onGpu({ ...NO_GPU_STATE, source: this.opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi', error: { kind: 'unknown', message: oneLine(e) } });
+    }
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.gpuLoop?.stop();
+    this.gpuLoop = null;
+    this.listeners.clear();
+  }
+
+  refresh = (): void => {
+    if (this.stopped) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    void this.tick();
+  };
+
+  private onGpu(s: GpuState): void {
+    const prev = this.gpu;
+    this.gpu = s;
+    // Errors and recoveries show at once; ordinary samples ride along with the next scan
+    // (one render per interval, not two).
+    const changed = prev.ok !== s.ok || (prev.error?.message ?? null) !== (s.error?.message ?? null) || prev.gpus.length !== s.gpus.length;
+    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    this.timer = null;
+    const t0 = performance.now();
+    try {
+      if (!this.runsReader) this.runsReader = await loadRunsReader();
+      const snapshot = await this.scanner.scan(this.gpu);
+      let runs: RunSummary[] = [];
+      try {
+        runs = this.runsReader(snapshot);
+      } catch {
+        runs = [];
+      }
+      this.since = deriveStateSince(this.since, snapshot);
+      const stateSinceMs = new Map<string, number>();
+      for (const [k, v] of this.since) stateSinceMs.set(k, v.sinceMs);
+      const verdicts = analyze({
+        snapshot,
+        runs,
+        patterns: this.opts.patterns ?? DEFAULT_BATCH_PATTERNS,
+        allUsers: this.opts.allUsers,
+        stateSinceMs,
+      });
+      const host = await this.readHost(snapshot);
+      const allUsers = this.opts.allUsers;
+      if (this.stopped) return;
+      this.publish({
+        snapshot,
+        gpu: this.gpu,
+        verdicts,
+        runs,
+        host,
+        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs },
+        protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
+      });
+    } catch (e) {
+      if (!this.stopped) this.publish({ ...this.data, probe: { ...this.data.probe, state: 'error', message: `scan failed: ${oneLine(e)}` } });
+    } finally {
+      this.inFlight = false;
+      if (!this.stopped) {
+        const wait = this.again ? 0 : Math.max(50, this.opts.intervalMs - (performance.now() - t0));
+        this.again = false;
+        this.timer = setTimeout(() => void this.tick(), wait);
+      }
+    }
+  }
+
+  private async readHost(snapshot: Snapshot): Promise<HostStats> {
+    const [stat, mem] = await Promise.all([readFile('/proc/stat', 'utf8').catch(() => ''), readFile('/proc/meminfo', 'utf8').catch(() => '')]);
+    const cpu = parseCpuTimes(stat);
+    const cpuPercent = cpuPercentBetween(this.cpuPrev, cpu);
+    this.cpuPrev = cpu;
+    const m = parseMeminfo(mem);
+    return {
+      hostname: this.host,
+      uptimeSec: snapshot.uptimeSec,
+      cpuPercent,
+      cpuCount: cpu ? cpu.count : null,
+      memUsedKiB: m.usedKiB,
+      memTotalKiB: m.totalKiB,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions: the executor for signals, the CLI for launch and stop (the run must outlive us).
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return (m.split('\n')[0] ?? '').slice(0, 300);
+}
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run reaper itself (no shell), in its own session so the terminal's signals never reach it. */
+function runSelf(args: string[], timeoutMs: number): Promise<CliResult> {
+  const [cmd, ...pre] = selfCommand();
+  return new Promise((resolve) => {
+    const child = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n(timed out after ${timeoutMs / 1000} s)`;
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout, stderr: stderr + String(e) });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The run id in `reaper run --detach` output: a JSON field, else the first id-shaped token. */
+export function parseRunId(stdout: string): string | null {
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      const o = JSON.parse(t) as Record<string, unknown>;
+      for (const k of ['runId', 'run', 'id']) if (typeof o[k] === 'string' && o[k] !== '') return o[k] as string;
+    } catch {
+      // not JSON
+    }
+  }
+  const m = /\b(\d{8}-\d{6}-[0-9a-f]{4})\b/.exec(stdout);
+  return m ? m[1]! : null;
+}
+
+export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions {
+  const guard = (): void => {
+    if (args.readonly) throw new ReadonlyRefusal();
+  };
+  return {
+    readonly: args.readonly,
+    batchFile: args.batchFile,
+    async signal(action: SignalAction, targets): Promise<readonly ActionOutcome[]> {
+      guard();
+      const snap = source.getData().snapshot;
+      const plan: ReapPlan = {
+        action,
+        graceMs: 3000,
+        targets: targets.map((t) => ({ ...t, reasons: [...t.reasons] })),
+        skipped: [],
+        allUsers: args.allUsers,
+        ...(snap ? { selfUid: snap.selfUid } : {}),
+      };
+      const results = await executeReap(plan);
+      return results.map((r) => ({ pid: r.pid, startTime: r.startTime, cmd: r.cmd, outcome: r.outcome, why: r.why }));
+    },
+    async launch(): Promise<{ runId: string }> {
+      guard();
+      if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
+      const gpus = args.gpus.kind === 'auto' ? [] : ['--gpus', gpusFlagText(args.gpus)];
+      const r = await runSelf(['run', args.batchFile, ...gpus, '--detach'], 60_000);
+      const runId = parseRunId(r.stdout);
+      if (r.code !== 0 || !runId) {
+        const why = (r.stderr.trim().split('\n').pop() ?? '') || r.stdout.trim().split('\n').pop() || `exit ${r.code}`;
+        throw new Error(why.replace(/^reaper: /, ''));
+      }
+      source.refresh();
+      return { runId };
+    },
+    async stop(runId: string): Promise<string> {
+      guard();
+      const r = await runSelf(['stop', runId], 120_000);
+      const last = (r.stdout.trim().split('\n').pop() ?? '') || (r.stderr.trim().split('\n').pop() ?? '');
+      if (r.code !== 0 && r.code !== 1) throw new Error((last || `exit ${r.code}`).replace(/^reaper: /, ''));
+      source.refresh();
+      return last ? `stop ${runId}: ${last.replace(/^reaper: /, '')}` : `stopped run ${runId}`;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseTopArgs(argv, process.cwd());
+  if (args === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new ReaperError('USAGE', 'the live screen needs a terminal; for a one-shot listing use "reaper ls"');
+  }
+  const source = new LiveSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers });
+  const actions = createLiveActions(args, source);
+  let instance: ReturnType<typeof render> | null = null;
+  const owner = ownTerminal({
+    stdout: process.stdout,
+    stdin: process.stdin,
+    onAbort: () => {
+      source.stop();
+      instance?.unmount();
+    },
+  });
+  try {
+    source.start();
+    instance = render(<App source={source} actions={actions} allUsers={args.allUsers} theme={createTheme(colorsFromEnv(process.env))} />, {
+      stdout: incrementalSafeStdout(process.stdout),
+      stdin: process.stdin,
+      exitOnCtrlC: false,
+      // Only changed lines go out (an SSH link carries the difference); see incrementalSafeStdout.
+      incrementalRendering: true,
+      patchConsole: true,
+      maxFps: 30,
+    });
+    await instance.waitUntilExit();
+  } finally {
+    source.stop();
+    instance?.unmount();
+    owner.restore();
+    owner.dispose();
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+/**
+ * Pure parsers for the header's machine figures. The CLI reads the files (asynchronously) and
+ * hands the text here; systeminformation's currentLoad() is not used because it shells out
+ * synchronously (facts.md).
+ */
+
+export interface CpuTimes {
+  /** Sum of all jiffies on the aggregate "cpu" line. */
+  readonly total: number;
+  /** idle + iowait. */
+  readonly idle: number;
+  /** Number of "cpuN" lines. */
+  readonly count: number;
+}
+
+/** /proc/stat → aggregate CPU times, or null when the text has no "cpu " line. */
+export function parseCpuTimes(text: string): CpuTimes | null {
+  let agg: CpuTimes | null = null;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('cpu ')) {
+      const f = line.trim().split(/\s+/).slice(1).map(Number);
+      if (f.length < 4 || f.some((x) => !Number.isFinite(x))) return null;
+      // user nice system idle iowait irq softirq steal (guest fields are already in user/nice)
+      const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+      const idle = (f[3] ?? 0) + (f[4] ?? 0);
+      agg = { total, idle, count: 0 };
+    } else if (/^cpu\d+ /.test(line)) count++;
+  }
+  return agg ? { ...agg, count } : null;
+}
+
+/** Busy % of the whole machine between two readings (100 = every CPU busy); null if unknown. */
+export function cpuPercentBetween(prev: CpuTimes | null, cur: CpuTimes | null): number | null {
+  if (!prev || !cur) return null;
+  const dt = cur.total - prev.total;
+  if (dt <= 0) return null;
+  const busy = dt - (cur.idle - prev.idle);
+  return Math.max(0, Math.min(100, (busy / dt) * 100));
+}
+
+export interface MemInfo {
+  readonly totalKiB: number | null;
+  readonly usedKiB: number | null;
+}
+
+/** /proc/meminfo → total and used (total - MemAvailable, the way free(1) counts "used"). */
+export function parseMeminfo(text: string): MemInfo {
+  const get = (k: string): number | null => {
+    const m = new RegExp(`^${k}:\\s+(\\d+)\\s*kB`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+  };
+  const total = get('MemTotal');
+  let avail = get('MemAvailable');
+  if (avail === null) {
+    const free = get('MemFree');
+    const buffers = get('Buffers');
+    const cached = get('Cached');
+    avail = free !== null ? free + (buffers ?? 0) + (cached ?? 0) : null;
+  }
+  return { totalKiB: total, usedKiB: total !== null && avail !== null ? Math.max(0, total - avail) : null };
+}
