@@ -45,6 +45,8 @@ interface Reader {
   killedAt: number | null;
   /** Non-row text seen (error messages), for classification on exit. */
   noise: string[];
+  /** The spawn itself failed (already reported). */
+  spawnFailed: boolean;
 }
 
 export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate: (s: GpuState) => void, deps: GpuLoopDeps = {}): GpuLoop {
@@ -61,7 +63,8 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
   const bin = binaryName(cfg);
   const tickMs = Math.max(50, Math.round(intervalMs));
   const appsSec = Math.max(1, Math.round(tickMs / 1000));
-  const silenceMs = Math.max(3 * tickMs, 1000);
+  // Three intervals, but never under 2 s: a loaded machine delays ticks of short intervals.
+  const silenceMs = Math.max(3 * tickMs, 2000);
   const quietFlushMs = Math.min(250, Math.max(20, Math.round(tickMs / 4)));
 
   let stopped = false;
@@ -103,7 +106,12 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
 
   const gpuFields = (): string[] => (withOptional ? [...GPU_BASE_FIELDS, ...GPU_OPTIONAL_FIELDS] : [...GPU_BASE_FIELDS]);
 
-  const startReader = (args: string[], onLine: (r: Reader, line: string) => void, onExit: (r: Reader, code: number | null, signal: string | null) => void): Reader | null => {
+  const startReader = (
+    args: string[],
+    onLine: (r: Reader, line: string) => void,
+    onExit: (r: Reader, code: number | null, signal: string | null) => void,
+    reportSpawnError: boolean,
+  ): Reader | null => {
     const [cmd, ...pre] = cfg.command;
     if (!cmd) return null;
     let child: ChildProcess;
@@ -115,10 +123,10 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-      emit(errorState(cfg, classifyOutcome({ exitCode: null, stdout: '', stderr: '', spawnError: code, binary: bin })!, now()));
+      if (reportSpawnError) emit(errorState(cfg, classifyOutcome({ exitCode: null, stdout: '', stderr: '', spawnError: code, binary: bin })!, now()));
       return null;
     }
-    const r: Reader = { child, pid: child.pid ?? null, startedAt: now(), lastOutputAt: null, exited: false, killedAt: null, noise: [] };
+    const r: Reader = { child, pid: child.pid ?? null, startedAt: now(), lastOutputAt: null, exited: false, killedAt: null, noise: [], spawnFailed: false };
     let buf = '';
     const feed = (chunk: string, isErr: boolean): void => {
       r.lastOutputAt = now();
@@ -142,7 +150,8 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (r.pid === null && !r.exited) {
         r.exited = true;
-        emit(errorState(cfg, classifyOutcome({ exitCode: null, stdout: '', stderr: '', spawnError: e.code ?? 'EUNKNOWN', binary: bin })!, now()));
+        r.spawnFailed = true;
+        if (reportSpawnError) emit(errorState(cfg, classifyOutcome({ exitCode: null, stdout: '', stderr: '', spawnError: e.code ?? 'EUNKNOWN', binary: bin })!, now()));
         onExit(r, null, null);
       }
     });
@@ -190,10 +199,8 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     if (!g || g.index < 0 || g.uuid === '') {
       // Not a row: a driver event line, or an error message (classified on exit).
       const e = classifyErrorText(line);
-      if (e) {
-        if (e.kind === 'gpu-lost') partial = e;
-        r.noise.push(line);
-      }
+      if (e?.kind === 'gpu-lost') partial = e;
+      if (r.noise.length < 50) r.noise.push(line);
       return;
     }
     const last = frame[frame.length - 1];
@@ -213,7 +220,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     if (gpuReader && !gpuReader.exited) return; // one reader alive, even a stuck one
     frame = [];
     const args = [`--query-gpu=${gpuFields().join(',')}`, CSV_FORMAT, '-lms', String(tickMs)];
-    gpuReader = startReader(args, onGpuLine, onGpuExit);
+    gpuReader = startReader(args, onGpuLine, onGpuExit, true);
     if (!gpuReader) scheduleGpu();
   };
 
@@ -227,7 +234,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
   const onGpuExit = (r: Reader, code: number | null, signal: string | null): void => {
     if (r !== gpuReader || stopped) return;
     flush();
-    if (r.killedAt === null) {
+    if (r.killedAt === null && !r.spawnFailed) {
       const text = r.noise.join('\n');
       const e = classifyOutcome({ exitCode: code ?? (signal ? null : 1), signal, stdout: text, stderr: '', binary: bin }) ?? {
         kind: 'unknown' as const,
@@ -266,7 +273,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     if (stopped) return;
     if (appsReader && !appsReader.exited) return;
     const args = [`--query-compute-apps=${APP_FIELDS.join(',')}`, CSV_FORMAT, '-l', String(appsSec)];
-    appsReader = startReader(args, onAppsLine, onAppsExit);
+    appsReader = startReader(args, onAppsLine, onAppsExit, false);
     if (!appsReader) scheduleApps();
   };
 

@@ -6,7 +6,8 @@
  * Utilisation comes from the holders' CPU use: over their lifetime for a one-shot call,
  * over the last tick in loop mode (the only state, kept in one simulator process).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
 
 export const SIM_MEMORY_TOTAL_MIB = 81559;
@@ -107,57 +108,85 @@ function parseStatLite(text: string): { state: string; startTime: number; cpuTic
 /** Environment markers cached per identity (loop mode): environ never changes for one. */
 export type EnvCache = Map<string, { gpu: number; mib: number; processName: string } | null>;
 
-/** Reads every holder from /proc. Never throws; vanished or unreadable processes are skipped. */
+const BUF = Buffer.allocUnsafe(256 * 1024);
+
+/** Whole small /proc file into the shared buffer (sync: the simulator is its own process). */
+function readProcFile(path: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, BUF, n, BUF.length - n, null);
+      if (got <= 0) break;
+      n += got;
+      if (n >= BUF.length) break;
+    }
+    return BUF.subarray(0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const MARKER = Buffer.from(SIM_MIB_ENV + '=');
+
+/**
+ * Reads every holder from /proc. Never throws; vanished or unreadable processes are skipped.
+ * Synchronous with one reused buffer: ~2,000 processes in tens of ms, where async reads
+ * took about a second on a loaded machine.
+ */
 export async function readSimHolders(count: number, opts: { selfPid?: number; cache?: EnvCache } = {}): Promise<SimHolder[]> {
   let names: string[];
   try {
-    names = await readdir('/proc');
+    names = readdirSync('/proc');
   } catch {
     return [];
   }
   const selfPid = opts.selfPid ?? process.pid;
   const seen = new Set<string>();
-  const out = await Promise.all(
-    names.map(async (name): Promise<SimHolder | null> => {
-      if (!/^\d+$/.test(name)) return null;
-      const pid = Number(name);
-      if (pid === selfPid) return null;
-      try {
-        const st = parseStatLite(await readFile(`/proc/${pid}/stat`, 'latin1'));
-        if (!st || st.state === 'Z' || st.state === 'X') return null;
-        const key = `${pid}:${st.startTime}`;
-        seen.add(key);
-        let marker = opts.cache?.get(key);
-        if (marker === undefined) {
-          const env = await readFile(`/proc/${pid}/environ`);
-          const holder = env.includes(SIM_MIB_ENV + '=') ? parseHolderEnv(env, count) : null;
-          marker = holder ? { ...holder, processName: await readProcessName(pid) } : null;
-          opts.cache?.set(key, marker);
-        }
-        if (!marker) return null;
-        return { pid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks };
-      } catch {
-        return null;
-      }
-    }),
-  );
+  const out: SimHolder[] = [];
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(name);
+    if (pid === selfPid) continue;
+    const statBuf = readProcFile(`/proc/${pid}/stat`);
+    if (!statBuf) continue;
+    const st = parseStatLite(statBuf.toString('latin1'));
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    const key = `${pid}:${st.startTime}`;
+    seen.add(key);
+    let marker = opts.cache?.get(key);
+    if (marker === undefined) {
+      const env = readProcFile(`/proc/${pid}/environ`);
+      const holder = env && env.includes(MARKER) ? parseHolderEnv(env, count) : null;
+      marker = holder ? { ...holder, processName: readProcessName(pid) } : null;
+      // An unreadable environ (EACCES, gone) is not cached: it may be readable next time.
+      if (env) opts.cache?.set(key, marker);
+    }
+    if (!marker) continue;
+    out.push({ pid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks });
+  }
   if (opts.cache) for (const k of [...opts.cache.keys()]) if (!seen.has(k)) opts.cache.delete(k);
-  return out.filter((h): h is SimHolder => h !== null);
+  return out;
 }
 
 /** What nvidia-smi shows as process_name: the executable path as started (argv[0]), else comm. */
-async function readProcessName(pid: number): Promise<string> {
-  try {
-    const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0] ?? '';
+function readProcessName(pid: number): string {
+  const cmd = readProcFile(`/proc/${pid}/cmdline`);
+  if (cmd && cmd.length > 0) {
+    const end = cmd.indexOf(0);
+    const argv0 = cmd.subarray(0, end < 0 ? cmd.length : end).toString('utf8');
     if (argv0 !== '') return argv0;
-  } catch {
-    /* fall through */
   }
-  try {
-    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
-  } catch {
-    return '[unknown]';
-  }
+  const comm = readProcFile(`/proc/${pid}/comm`);
+  return comm ? comm.toString('utf8').trim() : '[unknown]';
 }
 
 /** Seconds since boot and clock ticks per second, for lifetime CPU%. */
