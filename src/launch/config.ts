@@ -120,7 +120,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line ?? 1;
+    const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
     fail(line, 'yaml', e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, ''));
   }
   const root = doc.contents;
