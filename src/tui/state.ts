@@ -189,7 +189,8 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       const tagged = new Map(state.tagged);
       let n = 0;
       for (const r of rows) {
-        if (r.kind !== 'proc' || !r.leftover) continue;
+        // Context rows (ancestors shown only for the tree's shape) are not "shown leftovers".
+        if (r.kind !== 'proc' || !r.leftover || r.context) continue;
         const k = procKeyString(r.proc);
         if (!tagged.has(k)) n++;
         tagged.set(k, { pid: r.proc.pid, startTime: r.proc.startTime });

@@ -5,7 +5,6 @@
  * (reap through the identity-checked executor, launch and stop through the CLI), owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -14,12 +13,12 @@ import React from 'react';
 import { render } from 'ink';
 import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan } from '../../analysis/index.js';
+import { launchDetached, readRuns, stateDir, stopRun } from '../../launch/index.js';
 import { ReaperError } from '../../model/errors.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { RunSummary } from '../../model/run.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { createGpuLoop, resolveGpuProbeConfig, type GpuLoop } from '../../probe/gpu-probe.js';
-import { selfCommand } from '../../probe/self-command.js';
 import { createProcScanner } from '../../probe/snapshot.js';
 import { App } from '../../tui/App.js';
 import { cpuPercentBetween, parseCpuTimes, parseMeminfo, type CpuTimes } from '../../tui/host-stats.js';
@@ -86,25 +85,13 @@ export function gpusFlagText(sel: GpuSelection): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run records: the launch layer's reader, loaded once (the TUI works without it).
+// Run records: the launch layer's journal reader (a broken record never breaks the screen).
 
 type RunsReader = (snapshot: Snapshot) => RunSummary[];
 
-async function loadRunsReader(): Promise<RunsReader> {
-  try {
-    // TEMP until src/launch/index.ts lands: a literal specifier again then (the bundle needs it).
-    const spec = '../../launch/index.js';
-    const m = (await import(spec)) as {
-      readRuns?: (dir: string, s: Snapshot) => RunSummary[];
-      stateDir?: (env: NodeJS.ProcessEnv) => string;
-    };
-    const { readRuns, stateDir } = m;
-    if (typeof readRuns !== 'function' || typeof stateDir !== 'function') return () => [];
-    const dir = stateDir(process.env);
-    return (s) => readRuns(dir, s);
-  } catch {
-    return () => [];
-  }
+function createRunsReader(): RunsReader {
+  const dir = stateDir(process.env);
+  return (s) => readRuns(dir, s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +117,7 @@ export class LiveSource implements DataSource {
   private stopped = false;
   private cpuPrev: CpuTimes | null = null;
   private since: Map<string, { state: string; sinceMs: number }> | undefined;
-  private runsReader: RunsReader | null = null;
+  private readonly runsReader: RunsReader = createRunsReader();
 
   constructor(private readonly opts: LiveSourceOptions) {
     if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
@@ -206,7 +193,6 @@ export class LiveSource implements DataSource {
     this.timer = null;
     const t0 = performance.now();
     try {
-      if (!this.runsReader) this.runsReader = await loadRunsReader();
       const snapshot = await this.scanner.scan(this.gpu);
       let runs: RunSummary[] = [];
       try {
@@ -266,61 +252,12 @@ export class LiveSource implements DataSource {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Actions: the executor for signals, the CLI for launch and stop (the run must outlive us).
+// Actions: the executor for signals; launch and stop through the launch layer (a detached
+// run is its own process tree and outlives this screen).
 
 function oneLine(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   return (m.split('\n')[0] ?? '').slice(0, 300);
-}
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run reaper itself (no shell), in its own session so the terminal's signals never reach it. */
-function runSelf(args: string[], timeoutMs: number): Promise<CliResult> {
-  const [cmd, ...pre] = selfCommand();
-  return new Promise((resolve) => {
-    const child = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      stderr += `\n(timed out after ${timeoutMs / 1000} s)`;
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // gone
-      }
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: stderr + String(e) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The run id in `reaper run --detach` output: a JSON field, else the first id-shaped token. */
-export function parseRunId(stdout: string): string | null {
-  for (const line of stdout.split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('{')) continue;
-    try {
-      const o = JSON.parse(t) as Record<string, unknown>;
-      for (const k of ['runId', 'run', 'id']) if (typeof o[k] === 'string' && o[k] !== '') return o[k] as string;
-    } catch {
-      // not JSON
-    }
-  }
-  const m = /\b(\d{8}-\d{6}-[0-9a-f]{4})\b/.exec(stdout);
-  return m ? m[1]! : null;
 }
 
 export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions {
@@ -347,23 +284,16 @@ export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions
     async launch(): Promise<{ runId: string }> {
       guard();
       if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
-      const gpus = args.gpus.kind === 'auto' ? [] : ['--gpus', gpusFlagText(args.gpus)];
-      const r = await runSelf(['run', args.batchFile, ...gpus, '--detach'], 60_000);
-      const runId = parseRunId(r.stdout);
-      if (r.code !== 0 || !runId) {
-        const why = (r.stderr.trim().split('\n').pop() ?? '') || r.stdout.trim().split('\n').pop() || `exit ${r.code}`;
-        throw new Error(why.replace(/^reaper: /, ''));
-      }
+      const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus) });
       source.refresh();
-      return { runId };
+      return r;
     },
     async stop(runId: string): Promise<string> {
       guard();
-      const r = await runSelf(['stop', runId], 120_000);
-      const last = (r.stdout.trim().split('\n').pop() ?? '') || (r.stderr.trim().split('\n').pop() ?? '');
-      if (r.code !== 0 && r.code !== 1) throw new Error((last || `exit ${r.code}`).replace(/^reaper: /, ''));
+      const r = await stopRun(stateDir(process.env), runId);
       source.refresh();
-      return last ? `stop ${runId}: ${last.replace(/^reaper: /, '')}` : `stopped run ${runId}`;
+      const by = r.by === 'none' ? 'it had already ended' : `torn down by the ${r.by === 'stop' ? 'stop command' : r.by}`;
+      return `stop ${runId}: ${by}, ${r.survivors} survivor${r.survivors === 1 ? '' : 's'}`;
     },
   };
 }
