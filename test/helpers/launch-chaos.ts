@@ -51,10 +51,17 @@ export async function chaosScenario(t: TestContext, how: Interruption, opts: { u
     if (how === 'SIGKILL') assert.equal(ex.signal, 'SIGKILL');
     else assert.equal(ex.code, EXIT[how], `exit code after ${how}; stderr: ${run.stderr.slice(-500)}`);
   }
+  const layersOn = ((containment.layers as Array<{ id: string; active: boolean }>) ?? []).filter((l) => l.active).map((l) => l.id);
+  // Only a cgroup or a PID namespace can catch the `env -i` escapee (it has no REAPER_RUN).
+  const kernelLayer = layersOn.includes('cgroup') || layersOn.includes('pidns');
   try {
-    await waitFor(() => markerPids(id).length === 0, { timeoutMs: 15_000, intervalMs: 100, what: 'no survivors' });
+    await waitFor(() => markerPids(id, { escapee: kernelLayer }).length === 0, { timeoutMs: 15_000, intervalMs: 100, what: 'no survivors' });
   } catch {
-    assert.fail(`survivors of run ${id} after ${how}: ${describePids(markerPids(id))}`);
+    assert.fail(`survivors of run ${id} after ${how}: ${describePids(markerPids(id, { escapee: kernelLayer }))}`);
+  }
+  if (!kernelLayer) {
+    // The documented gap of marker-only containment: the env -i escapee is still there.
+    assert.ok(markerPids(id, { marker: false }).length > 0, 'without cgroup and PID namespace the env -i escapee survives (documented)');
   }
   let journal = readJournalFile(state, id);
   if (how === 'SIGKILL') {

@@ -19,8 +19,10 @@ export interface JsonEvent {
 }
 
 /** Pids whose environment carries the run's marker (or the chaos escapee's token). Zombies have no environ. */
-export function markerPids(runId: string): number[] {
-  const needles = [Buffer.from(`REAPER_RUN=${runId}\0`), Buffer.from(`CHAOS_ESCAPEE=${runId}\0`)];
+export function markerPids(runId: string, opts: { marker?: boolean; escapee?: boolean } = {}): number[] {
+  const needles: Buffer[] = [];
+  if (opts.marker !== false) needles.push(Buffer.from(`REAPER_RUN=${runId}\0`));
+  if (opts.escapee !== false) needles.push(Buffer.from(`CHAOS_ESCAPEE=${runId}\0`));
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
