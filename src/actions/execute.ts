@@ -13,7 +13,7 @@
 import type { ReapPlan, ReapTarget } from '../analysis/index.js';
 import { sanitizeText, type StateLetter } from '../model/index.js';
 import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
-import { notPermittedText, sendSignal } from './errno.js';
+import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
 
@@ -202,11 +202,13 @@ class Executor {
   /** Stop the tree, rescan until it is stable, SIGKILL everything, confirm. */
   private async killLadder(termedNote: string | null): Promise<void> {
     const limit = this.opts.rescanLimit ?? 200;
+    this.freezeGroups(scanStats());
     for (const m of this.active()) this.signal(m, 'SIGSTOP');
     let stable = false;
     for (let round = 0; round < limit; round++) {
       const stats = scanStats();
       const fresh = this.discover(stats);
+      if (fresh.length > 0) this.freezeGroups(stats);
       for (const m of fresh) this.signal(m, 'SIGSTOP');
       if (fresh.length > 0) continue;
       const moving = this.active().filter((m) => {
@@ -260,6 +262,38 @@ class Executor {
       } else {
         this.finish(m, 'survived', `still alive after SIGKILL (state ${st.state})${stable ? '' : '; the tree did not stop changing within the rescan limit'}`);
       }
+    }
+  }
+
+  /**
+   * Stop whole process groups at once where a group holds nothing but our members: a member that
+   * replaces itself with a fresh fork every few ms outruns any scan-then-signal loop, but not
+   * kill(-pgid). Identity check for a group: right before the signal, a verified live member must
+   * still be in it (a group id cannot be reused while any member exists), and reaper's own group
+   * and its ancestors' are never signalled.
+   */
+  private freezeGroups(stats: ReadonlyMap<number, RawStat>): void {
+    this.discover(stats);
+    const byGroup = new Map<number, { ours: Member[]; foreign: boolean }>();
+    for (const st of stats.values()) {
+      let g = byGroup.get(st.pgid);
+      if (!g) byGroup.set(st.pgid, (g = { ours: [], foreign: false }));
+      const m = this.members.get(st.pid);
+      if (m && m.startTime === st.startTime && m.result === null && !m.dead && !m.wasZombie) g.ours.push(m);
+      else if (st.state !== 'Z' && st.state !== 'X') g.foreign = true;
+    }
+    const neverGroups = new Set<number>();
+    for (const pid of this.never) {
+      const st = stats.get(pid);
+      if (st) neverGroups.add(st.pgid);
+    }
+    for (const [pgid, g] of byGroup) {
+      if (g.foreign || g.ours.length < 2 || pgid <= 1 || neverGroups.has(pgid)) continue;
+      const witness = g.ours.find((m) => {
+        const id = readProcIdentity(m.pid);
+        return id !== null && id.startTime === m.startTime && id.pgid === pgid;
+      });
+      if (witness) sendGroupSignal(pgid, 'SIGSTOP');
     }
   }
 

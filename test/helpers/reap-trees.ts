@@ -36,9 +36,9 @@ export function asUser(user: User | undefined, argv: string[]): string[] {
 }
 
 /** Spawn detached (own session and group) and wait for the first JSON line on stdout. */
-export async function spawnFixture<T>(argv: string[], opts: { env?: NodeJS.ProcessEnv; user?: User; timeoutMs?: number } = {}): Promise<Spawned<T>> {
+export async function spawnFixture<T>(argv: string[], opts: { env?: NodeJS.ProcessEnv; user?: User; timeoutMs?: number; quiet?: boolean } = {}): Promise<Spawned<T>> {
   const full = asUser(opts.user, argv);
-  const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'inherit'], env: opts.env ?? process.env });
+  const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', 'pipe', opts.quiet ? 'ignore' : 'inherit'], env: opts.env ?? process.env });
   const info = await new Promise<T>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`fixture ${argv.join(' ')} printed nothing`)), opts.timeoutMs ?? 20_000);
