@@ -24,7 +24,7 @@ export interface GpuInfo {
   /** GPUs are keyed by uuid, never by index. */
   readonly uuid: string;
   readonly name: string;
-  /** Normalised: lower case, 8-hex-digit domain ("00000000:65:00.0" → "0000:65:00.0"). */
+  /** Normalised as /proc prints it: lower case, 4-hex-digit domain ("00000000:65:00.0" → "0000:65:00.0"). */
   readonly busId: string | null;
   readonly utilizationGpu: number | null;
   readonly memoryUsedMiB: number | null;

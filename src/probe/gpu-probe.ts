@@ -3,7 +3,7 @@
  * bindings. One-shot reads for `reaper ls`, loop-mode readers for the TUI (gpu-loop.ts).
  * A failed probe is a normal GpuState with ok:false and a classified error, never a throw.
  */
-import { fileURLToPath } from 'node:url';
+import { selfCommand } from './self-command.js';
 import { NO_GPU_STATE, type GpuProbeError, type GpuState } from '../model/gpu.js';
 import { createNvidiaSmiRunner, type KillGroupFn, type SpawnFn } from './nvidia-runner.js';
 import { APP_FIELDS, GPU_BASE_FIELDS, GPU_OPTIONAL_FIELDS, appQueryArgs, gpuQueryArgs, parseComputeApps, parseQueryGpu } from './nvidia-parse.js';
@@ -17,10 +17,6 @@ export { createGpuLoop, type GpuLoop, type GpuLoopDeps } from './gpu-loop.js';
 
 export const DEFAULT_GPU_TIMEOUT_MS = 10_000;
 
-/** Absolute path of this build's CLI entry (the simulator re-enters through it). */
-export function cliMainPath(): string {
-  return fileURLToPath(new URL('../cli/main.js', import.meta.url));
-}
 
 export function resolveGpuProbeConfig(sel: GpuSelection, env: NodeJS.ProcessEnv): GpuProbeConfig {
   const timeoutMs = DEFAULT_GPU_TIMEOUT_MS;
@@ -29,7 +25,8 @@ export function resolveGpuProbeConfig(sel: GpuSelection, env: NodeJS.ProcessEnv)
       return { command: [], simulated: false, timeoutMs, disabled: true };
     case 'sim':
       return {
-        command: [process.execPath, cliMainPath(), 'sim-nvidia-smi'],
+        // The simulator re-enters through this very binary (tree, bundle or single-file build).
+        command: [...selfCommand(), 'sim-nvidia-smi'],
         simulated: true,
         timeoutMs,
         disabled: false,
