@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   stop: () => import('./commands/stop.js'),
   doctor: () => import('./commands/doctor.js'),
   top: () => import('./commands/top.js'),
+  completion: () => import('./commands/completion.js'),
   // Hidden: the nvidia-smi simulator and the run guardian re-enter through this binary,
   // so they also work from the single-file executable.
   'sim-nvidia-smi': () => import('./commands/sim-nvidia-smi.js'),
@@ -30,6 +31,7 @@ Usage
   reaper run BATCH.yaml [--gpus sim:N] [--detach] [--json]
   reaper stop RUN|last
   reaper doctor
+  reaper completion bash|zsh
 
 Run "reaper <command> --help" for a command's flags.`;
 
