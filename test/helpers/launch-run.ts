@@ -184,7 +184,10 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; user?:
           return false;
         };
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stdout: ${run.stdout.slice(-1500)} stderr: ${run.stderr.slice(-800)}`)), timeoutMs);
-        if (!check()) waiters.push(() => void check());
+        const again = (): void => {
+          if (!check()) waiters.push(again);
+        };
+        if (!check()) waiters.push(again);
       });
     },
     runId() {
