@@ -10,8 +10,14 @@ export const GONE = -1;
 /** EACCES/EPERM: unknown, not an error. */
 export const DENIED = -2;
 
+/**
+ * Maps a read error to GONE/DENIED. Running out of file descriptors (EMFILE/ENFILE) or
+ * memory says nothing about the process, so it is thrown: a scan must fail loudly rather
+ * than silently miss processes.
+ */
 export function errnoResult(e: unknown): number {
   const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') throw e;
   if (code === 'EACCES' || code === 'EPERM') return DENIED;
   // ENOENT, ESRCH (process exited between open and read), EINVAL, anything else: treat as gone.
   return GONE;

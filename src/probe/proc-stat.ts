@@ -29,6 +29,10 @@ export interface RawStat {
   readonly startTime: number;
   readonly vsizeBytes: number;
   readonly rssPages: number;
+  /** Fields 26 and 28: where the text segment and the stack start. They change on exec (ASLR);
+   * the kernel shows 0 to readers without ptrace access. */
+  readonly startCode: number;
+  readonly startStack: number;
 }
 
 /** PF_KTHREAD in include/linux/sched.h. */
@@ -50,8 +54,8 @@ export function parseStat(text: string): RawStat | null {
   const pid = Number(text.slice(0, open).trim());
   if (!Number.isInteger(pid) || pid < 0) return null;
   const rest = text.slice(close + 2).trim().split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3]. We need up to field 24 (rss).
-  if (rest.length < 22) return null;
+  // rest[0] is field 3 (state); field N is rest[N - 3]. We need up to field 28 (startstack).
+  if (rest.length < 26) return null;
   const state = toState(rest[0]!);
   if (state === null) return null;
   const n = (field: number): number => Number(rest[field - 3]);
@@ -73,6 +77,8 @@ export function parseStat(text: string): RawStat | null {
     startTime: n(22),
     vsizeBytes: n(23),
     rssPages: n(24),
+    startCode: n(26),
+    startStack: n(28),
   };
   for (const v of Object.values(out)) if (typeof v === 'number' && !Number.isFinite(v)) return null;
   return out;
@@ -84,7 +90,7 @@ export type MutableRawStat = { -readonly [K in keyof RawStat]: RawStat[K] };
 export function emptyRawStat(): MutableRawStat {
   return {
     pid: 0, comm: '', state: 'S', ppid: 0, pgid: 0, sid: 0, ttyNr: 0, tpgid: 0, flags: 0, utime: 0, stime: 0,
-    priority: 0, nice: 0, numThreads: 0, startTime: 0, vsizeBytes: 0, rssPages: 0,
+    priority: 0, nice: 0, numThreads: 0, startTime: 0, vsizeBytes: 0, rssPages: 0, startCode: 0, startStack: 0,
   };
 }
 
@@ -113,8 +119,8 @@ export function parseStatBytes(buf: Buffer, len: number, out: MutableRawStat): b
   out.comm = buf.toString('utf8', open + 1, close);
   out.state = st;
   p += 2;
-  // Walk fields 4..24 in order.
-  for (let field = 4; field <= 24; field++) {
+  // Walk fields 4..28 in order.
+  for (let field = 4; field <= 28; field++) {
     let neg = false;
     let v = 0;
     if (buf[p] === 0x2d) {
@@ -145,6 +151,8 @@ export function parseStatBytes(buf: Buffer, len: number, out: MutableRawStat): b
       case 22: out.startTime = v; break;
       case 23: out.vsizeBytes = v; break;
       case 24: out.rssPages = v; break;
+      case 26: out.startCode = v; break;
+      case 28: out.startStack = v; break;
       default: break;
     }
     p++; // the space

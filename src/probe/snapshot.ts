@@ -4,7 +4,7 @@
  * REAPER_* markers) and the previous CPU ticks for CPU%. Open GPU device files change, so they
  * are re-read every few scans (staggered by pid so no scan pays for all of them).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { ancestors } from '../model/forest.js';
 import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
 import type { ProcInfo } from '../model/proc.js';
@@ -20,24 +20,82 @@ import { ttyName } from './proc-tty.js';
 import { createUserDb, type UserDb } from './users.js';
 
 export interface ProcScannerOptions {
+  /**
+   * Re-read /proc/<pid>/status (real uid, VmLck for the STAT 'L', TracerPid) of a known
+   * identity every N scans (default 4; 1 = every scan). It is always read for a new identity
+   * and whenever the state letter or comm changed since the last read. status is the costly
+   * file (the kernel formats ~55 lines): reading it every time doubles the scan.
+   */
+  readonly statusRefreshEvery?: number;
   /** Re-read /proc/<pid>/fd of a known identity every N scans (default 4; 1 = every scan). */
   readonly fdRefreshEvery?: number;
-  /** Re-read cmdline and environ of a known identity every N scans (default 16). */
+  /**
+   * Re-read cmdline and environ of a known identity every N scans (default 64; for programs
+   * that rewrite their argv). An exec is noticed at once: comm or the code/stack addresses in
+   * stat change.
+   */
   readonly argvRefreshEvery?: number;
-  /** Read /proc/<pid>/fd at all (default true). Off: nvidiaMinors is null. */
-  readonly readFds?: boolean;
+  /**
+   * Read /proc/<pid>/fd for /dev/nvidia<N> holders. 'auto' (default): only while an NVIDIA
+   * driver is present (/proc/driver/nvidia or a /dev/nvidia<N> node, checked every 32 scans);
+   * without one no process can hold a GPU, so nvidiaMinors is [] without reading.
+   * true: always; false: never (nvidiaMinors null).
+   */
+  readonly readFds?: boolean | 'auto';
+  /**
+   * Keep /proc/<pid>/stat open between scans and re-read it with pread: one syscall per
+   * process per scan instead of open+read+close (about half the cost of a scan). An open fd
+   * is bound to its process, never to a later one with the same pid (its reads fail with
+   * ESRCH once it has exited). At most this many for this scanner (default 32768; 0: off) and,
+   * for all scanners of the process together, half the soft RLIMIT_NOFILE minus 512. On
+   * EMFILE the scanner lets go of them. Call close() to release them.
+   */
+  readonly keepStatFds?: number;
 }
 
 export interface ProcScanner {
   scan(gpu?: GpuState): Promise<Snapshot>;
   /** The same, synchronously (benchmarks, the reap executor's tight rescans). */
   scanSync(gpu?: GpuState): Snapshot;
+  /** Close the kept /proc/<pid>/stat fds (the scanner still works; it reopens as needed). */
+  close(): void;
+}
+
+/** Kept stat fds of all scanners in this process, and the most they may hold together. */
+let keptFdsTotal = 0;
+let keptBudget: number | null = null;
+function keptFdsBudget(): number {
+  if (keptBudget === null) keptBudget = Math.max(0, Math.min(32768, Math.floor((softFileLimit() ?? 1024) / 2) - 512));
+  return keptBudget;
+}
+
+/** Soft RLIMIT_NOFILE from /proc/self/limits; null when unknown or unlimited. */
+function sameList<T>(a: readonly T[] | null, b: readonly T[] | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function softFileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 interface CacheEntry {
   startTime: number;
-  /** Raw comm when argv was read: exec changes comm, so a change means re-read argv. */
+  status: RawStatus;
+  /** State letter and comm when status was read: a change triggers a re-read. */
+  statusState: string;
+  statusComm: string;
+  /** Raw comm and code/stack addresses when argv was read: exec changes them, so a change re-reads argv. */
   comm: string;
+  startCode: number;
+  startStack: number;
   argv: readonly string[] | null;
   cmd: string;
   markers: EnvMarkers;
@@ -45,6 +103,12 @@ interface CacheEntry {
   prevTicks: number;
   prevAtMs: number;
   seen: number;
+  /** The stat bytes behind `info`: identical bytes next time (an idle process) mean `info` can be reused. */
+  statBytes: Buffer;
+  statLen: number;
+  info: ProcInfo | null;
+  /** Raw comm behind info.comm (sanitised once). */
+  commRaw: string;
 }
 
 const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null };
@@ -53,9 +117,12 @@ const EMPTY_ARGV: readonly string[] = Object.freeze([]);
 
 export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   if (!existsSync('/proc/self/stat')) return createFallbackScanner();
+  const statusEvery = Math.max(1, opts.statusRefreshEvery ?? 4);
   const fdEvery = Math.max(1, opts.fdRefreshEvery ?? 4);
-  const argvEvery = Math.max(1, opts.argvRefreshEvery ?? 16);
-  const readFds = opts.readFds ?? true;
+  const argvEvery = Math.max(1, opts.argvRefreshEvery ?? 64);
+  const fdMode = opts.readFds ?? 'auto';
+  let readFds = fdMode === true;
+  let nvidiaCheckedAt = -Infinity;
   const statBuf = Buffer.allocUnsafe(4096);
   const statusBuf = Buffer.allocUnsafe(8192);
   const smallBuf = Buffer.allocUnsafe(256);
@@ -66,6 +133,60 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   const clk = clockTicksPerSecond();
   const pageKiB = pageSizeBytes() / 1024;
   let scanNo = 0;
+  let keepMax = Math.max(0, opts.keepStatFds ?? 32768);
+  /** pid → kept stat fd and the scan that last saw it. */
+  const statFds = new Map<number, { fd: number; seen: number }>();
+
+  /** stat bytes for pid into statBuf: pread on a kept fd, else open/read (and keep). */
+  const readStat = (pid: number, path: string): number => {
+    const kept = statFds.get(pid);
+    if (kept) {
+      let n = -1;
+      try {
+        n = readSync(kept.fd, statBuf, 0, statBuf.length, 0);
+      } catch {
+        n = -1; // ESRCH: that process is gone (a new one may have its pid)
+      }
+      if (n > 0) {
+        kept.seen = scanNo;
+        return n;
+      }
+      dropFd(pid, kept.fd);
+    }
+    if (statFds.size >= keepMax || keptFdsTotal >= keptFdsBudget()) return readSmall(path, statBuf);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') {
+        // Someone else needs descriptors more: stop keeping them.
+        close();
+        keepMax = 0;
+        return readSmall(path, statBuf);
+      }
+      return GONE;
+    }
+    let n = GONE;
+    try {
+      n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    } catch {
+      n = GONE;
+    }
+    if (n > 0) {
+      statFds.set(pid, { fd, seen: scanNo });
+      keptFdsTotal++;
+    } else closeSync(fd);
+    return n;
+  };
+  const dropFd = (pid: number, fd: number): void => {
+    closeSync(fd);
+    statFds.delete(pid);
+    keptFdsTotal--;
+  };
+  function close(): void {
+    for (const [pid, { fd }] of statFds) dropFd(pid, fd);
+  }
 
   const readArgv = (pid: number): readonly string[] | null => {
     const n = grow.readAll(`/proc/${pid}/cmdline`);
@@ -86,7 +207,12 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
 
   const scanSync = (gpu: GpuState = NO_GPU_STATE): Snapshot => {
     scanNo++;
-    users.refresh();
+    const usersChanged = users.refresh();
+    if (fdMode === 'auto' && scanNo - nvidiaCheckedAt >= 32) {
+      readFds = nvidiaDriverPresent();
+      nvidiaCheckedAt = scanNo;
+    }
+    const noFds: readonly number[] | null = fdMode === false ? null : EMPTY;
     const nowMs = performance.now();
     const names = readdirSync('/proc');
     const processes: ProcInfo[] = [];
@@ -98,50 +224,110 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       if (c0 < 48 || c0 > 57) continue;
       const pid = +name;
       const base = `/proc/${name}/`;
-      const n = readSmall(base + 'stat', statBuf);
-      if (n <= 0 || !parseStatBytes(statBuf, n, raw)) continue;
-      const ns = readSmall(base + 'status', statusBuf);
-      if (ns === GONE) continue; // vanished mid-read
-      const status = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
-      const kernel = isKernelThreadStat(raw);
-      const cpuTicks = raw.utime + raw.stime;
-
+      const n = readStat(pid, base + 'stat');
+      if (n <= 0) continue;
       let e = cache.get(pid);
-      if (e && e.startTime !== raw.startTime) e = undefined; // pid reused
-      const stagger = (pid + scanNo) % fdEvery === 0;
-      let cpuPercent: number | null = null;
+      // Same bytes as last time: same identity, state, ticks, everything in stat.
+      const same = e !== undefined && e.info !== null && e.statLen === n && statBuf.compare(e.statBytes, 0, n, 0, n) === 0;
+      if (!same) {
+        if (!parseStatBytes(statBuf, n, raw)) continue;
+        if (e && e.startTime !== raw.startTime) e = undefined; // pid reused
+      }
+      const prev = same ? e!.info! : null;
+      const state = prev ? prev.state : raw.state;
+      const kernel = prev ? prev.isKernelThread : isKernelThreadStat(raw);
+      const zombie = state === 'Z' || state === 'X';
+      let changed = !same || usersChanged || state === 'T' || state === 't' || state === 'D';
+
       if (!e) {
+        const ns = readSmall(base + 'status', statusBuf);
+        if (ns === GONE) continue; // vanished mid-read
         const argv = kernel ? EMPTY_ARGV : readArgv(pid);
         e = {
           startTime: raw.startTime,
+          status: ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS,
+          statusState: raw.state,
+          statusComm: raw.comm,
           comm: raw.comm,
+          startCode: raw.startCode,
+          startStack: raw.startStack,
           argv,
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
-          minors: kernel ? EMPTY : readFds ? readNvidiaMinors(pid) : null,
-          prevTicks: cpuTicks,
+          minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
+          prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
           seen: scanNo,
+          statBytes: Buffer.allocUnsafe(Math.max(512, n)),
+          statLen: 0,
+          info: null,
+          commRaw: '',
         };
         cache.set(pid, e);
+        changed = true;
       } else {
-        if (!kernel && (e.comm !== raw.comm || (pid + scanNo) % argvEvery === 0)) {
-          const argv = readArgv(pid);
-          e.comm = raw.comm;
-          e.argv = argv;
-          e.cmd = buildCmd(argv, raw.comm);
-          e.markers = readMarkers(pid);
+        const stagger = pid + scanNo;
+        if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % statusEvery === 0) {
+          const ns = readSmall(base + 'status', statusBuf);
+          if (ns === GONE) continue;
+          const st = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
+          if (st.uid !== e.status.uid || st.lockedKiB !== e.status.lockedKiB || st.tracerPid !== e.status.tracerPid) changed = true;
+          e.status = st;
+          if (!same) {
+            e.statusState = raw.state;
+            e.statusComm = raw.comm;
+          }
         }
-        if (!kernel && readFds && stagger) e.minors = readNvidiaMinors(pid);
-        const dt = (nowMs - e.prevAtMs) / 1000;
-        if (dt > 0) cpuPercent = Math.max(0, ((cpuTicks - e.prevTicks) / clk / dt) * 100);
-        e.prevTicks = cpuTicks;
-        e.prevAtMs = nowMs;
-        e.seen = scanNo;
+        const exec = !same && (e.comm !== raw.comm || e.startCode !== raw.startCode || e.startStack !== raw.startStack);
+        if (!kernel && (exec || stagger % argvEvery === 0)) {
+          const argv = readArgv(pid);
+          if (!sameList(argv, e.argv)) {
+            e.argv = argv;
+            changed = true;
+          }
+          if (!same) {
+            e.comm = raw.comm;
+            e.startCode = raw.startCode;
+            e.startStack = raw.startStack;
+          }
+          e.cmd = buildCmd(e.argv, e.comm);
+          const markers = readMarkers(pid);
+          if (markers.runId !== e.markers.runId || markers.taskId !== e.markers.taskId) {
+            e.markers = markers;
+            changed = true;
+          }
+        }
+        let minors = e.minors;
+        if (kernel || zombie || !readFds) minors = noFds;
+        else if (stagger % fdEvery === 0 || minors === noFds) minors = readNvidiaMinors(pid);
+        if (!sameList(minors, e.minors)) {
+          e.minors = minors;
+          changed = true;
+        }
       }
 
-      const state = raw.state;
-      const info: ProcInfo = {
+      if (!changed && prev && prev.cpuPercent === 0) {
+        // An idle process whose stat, status, argv and fds are as before: reuse its frozen record.
+        e.prevAtMs = nowMs;
+        e.seen = scanNo;
+        processes.push(prev);
+        if (pid < lastPid) sorted = false;
+        lastPid = pid;
+        continue;
+      }
+      if (same && !parseStatBytes(statBuf, n, raw)) continue;
+
+      const cpuTicks = raw.utime + raw.stime;
+      let cpuPercent: number | null = null;
+      if (e.info !== null) {
+        const dt = (nowMs - e.prevAtMs) / 1000;
+        if (dt > 0) cpuPercent = Math.max(0, ((cpuTicks - e.prevTicks) / clk / dt) * 100);
+      }
+      e.prevTicks = cpuTicks;
+      e.prevAtMs = nowMs;
+      e.seen = scanNo;
+      const status = e.status;
+      const info: ProcInfo = Object.freeze({
         pid,
         startTime: raw.startTime,
         ppid: raw.ppid,
@@ -150,9 +336,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         ttyNr: raw.ttyNr,
         tty: raw.ttyNr === 0 ? null : ttyName(raw.ttyNr),
         tpgid: raw.tpgid,
-        state,
+        state: raw.state,
         stat: formatStat({
-          state,
+          state: raw.state,
           nice: raw.nice,
           lockedKiB: status.lockedKiB,
           pid,
@@ -165,30 +351,39 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         threads: raw.numThreads,
         uid: status.uid,
         user: users.nameOf(status.uid),
-        comm: sanitizeText(raw.comm),
+        comm: e.info !== null && e.info.comm !== undefined && e.commRaw === raw.comm ? e.info.comm : sanitizeText(raw.comm),
         argv: e.argv,
         cmd: e.cmd,
         rssKiB: raw.rssPages * pageKiB,
         cpuTicks,
         cpuPercent,
-        wchan: state === 'T' || state === 't' || state === 'D' ? readWchan(pid) : null,
+        wchan: raw.state === 'T' || raw.state === 't' || raw.state === 'D' ? readWchan(pid) : null,
         tracerPid: status.tracerPid,
         isKernelThread: kernel,
         runId: e.markers.runId,
         taskId: e.markers.taskId,
         nvidiaMinors: e.minors,
-      };
-      processes.push(Object.freeze(info));
+      });
+      e.info = info;
+      e.commRaw = raw.comm;
+      if (!same) {
+        if (e.statBytes.length < n) e.statBytes = Buffer.allocUnsafe(n * 2);
+        statBuf.copy(e.statBytes, 0, 0, n);
+        e.statLen = n;
+      }
+      processes.push(info);
       if (pid < lastPid) sorted = false;
       lastPid = pid;
     }
     for (const [pid, e] of cache) if (e.seen !== scanNo) cache.delete(pid);
+    for (const [pid, kept] of statFds) if (kept.seen !== scanNo) dropFd(pid, kept.fd);
     if (!sorted) processes.sort((a, b) => a.pid - b.pid);
     return buildSnapshot(processes, gpu, clk);
   };
 
   return {
     scanSync,
+    close,
     scan: (gpu?: GpuState) => new Promise<Snapshot>((resolve, reject) => {
       try {
         resolve(scanSync(gpu));
@@ -197,6 +392,16 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       }
     }),
   };
+}
+
+/** Is an NVIDIA driver here at all? Without one, no process can hold /dev/nvidia<N>. */
+export function nvidiaDriverPresent(): boolean {
+  if (existsSync('/proc/driver/nvidia')) return true;
+  try {
+    return readdirSync('/dev').some((n) => n.startsWith('nvidia') && /^nvidia\d+$/.test(n));
+  } catch {
+    return false;
+  }
 }
 
 function buildSnapshot(processes: ProcInfo[], gpu: GpuState, clockTicks: number): Snapshot {
@@ -227,6 +432,7 @@ function createFallbackScanner(): ProcScanner {
     scanSync: () => {
       throw new Error('synchronous scan needs /proc');
     },
+    close: () => undefined,
   };
 }
 

@@ -18,25 +18,26 @@ export function parsePasswd(text: string): Map<number, string> {
 export interface UserDb {
   /** Name for a uid; null when unknown (ps would print the number). */
   nameOf(uid: number | null): string | null;
-  /** Re-reads /etc/passwd if its mtime or size changed. Cheap: one stat. */
-  refresh(): void;
+  /** Re-reads /etc/passwd if its mtime or size changed (then returns true). Cheap: one stat. */
+  refresh(): boolean;
 }
 
 export function createUserDb(path = '/etc/passwd'): UserDb {
   let map = new Map<number, string>();
   let stamp = '';
-  const refresh = (): void => {
+  const refresh = (): boolean => {
     try {
       const st = statSync(path);
       const s = `${st.mtimeMs}:${st.size}:${st.ino}`;
-      if (s === stamp) return;
+      if (s === stamp) return false;
       map = parsePasswd(readFileSync(path, 'utf8'));
       stamp = s;
+      return true;
     } catch {
-      if (stamp !== 'missing') {
-        map = new Map();
-        stamp = 'missing';
-      }
+      if (stamp === 'missing') return false;
+      map = new Map();
+      stamp = 'missing';
+      return true;
     }
   };
   refresh();

@@ -6,7 +6,7 @@ import type { Snapshot } from '../../src/model/snapshot.js';
 import { createProcScanner, takeSnapshot } from '../../src/probe/snapshot.js';
 import { readProcIdentity, readStatSync } from '../../src/probe/proc-stat.js';
 import { psAllStats, psStat } from '../helpers/proc-ps.js';
-import { startProcTree, type ProcTree } from '../helpers/proc-tree.js';
+import { PYTHON, startProcTree, type ProcTree } from '../helpers/proc-tree.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let tree: ProcTree;
@@ -191,7 +191,7 @@ test('stat matches ps -o stat for every process on the machine (re-read on disag
 test('processes that exit during scans are skipped, never a crash', async () => {
   const churn = spawn('sh', ['-c', 'while :; do /bin/true & /bin/true; done'], { detached: true, stdio: 'ignore' });
   try {
-    const scanner = createProcScanner({ fdRefreshEvery: 1, argvRefreshEvery: 1 });
+    const scanner = createProcScanner({ fdRefreshEvery: 1, argvRefreshEvery: 1, statusRefreshEvery: 1, readFds: true });
     for (let i = 0; i < 40; i++) {
       const s = await scanner.scan();
       assert.ok(s.processes.length > 0);
@@ -200,6 +200,50 @@ test('processes that exit during scans are skipped, never a crash', async () => 
   } finally {
     try {
       process.kill(-churn.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+test('a long-lived scanner follows exec, stop/continue, and reuses records of idle processes', async () => {
+  const scanner = createProcScanner();
+  // python re-execs itself (same comm "python3"): only the code/stack addresses tell.
+  const code = "import os, sys, time\ntime.sleep(1.5)\nos.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', 'after-exec'])";
+  const child = spawn(PYTHON, ['-c', code], { detached: true, stdio: 'ignore' });
+  const pid = child.pid!;
+  try {
+    await waitFor(async () => (await scanner.scan()).byPid.get(pid)?.argv?.includes('-c'), { timeoutMs: 20_000, what: 'the child to appear' });
+    const before = (await scanner.scan()).byPid.get(pid)!;
+    assert.ok(!before.argv!.includes('after-exec'));
+    const after = await waitFor(
+      async () => {
+        const p = (await scanner.scan()).byPid.get(pid);
+        return p?.argv?.includes('after-exec') ? p : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'the exec to show in argv' },
+    );
+    assert.equal(after.startTime, before.startTime);
+
+    process.kill(pid, 'SIGSTOP');
+    await waitFor(async () => (await scanner.scan()).byPid.get(pid)?.state === 'T', { timeoutMs: 20_000, what: 'T' });
+    process.kill(pid, 'SIGCONT');
+    await waitFor(async () => (await scanner.scan()).byPid.get(pid)?.state === 'S', { timeoutMs: 20_000, what: 'S again' });
+
+    // Idle: the same frozen record comes back while nothing about it changed.
+    const same = await waitFor(
+      async () => {
+        const a = (await scanner.scan()).byPid.get(pid);
+        const b = (await scanner.scan()).byPid.get(pid);
+        return a && a === b ? b : null;
+      },
+      { timeoutMs: 20_000, what: 'an unchanged record to be reused' },
+    );
+    assert.equal(same.cpuPercent, 0);
+    assert.equal(same.stat, psStat(pid));
+  } finally {
+    try {
+      process.kill(-pid, 'SIGKILL');
     } catch {
       // gone
     }

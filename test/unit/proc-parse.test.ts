@@ -30,7 +30,10 @@ test('parseStat: captured lines', () => {
   assert.equal(s.startTime, 30);
   assert.equal(s.vsizeBytes, 46632960);
   assert.equal(s.rssPages, 3827);
+  assert.equal(s.startCode, 1);
   const b = parseStat(STAT_BASH)!;
+  assert.equal(b.startCode, 93992802906112);
+  assert.equal(b.startStack, 140732815256784);
   assert.deepEqual([b.pid, b.ppid, b.pgid, b.sid, b.ttyNr, b.startTime], [2457, 2456, 2457, 2457, 0, 25300]);
   const k = parseStat(STAT_KTHREADD)!;
   assert.ok((k.flags & PF_KTHREAD) !== 0);

@@ -1,0 +1,234 @@
+/**
+ * Snapshot benchmark: reaper's /proc scanner against `ps -eo pid,ppid,pgid,sid,stat,args`,
+ * ps-list, systeminformation.processes() and a plain C loop (bench/c/procscan.c, built with
+ * `cc -O2` into a temp dir when a compiler exists), all in the same run, with N extra
+ * sleeping processes (default 2,000; REAPER_BENCH_PROCS) in their own process group.
+ *
+ * "ours warm" is the steady state of a long-lived scanner (TUI refresh, reap rescans): stat
+ * every scan; status on a state change and every 4th scan; argv/environ cached per identity;
+ * fds every 4th scan, and only where an NVIDIA driver exists ("fds read" forces them).
+ * "ours cold" is a fresh scanner (what a one-shot `reaper ls` pays): every file of every process.
+ * The C floor is measured twice, on the same files as each: "sS" (stat, status) and
+ * "sScef" (+ cmdline, environ, fd links).
+ *
+ * Run alone: node dist/bench/snapshot.bench.js
+ */
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { createProcScanner } from '../src/probe/snapshot.js';
+
+export interface BenchRow {
+  group: string;
+  name: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const GROUP = 'snapshot';
+const execFileP = promisify(execFile);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function procCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+async function sleepers(count: number): Promise<{ stop(): void }> {
+  const before = procCount();
+  const child = spawn('sh', ['-c', `i=0; while [ $i -lt ${count} ]; do sleep 600 & i=$((i+1)); done; wait`], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  const stop = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', stop);
+  const deadline = Date.now() + 120_000;
+  while (procCount() < before + count - 5) {
+    if (Date.now() > deadline) {
+      stop();
+      throw new Error(`could not start ${count} sleeping processes (have ${procCount() - before})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { stop };
+}
+
+function findCSource(): string | null {
+  const candidates = [fileURLToPath(new URL('../../bench/c/procscan.c', import.meta.url)), join(process.cwd(), 'bench/c/procscan.c')];
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+function buildC(dir: string): string | null {
+  const src = findCSource();
+  if (!src) return null;
+  const out = join(dir, 'procscan');
+  const r = spawnSync('cc', ['-O2', '-o', out, src], { stdio: 'ignore' });
+  return r.status === 0 ? out : null;
+}
+
+/** Runs the C loop reps+1 times in one process; returns the timings after the first. */
+function runC(bin: string, reps: number, files: string): number[] {
+  const r = spawnSync(bin, [String(reps + 1), files], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`procscan failed: ${r.stderr}`);
+  const times = r.stdout.trim().split('\n').map((l) => Number(l.split(' ')[0]));
+  return times.slice(1);
+}
+
+interface Method {
+  readonly key: string;
+  readonly label: string;
+  readonly note?: string;
+  /** Run in every `every`-th round only (the slow baselines). */
+  readonly every: number;
+  /** Returns its own measurement in ms (wall time unless the tool times itself). */
+  run(): Promise<number>;
+}
+
+async function wall(fn: () => unknown): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/**
+ * All methods run round-robin, one repetition each per round, so the load of a shared machine
+ * hits them alike; each figure is the median of its repetitions.
+ */
+export async function bench(): Promise<BenchRow[]> {
+  const extra = Number(process.env.REAPER_BENCH_PROCS ?? 2000);
+  const rounds = Number(process.env.REAPER_BENCH_REPS ?? 15);
+  const rows: BenchRow[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'reaper-bench-'));
+  const hasCc = spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
+  const cBin = hasCc ? buildC(tmp) : null;
+  const spawned = await sleepers(extra);
+  const scanners: Array<ReturnType<typeof createProcScanner>> = [];
+  const warmScanner = (opts: Parameters<typeof createProcScanner>[0]): (() => Promise<number>) => {
+    const s = createProcScanner(opts);
+    scanners.push(s);
+    s.scanSync();
+    s.scanSync();
+    return () => wall(() => s.scanSync());
+  };
+  try {
+    const n = procCount();
+    rows.push({ group: GROUP, name: 'processes', value: n, unit: 'count', note: `${extra} extra sleeping` });
+    const methods: Method[] = [
+      { key: 'warm', label: 'ours warm (scanner)', note: 'defaults', every: 1, run: warmScanner({}) },
+      { key: 'warmFds', label: 'ours warm, fds read', note: 'as on an NVIDIA machine', every: 1, run: warmScanner({ readFds: true }) },
+      { key: 'exact', label: 'ours warm, status+fds every scan', every: 1, run: warmScanner({ readFds: true, statusRefreshEvery: 1, fdRefreshEvery: 1 }) },
+      {
+        key: 'cold',
+        label: 'ours cold (new scanner)',
+        note: 'argv, environ, status, fds of all',
+        every: 1,
+        run: () =>
+          wall(() => {
+            const s = createProcScanner({ readFds: true });
+            s.scanSync();
+            s.close();
+          }),
+      },
+      {
+        key: 'ps',
+        label: 'ps -eo pid,ppid,pgid,sid,stat,args',
+        note: 'incl. spawn',
+        every: 1,
+        run: () => wall(() => execFileP('ps', ['-eo', 'pid,ppid,pgid,sid,stat,args'], { maxBuffer: 64 * 1024 * 1024 })),
+      },
+    ];
+    try {
+      const { default: psList } = await import('ps-list');
+      methods.push({ key: 'psList', label: 'ps-list', every: 3, run: () => wall(() => psList()) });
+    } catch (e) {
+      rows.push({ group: GROUP, name: 'ps-list', value: NaN, unit: 'ms', note: `skipped: ${String(e).split('\n')[0]}` });
+    }
+    try {
+      const si = (await import('systeminformation')).default;
+      let last = 0;
+      methods.push({
+        key: 'si',
+        label: 'systeminformation.processes()',
+        every: 3,
+        run: async () => {
+          // It hands back its previous result when called within 500 ms.
+          const wait = last + 600 - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const ms = await wall(() => si.processes());
+          last = Date.now();
+          return ms;
+        },
+      });
+    } catch (e) {
+      rows.push({ group: GROUP, name: 'systeminformation.processes()', value: NaN, unit: 'ms', note: `skipped: ${String(e).split('\n')[0]}` });
+    }
+    if (cBin) {
+      for (const [files, label] of [
+        ['s', 'C floor: stat'],
+        ['sS', 'C floor: stat+status'],
+        ['sSf', 'C floor: stat+status+fds'],
+        ['sScef', 'C floor: +cmdline,environ,fds'],
+      ] as const) {
+        methods.push({ key: `c-${files}`, label, note: 'open/read/close, timed inside', every: 1, run: async () => runC(cBin, 1, files)[0]! });
+      }
+    } else {
+      rows.push({ group: GROUP, name: 'C floor', value: NaN, unit: 'ms', note: 'skipped: no cc' });
+    }
+
+    const samples = new Map<string, number[]>(methods.map((m) => [m.key, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const m of methods) if (round % m.every === 0) samples.get(m.key)!.push(await m.run());
+    }
+    const med = new Map<string, number>();
+    for (const m of methods) {
+      const xs = samples.get(m.key)!;
+      med.set(m.key, median(xs));
+      rows.push({ group: GROUP, name: m.label, value: median(xs), unit: 'ms', note: `median of ${xs.length}${m.note ? '; ' + m.note : ''}` });
+    }
+    const ratio = (name: string, a: string, b: string, note?: string): void => {
+      const x = med.get(a);
+      const y = med.get(b);
+      if (x !== undefined && y !== undefined) rows.push({ group: GROUP, name, value: x / y, unit: 'x', ...(note ? { note } : {}) });
+    };
+    ratio('ratio ps -eo / ours warm', 'ps', 'warm', 'goal >= 4');
+    ratio('ratio ps -eo / ours warm, fds read', 'ps', 'warmFds');
+    ratio('ratio ps -eo / ours cold', 'ps', 'cold');
+    ratio('ratio ps-list / ours warm', 'psList', 'warm');
+    ratio('ratio systeminformation / ours warm', 'si', 'warm');
+    ratio('ratio ours warm / C stat', 'warm', 'c-s', 'goal <= 2');
+    ratio('ratio ours every-scan / C stat+status+fds', 'exact', 'c-sSf', 'goal <= 2');
+    ratio('ratio ours cold / C all files', 'cold', 'c-sScef', 'goal <= 2');
+  } finally {
+    for (const s of scanners) s.close();
+    spawned.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await bench();
+  for (const r of rows) {
+    const v = Number.isFinite(r.value) ? (Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toFixed(2)) : 'n/a';
+    process.stdout.write(`${r.name.padEnd(40)} ${v.padStart(8)} ${r.unit.padEnd(5)} ${r.note ?? ''}\n`);
+  }
+}
