@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { executeReap } from '../../src/actions/index.js';
+import { executeReap, teardown } from '../../src/actions/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
   cleanup, FIXTURES, isGone, liveWithMarker, pidsWithMarker, PYTHON, runCli, spawnFixture, startTimeOf, stateOf, uniqueMarker,
@@ -130,5 +130,28 @@ describe('executor directly', () => {
     assert.equal(results[0]!.outcome, 'skipped');
     assert.match(results[0]!.why!, /identity changed/);
     assert.ok(!isGone(d.pid, real), 'still alive');
+  });
+
+  it('teardown by REAPER_RUN takes the whole run, escapee included; by pgid and roots too', async (t) => {
+    const marker = uniqueMarker();
+    const runId = uniqueMarker('run');
+    const tree = await spawnFixture<MixedInfo>([PYTHON, FIXTURES + 'mixed_tree.py', marker, runId], { env: { ...process.env, REAPER_RUN: runId } });
+    const d = await decoy(marker);
+    t.after(() => cleanup({ pgids: [tree.pid, d.pid], pids: [tree.info.escapee, d.pid], marker }));
+    await waitFor(() => stateOf(tree.info.stopped) === 'T', { what: 'stopped member' });
+    const dStart = startTimeOf(d.pid);
+    const before = liveWithMarker(marker);
+    const results = await teardown({ runId, mode: 'term', graceMs: 500 });
+    for (const r of results) assert.equal(r.outcome, 'gone', JSON.stringify(r));
+    for (const p of before) assert.ok(isGone(p.pid, p.startTime), `pid ${p.pid} survived`);
+    assert.ok(!isGone(d.pid, dStart), 'decoy survives');
+
+    const tree2 = await mixedTree(marker, runId);
+    const before2 = liveWithMarker(marker).filter((p) => p.pid !== tree2.info.escapee);
+    const r2 = await teardown({ pgids: [tree2.pid], roots: [{ pid: tree2.pid, startTime: startTimeOf(tree2.pid) }], mode: 'kill', graceMs: 0 });
+    assert.ok(r2.length >= before2.length);
+    for (const p of before2) assert.ok(isGone(p.pid, p.startTime), `pid ${p.pid} survived`);
+    assert.ok(!isGone(tree2.info.escapee, startTimeOf(tree2.info.escapee)), 'the setsid escapee is outside group and tree');
+    assert.ok(!isGone(d.pid, dStart), 'decoy survives');
   });
 });
