@@ -21,8 +21,23 @@ await build({
   target: 'node20',
   outfile: join(out, 'reaper.mjs'),
   jsx: 'automatic',
-  // ink loads react-devtools-core only when DEV=true.
-  external: ['react-devtools-core'],
+  // ink imports react-devtools-core only when DEV=true, from a module esbuild inlines; left
+  // external, esbuild hoists that import to the top of the ESM bundle and every command then
+  // fails with ERR_MODULE_NOT_FOUND. A no-op stub keeps DEV=true harmless instead.
+  plugins: [
+    {
+      name: 'stub-react-devtools-core',
+      setup(b) {
+        b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'reaper-stub' }));
+        b.onLoad({ filter: /.*/, namespace: 'reaper-stub' }, () => ({
+          contents: 'export default { initialize() {}, connectToDevTools() {} };',
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+  // top.tsx sets NODE_ENV only when unset; with the define below that branch is dead code.
+  logOverride: { 'assign-to-define': 'silent' },
   define: {
     'process.env.NODE_ENV': '"production"',
     __REAPER_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
