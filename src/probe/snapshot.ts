@@ -1,8 +1,17 @@
 /**
  * The process snapshot engine: reads /proc directly with reused buffers and builds a frozen
- * `Snapshot`. A scanner keeps, per identity (pid + start time), what does not change (argv,
- * REAPER_* markers) and the previous CPU ticks for CPU%. Open GPU device files change, so they
- * are re-read every few scans (staggered by pid so no scan pays for all of them).
+ * `Snapshot`. What a scanner does per process and scan:
+ *  - stat: always; through a kept fd and pread (one syscall) where the fd budget allows.
+ *    Identical bytes to the previous scan (an idle process) → the previous frozen ProcInfo is
+ *    reused as is (cheap, and stable references for the TUI).
+ *  - status (real uid, VmLck for 'L', TracerPid): for a new identity, when state or comm
+ *    changed, and every `statusRefreshEvery` scans (staggered by pid).
+ *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
+ *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans.
+ *  - fd links (/dev/nvidia<N>): once per identity and every `fdRefreshEvery` scans, only
+ *    where an NVIDIA driver exists; never for kernel threads and zombies.
+ *  - wchan: every scan, only for T/t/D.
+ * A fresh scanner (takeSnapshot's first call, `reaper ls`) reads everything, so it is exact.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { ancestors } from '../model/forest.js';
