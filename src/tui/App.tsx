@@ -18,7 +18,8 @@ import { planLayout, scrollTop } from './layout.js';
 import { buildRows, isLeftover, type Grouping } from './rows.js';
 import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type UiState } from './state.js';
 import { summarizeOutcomes } from './targets.js';
-import { ThemeContext, createTheme, type Theme } from './theme.js';
+import { ThemeContext } from './theme-context.js';
+import { createTheme, type Theme } from './theme.js';
 import type { DataSource, TuiActions } from './types.js';
 
 export interface AppProps {

@@ -2,8 +2,6 @@
  * Colours in one place. `colors: false` (NO_COLOR) removes every colour, never a meaning:
  * stuck states and leftovers also carry a text marker (the STAT letter, `!`).
  */
-import { createContext, useContext } from 'react';
-
 export type Color = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray' | 'white';
 
 export interface Theme {
@@ -51,10 +49,4 @@ export function createTheme(colors: boolean): Theme {
 /** `NO_COLOR` (any non-empty value) turns colours off (no-color.org). Pure: env is passed in. */
 export function colorsFromEnv(env: Record<string, string | undefined>): boolean {
   return !(env.NO_COLOR !== undefined && env.NO_COLOR !== '');
-}
-
-export const ThemeContext = createContext<Theme>(createTheme(true));
-
-export function useTheme(): Theme {
-  return useContext(ThemeContext);
 }

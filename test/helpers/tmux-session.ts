@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 
 export const PROMPT = 'E2E$ ';
 
@@ -103,5 +105,8 @@ export class TmuxSession {
     } catch {
       // already gone
     }
+    // tmux leaves the socket file of a killed server behind.
+    const uid = process.getuid ? process.getuid() : 0;
+    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${uid}`, this.socket), { force: true });
   }
 }

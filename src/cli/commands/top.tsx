@@ -5,22 +5,19 @@
  * (reap through the identity-checked executor, launch and stop through the CLI), owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import React from 'react';
-import { render } from 'ink';
 import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { launchDetached, readRuns, stateDir, stopRun } from '../../launch/index.js';
+import { launchDetached, readJournal, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
 import { ReaperError } from '../../model/errors.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { RunSummary } from '../../model/run.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { createGpuLoop, resolveGpuProbeConfig, type GpuLoop } from '../../probe/gpu-probe.js';
 import { createProcScanner } from '../../probe/snapshot.js';
-import { App } from '../../tui/App.js';
 import { cpuPercentBetween, parseCpuTimes, parseMeminfo, type CpuTimes } from '../../tui/host-stats.js';
 import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
 import { colorsFromEnv, createTheme } from '../../tui/theme.js';
@@ -85,13 +82,45 @@ export function gpusFlagText(sel: GpuSelection): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run records: the launch layer's journal reader (a broken record never breaks the screen).
+// Run records: the launch layer's journal reader and summariser, with the parsed journal kept
+// per run while its size and mtime stay the same (journals are append-only), so a refresh
+// re-reads only what grew. Liveness is derived against every new snapshot. A broken record
+// never breaks the screen.
 
 type RunsReader = (snapshot: Snapshot) => RunSummary[];
 
-function createRunsReader(): RunsReader {
-  const dir = stateDir(process.env);
-  return (s) => readRuns(dir, s);
+export function createRunsReader(state: string): RunsReader {
+  const cache = new Map<string, { size: number; mtimeMs: number; events: ReturnType<typeof readJournal> }>();
+  return (snapshot) => {
+    let ids: string[];
+    try {
+      ids = readdirSync(runsDir(state))
+        .filter((n) => RUN_ID_RE.test(n))
+        .sort();
+    } catch {
+      return [];
+    }
+    const out: RunSummary[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      const p = runPaths(state, id);
+      try {
+        const st = statSync(p.journal);
+        let c = cache.get(id);
+        if (!c || c.size !== st.size || c.mtimeMs !== st.mtimeMs) {
+          c = { size: st.size, mtimeMs: st.mtimeMs, events: readJournal(p.journal) };
+          cache.set(id, c);
+        }
+        seen.add(id);
+        const s = summarizeRun(p.dir, c.events, snapshot);
+        if (s) out.push(s);
+      } catch {
+        // unreadable or torn beyond repair: skip it this time
+      }
+    }
+    for (const id of cache.keys()) if (!seen.has(id)) cache.delete(id);
+    return out;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,7 +146,7 @@ export class LiveSource implements DataSource {
   private stopped = false;
   private cpuPrev: CpuTimes | null = null;
   private since: Map<string, { state: string; sinceMs: number }> | undefined;
-  private readonly runsReader: RunsReader = createRunsReader();
+  private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
 
   constructor(private readonly opts: LiveSourceOptions) {
     if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
@@ -311,6 +340,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const source = new LiveSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers });
   const actions = createLiveActions(args, source);
+  // React and Ink pick their development or production build when first loaded: load them only
+  // now, in production mode (the development build spends most of a frame on profiling hooks).
+  if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
+  const [{ createElement }, { render }, { App }] = await Promise.all([import('react'), import('ink'), import('../../tui/App.js')]);
   let instance: ReturnType<typeof render> | null = null;
   const owner = ownTerminal({
     stdout: process.stdout,
@@ -322,7 +355,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   try {
     source.start();
-    instance = render(<App source={source} actions={actions} allUsers={args.allUsers} theme={createTheme(colorsFromEnv(process.env))} />, {
+    instance = render(createElement(App, { source, actions, allUsers: args.allUsers, theme: createTheme(colorsFromEnv(process.env) && process.stdout.hasColors()) }), {
       stdout: incrementalSafeStdout(process.stdout),
       stdin: process.stdin,
       exitOnCtrlC: false,

@@ -6,7 +6,7 @@ import { formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js
 import { wrapText } from '../layout.js';
 import type { Row } from '../rows.js';
 import type { Theme } from '../theme.js';
-import { useTheme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 
 export interface DetailsInput {

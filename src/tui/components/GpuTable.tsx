@@ -3,7 +3,7 @@ import { Box } from 'ink';
 import type { GpuInfo, GpuState } from '../../model/index.js';
 import { sanitizeText } from '../../model/index.js';
 import { bar, fit, fitLeft, formatMiB } from '../format.js';
-import { useTheme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 
 export interface GpuTableProps {

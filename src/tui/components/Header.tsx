@@ -3,7 +3,7 @@ import { Box } from 'ink';
 import { sanitizeText } from '../../model/index.js';
 import { bar, clip, formatKiB, formatUptime } from '../format.js';
 import { GROUPING_LABEL, type Grouping } from '../rows.js';
-import { useTheme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import type { HostStats, ProbeStatus } from '../types.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 

@@ -3,7 +3,8 @@ import { Box } from 'ink';
 import type { RunSummary, TaskSummary } from '../../model/index.js';
 import { sanitizeText } from '../../model/index.js';
 import { fit, formatElapsed } from '../format.js';
-import { useTheme, type Theme } from '../theme.js';
+import type { Theme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 
 export interface JobsPanelProps {

@@ -5,7 +5,8 @@ import { fit, fitLeft } from '../format.js';
 import { helpLines } from '../keymap.js';
 import type { Message, Pending } from '../state.js';
 import { ACTION_VERB } from '../targets.js';
-import { useTheme, type Theme } from '../theme.js';
+import type { Theme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 
 /** The one confirmation: what will be hit (count, pid(user), command), or the run/batch concerned. */

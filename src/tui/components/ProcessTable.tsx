@@ -4,7 +4,8 @@ import type { Snapshot } from '../../model/index.js';
 import { elapsedSec, procKeyString, sanitizeText } from '../../model/index.js';
 import { fit, fitLeft, formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
 import type { Row } from '../rows.js';
-import { useTheme, type Theme } from '../theme.js';
+import type { Theme } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, segWidth, type Segment } from './Line.js';
 
 export interface ProcessTableProps {
