@@ -3,7 +3,7 @@
  * killed at any instant leaves a readable record (a torn last line is ignored). Written by the
  * launcher and, when the launcher died, by the guardian (O_APPEND: whole lines, no interleaving).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import type { ProcKey } from '../model/proc.js';
@@ -81,21 +81,54 @@ export type JournalEvent =
 
 export class JournalWriter {
   private fd: number | null;
+  private syncing = false;
+  private dirty = false;
+  private closeWhenSynced = false;
   constructor(readonly file: string) {
     this.fd = openSync(file, 'a', 0o644);
   }
+  /**
+   * The line reaches the file at once (a synchronous O_APPEND write: a launcher killed right
+   * after still leaves it readable); the fsync for it runs off the event loop, coalesced, so a
+   * burst of events does not stall the launcher. close() syncs what is left.
+   */
   append(e: JournalEvent): void {
     if (this.fd === null) return;
     writeSync(this.fd, JSON.stringify(e) + '\n');
-    try {
-      fsyncSync(this.fd);
-    } catch {
-      /* fsync unsupported on this file system: the write stands */
-    }
+    this.dirty = true;
+    this.flush();
+  }
+  private flush(): void {
+    if (this.syncing || !this.dirty || this.fd === null) return;
+    this.syncing = true;
+    this.dirty = false;
+    const fd = this.fd;
+    fsync(fd, () => {
+      this.syncing = false;
+      if (this.closeWhenSynced) {
+        this.closeWhenSynced = false;
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed */
+        }
+        return;
+      }
+      this.flush();
+    });
   }
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd === null) return;
+    const fd = this.fd;
     this.fd = null;
+    try {
+      fsyncSync(fd);
+    } catch {
+      /* fsync unsupported on this file system: the writes stand */
+    }
+    // An fsync still in flight owns the descriptor until it returns.
+    if (this.syncing) this.closeWhenSynced = true;
+    else closeSync(fd);
   }
 }
 

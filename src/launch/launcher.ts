@@ -5,14 +5,15 @@
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
 import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
-import { readProcIdentity } from '../probe/proc-stat.js';
+import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
-import { killCgroup, makeCgroup, removeCgroupTree, wrapArgv, type Containment, type LayerInfo } from './containment.js';
+import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
 import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
@@ -116,6 +117,25 @@ interface StageRun {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readWchan(pid: number): string | null {
+  try {
+    const w = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    return w && w !== '0' ? w : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Resolves argv[0] like execvp would, so a missing program is a config error that starts nothing. */
 export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
@@ -270,23 +290,52 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const scanner: ProcScanner = createProcScanner({ readFds: false });
   const stuckPoll = opts.stuckPollMs ?? Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
   let watching = true;
+  /** Members of one stage as (pid, startTime, state, cmd): from its cgroup when it has one (cheap), else from a scan. */
+  interface Member {
+    pid: number;
+    startTime: number;
+    state: string;
+    cmd: string;
+    wchan: string | null;
+  }
+  const cgroupMembers = (dir: string): Member[] => {
+    const out: Member[] = [];
+    const walk = (d: string): void => {
+      for (const pid of cgroupProcs(d)) {
+        const st = readStatSync(pid);
+        if (st) out.push({ pid, startTime: st.startTime, state: st.state, cmd: st.comm, wchan: null });
+      }
+      try {
+        for (const k of readdirSync(d, { withFileTypes: true })) if (k.isDirectory()) walk(path.join(d, k.name));
+      } catch {
+        /* gone */
+      }
+    };
+    walk(dir);
+    return out;
+  };
   const watch = async (): Promise<void> => {
     while (watching) {
       await sleep(stuckPoll);
-      if (!watching || active.size === 0) continue;
-      let snap;
-      try {
-        snap = await scanner.scan();
-      } catch {
-        continue;
+      if (!watching) continue;
+      const runs = [...active].filter((r) => !r.reason);
+      const needScan = !c.cgroupBase || runs.some((r) => !r.cgroup);
+      let snap: Snapshot | null = null;
+      if (needScan && (runs.length > 0 || !c.pidnsPrefix)) {
+        try {
+          snap = await scanner.scan();
+        } catch {
+          snap = null;
+        }
       }
       const now = Date.now();
-      for (const r of active) {
-        if (r.reason) continue;
+      for (const r of runs) {
+        let members: Member[];
+        if (r.cgroup) members = cgroupMembers(r.cgroup);
+        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task.index)) || (p.pgid === r.pgid && r.pgid > 1));
+        else continue;
         const present = new Set<string>();
-        for (const p of snap.processes) {
-          const member = (p.runId === runId && p.taskId === String(r.task.index)) || (p.pgid === r.pgid && r.pgid > 1);
-          if (!member) continue;
+        for (const p of members) {
           if (p.state !== 'T' && p.state !== 't' && p.state !== 'D') continue;
           const key = `${p.pid}:${p.startTime}:${p.state}`;
           present.add(key);
@@ -295,14 +344,23 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
           const forMs = now - since;
           if (forMs >= config.stuck.afterMs && !r.stuckWarned.has(key)) {
             r.stuckWarned.add(key);
-            const what = p.state === 'D' ? `in D (${p.wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
+            const wchan = p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null;
+            const what = p.state === 'D' ? `in D (${wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
             emit({ ev: 'task-stuck', t: now, task: r.task.index, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
-            if (config.stuck.action === 'fail') {
-              stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
-            }
+            if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
           }
         }
         for (const k of [...r.stuckSeen.keys()]) if (!present.has(k)) r.stuckSeen.delete(k);
+      }
+      // Without a kernel layer, escapees of a finished stage (left the group, kept the marker) are
+      // found here: marked processes of tasks that have no stage running are leftovers.
+      if (snap && !c.cgroupBase && !c.pidnsPrefix) {
+        const activeTasks = new Set([...active].map((r) => String(r.task.index)));
+        const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !activeTasks.has(p.taskId)));
+        if (orphans.length > 0) {
+          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs: config.graceMs });
+          emit({ ev: 'sweep', t: Date.now(), scope: 'escapees of finished stages', found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+        }
       }
     }
   };
@@ -352,8 +410,10 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       // The namespace died with its init: the kernel killed every member before the leader's wait returned.
       return;
     }
-    const members = await taskMembers(r.task.index);
-    if (members.length === 0 && r.pgid <= 1) return;
+    // No kernel layer: the stage's process group (one syscall); escapees that left the group are
+    // found by the watcher's marker scan once the task has no stage running, and by the final sweep.
+    if (r.pgid <= 1 || !groupAlive(r.pgid)) return;
+    const members: ProcKey[] = [];
     const res = await teardown({ roots: members, pgids: r.pgid > 1 ? [r.pgid] : [], mode: 'term', graceMs: config.graceMs });
     if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
   };
