@@ -157,39 +157,50 @@ describe('bash completion', { skip: hasBash ? false : 'bash 4.3+ not found' }, (
 const hasZsh = spawnSync('zsh', ['-c', 'zmodload zsh/zpty'], { stdio: 'ignore' }).status === 0;
 
 /**
- * Types each line plus TAB into an interactive `zsh -f` in a zpty, then a command whose output
- * ("END<n>") differs from its typed text, and reads up to it: the completion listing comes before.
+ * Types each line plus TAB into an interactive `zsh -f` in a zpty and reads until the listing
+ * shows `expect` (a zsh glob; zsh types a literal TAB when more input is already waiting, so
+ * nothing else is sent before the listing is there), then clears the line and runs a command
+ * whose output ("END<n>") differs from its typed text, and reads up to it. A listing that never
+ * comes ends in the spawn's timeout.
  */
-function zshListings(lines: string[]): string[] {
+function zshListings(cases: Array<[line: string, expect: string]>): string[] {
   const driver = `
 zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z 'PS1="%% "; fpath=(${path.join(tmp, 'zfunc')} $fpath); autoload -Uz compinit; compinit -u -D; LISTMAX=0; setopt nobeep; print READY$((40+2))'
 zpty -r z out '*READY42*'
 integer i=0
-for line in "$@"; do
+while (( $# )); do
   i+=1
-  zpty -w -n z "$line"$'\\t'
+  zpty -w -n z "$1"$'\\t'
+  zpty -r z out "*$2*"
+  print -r -- "<<<CASE>>>$out"
+  shift 2
   zpty -w -n z $'\\x15'
   zpty -w z "print END\\$(( $i + 1000 ))"
-  zpty -r z out "*END$(( i + 1000 ))*"
-  print -r -- "<<<CASE>>>$out"
+  zpty -r z rest "*END$(( i + 1000 ))*"
 done
 zpty -d z
 `;
-  const r = spawnSync('zsh', ['-f', '-c', driver, 'zsh', ...lines], {
+  const r = spawnSync('zsh', ['-f', '-c', driver, 'zsh', ...cases.flat()], {
     encoding: 'utf8',
     timeout: 30_000,
     env: { PATH: process.env.PATH, HOME: tmp, XDG_STATE_HOME: path.join(tmp, 'state'), TERM: 'dumb' },
   });
-  assert.equal(r.status, 0, `zsh driver: ${r.signal ?? ''} ${r.stderr}`);
+  assert.equal(r.status, 0, `zsh driver: ${r.signal ?? ''} ${r.stderr} ${r.stdout.slice(-2000)}`);
   // eslint-disable-next-line no-control-regex
   return r.stdout.split('<<<CASE>>>').slice(1).map((s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''));
 }
 
 describe('zsh completion', { skip: hasZsh ? false : 'zsh (with zsh/zpty) not installed' }, () => {
   it('lists commands, reap flags with descriptions, --signal values, sim:N and run ids', () => {
-    const [cmds, reapS, signal, gpus, stop] = zshListings(['reaper ', 'reaper reap --s', 'reaper reap --signal ', 'reaper ls --gpus sim:', 'reaper stop ']);
+    const [cmds, reapS, signal, gpus, stop] = zshListings([
+      ['reaper ', 'the live screen'],
+      ['reaper reap --s', 'uninterruptible'],
+      ['reaper reap --signal ', 'term'],
+      ['reaper ls --gpus sim:', 'sim:8'],
+      ['reaper stop ', 'last'],
+    ]);
     for (const c of COMMANDS) assert.match(cmds!, new RegExp(`\\b${c.name}\\s+-- `), c.name);
     assert.match(reapS!, /--signal\s+-- how to act/);
     assert.match(reapS!, /--state\s+-- stopped/);
