@@ -30,7 +30,7 @@ export function eventLine(e: JournalEvent, view: RunView): string | null {
   const at = `[${formatDuration(Math.max(0, e.t - view.startedAtMs)).padStart(5)}]`;
   switch (e.ev) {
     case 'run-start':
-      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${e.stages.join(' → ')} on GPU ${e.gpus.join(', ')}; record ${sanitizeText(e.file)}`;
+      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${e.stages.join(' → ')} on GPU ${e.gpus.join(', ')}; batch ${sanitizeText(e.file)}`;
     case 'task-start':
       return `${at} gpu ${e.gpu} task ${e.task} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
     case 'task-end':
@@ -68,7 +68,7 @@ export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' 
   let shown = false;
   const redraw = (): void => {
     if (!view) return;
-    const cols = Math.max(20, (process.stdout.columns ?? 100) - 1);
+    const cols = Math.max(20, (process.stdout.columns || 100) - 1);
     out.write(`\r\x1b[K${progressLine(view).slice(0, cols)}`);
     shown = true;
   };
