@@ -307,8 +307,19 @@ export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: 
     await sleep(10);
   }
   const empty = !cgroupPopulated(dir);
-  if (opts.remove !== false && empty) removeCgroupTree(dir);
+  if (opts.remove !== false && empty) await removeCgroupTreeSettled(dir);
   return { killed: before, empty };
+}
+
+/** removeCgroupTree, retried while the kernel still releases exiting members (EBUSY for a moment). */
+export async function removeCgroupTreeSettled(dir: string, waitMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    removeCgroupTree(dir);
+    if (!existsSync(dir)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
 }
 
 /** rmdir a cgroup folder and its child cgroups, deepest first; best effort. */

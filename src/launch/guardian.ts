@@ -12,7 +12,7 @@ import type { ProcKey } from '../model/proc.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
 import { selfCommand } from '../probe/self-command.js';
 import { takeSnapshot } from '../probe/snapshot.js';
-import { killCgroup, removeCgroupTree } from './containment.js';
+import { killCgroup, removeCgroupTreeSettled } from './containment.js';
 import { JournalWriter, readJournal, type JournalEvent } from './journal.js';
 import { runPaths, type RunPaths } from './paths.js';
 
@@ -88,7 +88,7 @@ export async function teardownRunFromJournal(events: readonly JournalEvent[], ru
   if (cgroup) {
     const k = await killCgroup(cgroup, { remove: false });
     found += k.killed;
-    removeCgroupTree(cgroup);
+    await removeCgroupTreeSettled(cgroup);
   }
   // Confirm from /proc: nothing with the marker may be left.
   const after = await takeSnapshot();

@@ -13,7 +13,7 @@ import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
 import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
-import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, wrapArgv, type Containment, type LayerInfo } from './containment.js';
+import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
 import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
@@ -642,7 +642,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (runCgroup) {
     const k = await killCgroup(runCgroup);
     if (!k.empty) survivors++;
-    removeCgroupTree(runCgroup);
+    await removeCgroupTreeSettled(runCgroup);
   }
   await watcher;
 

@@ -5,7 +5,7 @@
  * carrying the run's marker survives, and that the journal says what happened.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { waitFor } from './wait-for.js';
 import { chaosBatch, cleanupRun, describePids, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type CliRun, type JsonEvent, type TestUser } from './launch-run.js';
@@ -62,6 +62,10 @@ export async function chaosScenario(t: TestContext, how: Interruption, opts: { u
   if (!kernelLayer) {
     // The documented gap of marker-only containment: the env -i escapee is still there.
     assert.ok(markerPids(id, { marker: false }).length > 0, 'without cgroup and PID namespace the env -i escapee survives (documented)');
+  }
+  if (layersOn.includes('cgroup')) {
+    const dir = ((start.cgroup as string | null) ?? '');
+    await waitFor(() => dir !== '' && !existsSync(dir), { timeoutMs: 15_000, what: `run cgroup ${dir} removed` });
   }
   let journal = readJournalFile(state, id);
   if (how === 'SIGKILL') {
