@@ -15,7 +15,23 @@ import { fileURLToPath } from 'node:url';
 import { readRuns } from '../../src/launch/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { PROMPT, TmuxSession, terminalEnv, tmuxAvailable } from '../helpers/tmux-session.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isGone, killQuietly, markerProcesses, readProcState } from '../helpers/tui-proc.js';
+
+function childrenOf(ppid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => readProcState(pid)?.ppid === ppid);
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -225,4 +241,24 @@ describe('live screen in tmux', { skip }, () => {
     await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: 'alternate screen off after Ctrl+C' });
     await waitScreen(tm, (c) => c.trimEnd().endsWith(PROMPT.trimEnd()), 'prompt after Ctrl+C');
   });
+
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    test(`${sig} restores the terminal and exits ${code}`, async () => {
+      const tm = startTerminal(w, 100, 30);
+      await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
+      tm.type(`node ${MAIN} --gpus sim:1; echo "exit=$?"`);
+      tm.keys('Enter');
+      await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+      assert.equal(tm.display('#{alternate_on}'), '1');
+      const shell = tm.panePid();
+      const tui = await waitFor(() => childrenOf(shell).find((pid) => cmdlineOf(pid).includes(MAIN) || cmdlineOf(pid).startsWith('reaper')), { what: 'the TUI process' });
+      process.kill(tui, sig);
+      await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: `alternate screen off after ${sig}` });
+      await waitScreen(tm, (c) => c.includes(`exit=${code}`), `exit code ${code}`);
+      await waitFor(() => readProcState(tui) === null || readProcState(tui)!.state === 'Z', { what: 'the TUI is gone' });
+    });
+  }
 });
