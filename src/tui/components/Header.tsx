@@ -49,7 +49,7 @@ export function Header(p: HeaderProps): React.ReactElement {
   const line2: Segment[] = [
     seg(`[${GROUPING_LABEL[p.grouping]}]`, t.accent),
     seg(p.leftoversOnly ? ' [leftovers only]' : '', t.leftover),
-    seg(p.filter !== '' ? ` filter: "${p.filter}"` : '', t.tagged),
+    seg(p.filter !== '' ? ` filter: "${sanitizeText(p.filter)}"` : '', t.tagged),
     seg(`  leftovers: ${p.leftovers}`, p.leftovers > 0 ? t.leftover : undefined, { bold: p.leftovers > 0 }),
     seg(p.tagged > 0 ? `  tagged: ${p.tagged}` : '', t.tagged),
     seg(p.readonly ? '  READ-ONLY' : '', t.dim, { bold: true }),

@@ -85,9 +85,9 @@ export interface StatusLineProps {
 export function StatusLine(p: StatusLineProps): React.ReactElement {
   const t = useTheme();
   let segs: Segment[];
-  if (p.filterDraft !== null) segs = [seg('filter: /', t.accent, { bold: true }), seg(p.filterDraft + '_'), seg('   Enter apply, Esc clear', t.dim)];
-  else if (p.busy) segs = [seg(p.busy, t.tagged, { bold: true })];
-  else if (p.message) segs = [seg(p.message.text, p.message.tone === 'error' ? t.error : p.message.tone === 'ok' ? t.ok : undefined, { bold: p.message.tone !== 'info' })];
+  if (p.filterDraft !== null) segs = [seg('filter: /', t.accent, { bold: true }), seg(sanitizeText(p.filterDraft) + '_'), seg('   Enter apply, Esc clear', t.dim)];
+  else if (p.busy) segs = [seg(sanitizeText(p.busy), t.tagged, { bold: true })];
+  else if (p.message) segs = [seg(sanitizeText(p.message.text), p.message.tone === 'error' ? t.error : p.message.tone === 'ok' ? t.ok : undefined, { bold: p.message.tone !== 'info' })];
   else
     segs = [
       seg(
