@@ -5,7 +5,7 @@
  * sleeping processes (default 2,000; REAPER_BENCH_PROCS) in their own process group.
  *
  * "ours warm" is the steady state of a long-lived scanner (TUI refresh, reap rescans): stat
- * every scan; status on a state change and every 4th scan; argv/environ cached per identity;
+ * every scan; status on a state change and every 8th scan; argv/environ cached per identity;
  * fds every 4th scan, and only where an NVIDIA driver exists ("fds read" forces them).
  * "ours cold" is a fresh scanner (what a one-shot `reaper ls` pays): every file of every process.
  * The C floor is measured twice, on the same files as each: "sS" (stat, status) and

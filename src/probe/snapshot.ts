@@ -31,7 +31,7 @@ import { createUserDb, type UserDb } from './users.js';
 export interface ProcScannerOptions {
   /**
    * Re-read /proc/<pid>/status (real uid, VmLck for the STAT 'L', TracerPid) of a known
-   * identity every N scans (default 4; 1 = every scan). It is always read for a new identity
+   * identity every N scans (default 8; 1 = every scan). It is always read for a new identity
    * and whenever the state letter or comm changed since the last read. status is the costly
    * file (the kernel formats ~55 lines): reading it every time doubles the scan.
    */
@@ -126,7 +126,7 @@ const EMPTY_ARGV: readonly string[] = Object.freeze([]);
 
 export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   if (!existsSync('/proc/self/stat')) return createFallbackScanner();
-  const statusEvery = Math.max(1, opts.statusRefreshEvery ?? 4);
+  const statusEvery = Math.max(1, opts.statusRefreshEvery ?? 8);
   const fdEvery = Math.max(1, opts.fdRefreshEvery ?? 4);
   const argvEvery = Math.max(1, opts.argvRefreshEvery ?? 64);
   const fdMode = opts.readFds ?? 'auto';

@@ -54,7 +54,7 @@ test('ls --json --pid ROOT reports the fixture subtree', async () => {
       assert.equal(r.code, 0, r.stderr);
       const d = JSON.parse(r.stdout) as Doc;
       const get = (pid: number) => d.processes.find((x) => x.pid === pid);
-      const settled = get(p.stopped)?.state === 'T' && get(p.weird)?.comm === 'x) (y' && (get(p.threads)?.threads ?? 0) >= 4 && get(p.nice)?.stat === 'SN';
+      const settled = get(p.stopped)?.state === 'T' && get(p.weird)?.comm === 'x) (y' && (get(p.threads)?.threads ?? 0) >= 4 && get(p.nice)?.stat === 'SN' && get(p.locked)?.stat === 'SL';
       return settled ? d : null;
     },
     { timeoutMs: 20_000, what: 'ls to show the settled tree' },

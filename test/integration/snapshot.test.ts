@@ -17,12 +17,16 @@ before(async () => {
 });
 after(() => tree?.kill());
 
-/** Poll scans until every member of the tree looks settled (comm written, threads started, …). */
-async function settledSnapshot(scanner = createProcScanner()): Promise<Snapshot> {
+/**
+ * Poll until every member of the tree looks settled (comm written, threads started, page
+ * locked…). Each poll uses a fresh scanner, which reads every file (a long-lived one re-reads
+ * status only every few scans).
+ */
+async function settledSnapshot(): Promise<Snapshot> {
   const p = tree.pids;
   return waitFor(
     async () => {
-      const s = await scanner.scan();
+      const s = await createProcScanner().scan();
       const get = (pid: number): ProcInfo | undefined => s.byPid.get(pid);
       const ok =
         get(p.stopped)?.state === 'T' &&
@@ -32,6 +36,7 @@ async function settledSnapshot(scanner = createProcScanner()): Promise<Snapshot>
         get(p.weird)?.comm === 'x) (y' &&
         get(p.argv0)?.argv?.[0] === 'weird) (argv0' &&
         get(p.nice)?.nice === 5 &&
+        get(p.locked)?.stat === 'SL' &&
         get(p.pty)?.tty !== null &&
         get(p.pty)?.stat.endsWith('+');
       return ok ? s : null;
