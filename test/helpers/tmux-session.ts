@@ -3,7 +3,7 @@
  * (`tmux -L <unique>`, no config file), a pane of known size running a plain shell.
  * kill() ends the server and everything it started (the pane's shell gets SIGHUP).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -57,6 +57,13 @@ export class TmuxSession {
       cwd: opts.cwd,
       stdio: 'ignore',
     });
+    // If this test process dies without cleaning up (runner timeout, SIGKILL), the server must
+    // not outlive it: a detached watchdog ends it (the pane's TUI gets SIGHUP and restores).
+    const sockPath = path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid ? process.getuid() : 0}`, socket);
+    spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && [ -S '${sockPath}' ]; do sleep 2; done; tmux -L '${socket}' kill-server 2>/dev/null; rm -f '${sockPath}'`], {
+      detached: true,
+      stdio: 'ignore',
+    }).unref();
     // Keep the pane when its shell exits, so a crash can still be inspected.
     s.tmux('set-option', '-g', 'remain-on-exit', 'on');
     return s;
