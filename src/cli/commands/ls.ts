@@ -7,19 +7,18 @@
  *   --gpus auto|none|sim:N
  */
 import { ReaperError } from '../../model/errors.js';
-import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
-import type { Snapshot } from '../../model/snapshot.js';
-import { takeSnapshot } from '../../probe/snapshot.js';
 import { parseFlags, parseGpusFlag, parseIntFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
 import type { LsSelection } from '../render/ls-model.js';
 import { renderLsText } from '../render/ls-text.js';
 
 const HELP = `Usage
-  reaper ls [--all] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
+  reaper ls [--all] [--leftovers] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
 
 Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
   --all        every user's processes and kernel threads (default: yours)
+  --leftovers  only leftovers (rows marked "!" with their reason codes)
   --pid N      process N and its descendants
   --gpu N      processes holding GPU index N and their descendants
   --json       one JSON document instead of the table
@@ -27,6 +26,7 @@ Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
 
 const SPEC: FlagSpec = {
   all: { type: 'boolean' },
+  leftovers: { type: 'boolean' },
   json: { type: 'boolean' },
   pid: { type: 'string' },
   gpu: { type: 'string' },
@@ -36,6 +36,8 @@ const SPEC: FlagSpec = {
 export interface LsArgs {
   readonly selection: LsSelection;
   readonly json: boolean;
+  readonly leftovers: boolean;
+  readonly allUsers: boolean;
   readonly gpus: GpuSelection;
 }
 
@@ -50,19 +52,13 @@ export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {
   if (flags.pid === '' || flags.gpu === '') throw new ReaperError('USAGE', `--${flags.pid === '' ? 'pid' : 'gpu'} needs a value`);
   const selection: LsSelection =
     pid !== undefined ? { kind: 'pid', pid } : gpu !== undefined ? { kind: 'gpu', index: gpu } : flags.all ? { kind: 'all' } : { kind: 'user', uid: selfUid };
-  return { selection, json: flags.json === true, gpus: parseGpusFlag(flags.gpus) };
-}
-
-/** GPU state for --gpus; a probe that cannot even start still leaves ls working. */
-async function readGpuState(sel: GpuSelection): Promise<GpuState> {
-  if (sel.kind === 'none') return NO_GPU_STATE;
-  try {
-    const { resolveGpuProbeConfig, createGpuProbe } = await import('../../probe/gpu-probe.js');
-    return await createGpuProbe(resolveGpuProbeConfig(sel, process.env)).read();
-  } catch (e) {
-    const message = String((e as Error)?.message ?? e).split('\n')[0] ?? 'gpu probe failed';
-    return { ...NO_GPU_STATE, source: sel.kind === 'sim' ? 'simulated' : 'nvidia-smi', error: { kind: 'unknown', message } };
-  }
+  return {
+    selection,
+    json: flags.json === true,
+    leftovers: flags.leftovers === true,
+    allUsers: flags.all === true,
+    gpus: parseGpusFlag(flags.gpus),
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -72,17 +68,20 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  // nvidia-smi runs while /proc is read.
-  const gpuP = readGpuState(args.gpus);
-  const procs = await takeSnapshot();
-  const gpu = await gpuP;
-  const snapshot: Snapshot = Object.freeze({ ...procs, gpu });
+  const view = await takeMachineView(args.gpus);
+  const { snapshot } = view;
+  const gpu = snapshot.gpu;
+  const verdicts = verdictsOf(view, { allUsers: args.allUsers });
+  const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
   if (args.json) {
-    process.stdout.write(JSON.stringify(buildLsDocument(snapshot, { selection: args.selection })) + '\n');
+    process.stdout.write(JSON.stringify(buildLsDocument(snapshot, shared)) + '\n');
   } else {
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
-    process.stdout.write(renderLsText(snapshot, { selection: args.selection, ...(width ? { width } : {}) }));
-    if (gpu.error) process.stderr.write(`reaper: gpu probe: ${gpu.error.message}\n`);
+    process.stdout.write(renderLsText(snapshot, { ...shared, ...(width ? { width } : {}) }));
+    // No nvidia-smi under auto is the normal case on a machine without NVIDIA GPUs: stay quiet.
+    if (gpu.error && !(args.gpus.kind === 'auto' && gpu.error.kind === 'not-installed')) {
+      process.stderr.write(`reaper: gpu probe: ${gpu.error.message}\n`);
+    }
   }
   return 0;
 }

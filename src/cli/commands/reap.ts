@@ -9,12 +9,10 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { executeReap, type ReapResult } from '../../actions/index.js';
-import { analyze, DEFAULT_BATCH_PATTERNS, planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
+import { planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
 import { ReaperError } from '../../model/errors.js';
-import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { ProcKey, RunSummary } from '../../model/index.js';
-import type { Snapshot } from '../../model/snapshot.js';
-import { takeSnapshot } from '../../probe/snapshot.js';
+import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { parseChoiceFlag, parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 import { buildReapJson } from '../render/reap-json.js';
 import { renderPlanText, renderResultLine, summarizeResults } from '../render/reap-text.js';
@@ -108,38 +106,6 @@ export function parseReapArgs(argv: string[]): ReapArgs | 'help' {
   };
 }
 
-async function readGpuState(sel: GpuSelection): Promise<GpuState> {
-  if (sel.kind === 'none') return NO_GPU_STATE;
-  try {
-    const { resolveGpuProbeConfig, createGpuProbe } = await import('../../probe/gpu-probe.js');
-    return await createGpuProbe(resolveGpuProbeConfig(sel, process.env)).read();
-  } catch (e) {
-    const message = String((e as Error)?.message ?? e).split('\n')[0] ?? 'gpu probe failed';
-    return { ...NO_GPU_STATE, source: sel.kind === 'sim' ? 'simulated' : 'nvidia-smi', error: { kind: 'unknown', message } };
-  }
-}
-
-interface LaunchApi {
-  readRuns(stateDir: string, snapshot: Snapshot): RunSummary[] | Promise<RunSummary[]>;
-  stateDir(env: NodeJS.ProcessEnv): string;
-}
-
-/** Run summaries from the launcher's journals; null when that module is not available. */
-async function readRunSummaries(snapshot: Snapshot): Promise<RunSummary[] | null> {
-  let api: LaunchApi;
-  try {
-    api = (await import('../../launch/index.js')) as unknown as LaunchApi;
-    if (typeof api.readRuns !== 'function' || typeof api.stateDir !== 'function') return null;
-  } catch {
-    return null;
-  }
-  try {
-    return await api.readRuns(api.stateDir(process.env), snapshot);
-  } catch {
-    return null; // unreadable journals: fall back to REAPER_RUN markers alone
-  }
-}
-
 function exitCodeOf(results: readonly ReapResult[]): number {
   const bad = results.some(
     (r) => r.outcome === 'survived' || r.outcome === 'kill-pending' || (r.outcome === 'skipped' && !(r.why ?? '').startsWith('identity changed')),
@@ -168,11 +134,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new ReaperError('USAGE', 'refusing to act without a terminal to confirm on: add --yes (or --dry-run to see the plan)');
   }
 
-  const gpuP = readGpuState(args.gpus);
-  const procs = await takeSnapshot();
-  const gpu = await gpuP;
-  const snapshot: Snapshot = Object.freeze({ ...procs, gpu });
-  const runs = await readRunSummaries(snapshot);
+  const view = await takeMachineView(args.gpus);
+  const { snapshot, runs } = view;
 
   const selection: { -readonly [K in keyof ReapSelection]: ReapSelection[K] } = { ...args.selection };
   if (args.run !== null) {
@@ -190,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     if (leaders.length > 0) selection.runLeaders = leaders;
   }
 
-  const verdicts = analyze({ snapshot, runs: runs ?? [], patterns: DEFAULT_BATCH_PATTERNS, allUsers: args.allUsers });
+  const verdicts = verdictsOf(view, { allUsers: args.allUsers });
   const plan: ReapPlan = planReap(snapshot, verdicts, selection, { action: args.action, graceMs: args.graceMs, allUsers: args.allUsers });
   const out = args.json ? process.stderr : process.stdout;
 

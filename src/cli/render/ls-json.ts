@@ -47,7 +47,7 @@ export interface LsDocument {
 
 /** Pure: snapshot (+ selection, + verdicts) → the JSON document. Processes in pid order. */
 export function buildLsDocument(snapshot: Snapshot, opts: LsOptions = {}): LsDocument {
-  const { shown, holdings } = selectLs(snapshot, opts.selection ?? { kind: 'all' });
+  const { shown, holdings } = selectLs(snapshot, opts.selection ?? { kind: 'all' }, opts.leftoversOnly ? (opts.verdicts ?? new Map()) : undefined);
   const g = snapshot.gpu;
   return {
     gpuProbe: { source: g.source, ok: g.ok, error: g.error ? { kind: g.error.kind, message: g.error.message } : null },

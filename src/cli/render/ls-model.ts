@@ -21,6 +21,8 @@ export interface LsVerdict {
 export interface LsOptions {
   readonly selection?: LsSelection;
   readonly verdicts?: ReadonlyMap<number, LsVerdict>;
+  /** `ls --leftovers`: show only processes that have a verdict. */
+  readonly leftoversOnly?: boolean;
 }
 
 /** One GPU a process holds: from nvidia-smi's compute apps, or from an open /dev/nvidia<minor>. */
@@ -78,7 +80,11 @@ export interface LsSelectionResult {
  * pid: that process and its descendants (NOT_FOUND if absent); gpu: holders of that GPU index
  * and their descendants (NOT_FOUND if the probe knows GPUs and none has that index).
  */
-export function selectLs(snapshot: Snapshot, selection: LsSelection = { kind: 'all' }): LsSelectionResult {
+export function selectLs(
+  snapshot: Snapshot,
+  selection: LsSelection = { kind: 'all' },
+  onlyPids?: { has(pid: number): boolean },
+): LsSelectionResult {
   const holdings = gpuHoldings(snapshot);
   let shown: ProcInfo[];
   switch (selection.kind) {
@@ -111,5 +117,6 @@ export function selectLs(snapshot: Snapshot, selection: LsSelection = { kind: 'a
       break;
     }
   }
+  if (onlyPids) shown = shown.filter((p) => onlyPids.has(p.pid));
   return { forest: buildForest(shown), shown, holdings };
 }

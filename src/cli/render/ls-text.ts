@@ -27,7 +27,7 @@ export interface LsTextOptions extends LsOptions {
 
 /** Pure: snapshot → text table (ends with a newline; header only when nothing is shown). */
 export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): string {
-  const { forest, holdings } = selectLs(snapshot, opts.selection ?? { kind: 'all' });
+  const { forest, holdings } = selectLs(snapshot, opts.selection ?? { kind: 'all' }, opts.leftoversOnly ? (opts.verdicts ?? new Map()) : undefined);
   const rows = flattenForest(forest);
   const verdicts = opts.verdicts;
   const withReasons = !!verdicts && rows.some((r) => verdicts.has(r.pid));
