@@ -214,7 +214,19 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     return s === '' || s === '0' ? null : sanitizeText(s);
   };
 
-  const scanSync = (gpu: GpuState = NO_GPU_STATE): Snapshot => {
+  // One scan is split into begin / entry / finish so that scan() can yield to the event loop
+  // every few hundred processes: a 2,000-process scan must not hold up key presses in the TUI.
+  interface ScanState {
+    readonly names: string[];
+    readonly processes: ProcInfo[];
+    readonly noFds: readonly number[] | null;
+    readonly nowMs: number;
+    readonly usersChanged: boolean;
+    sorted: boolean;
+    lastPid: number;
+  }
+
+  const beginScan = (): ScanState => {
     scanNo++;
     const usersChanged = users.refresh();
     if (fdMode === 'auto' && scanNo - nvidiaCheckedAt >= 32) {
@@ -224,22 +236,23 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     const noFds: readonly number[] | null = fdMode === false ? null : EMPTY;
     const nowMs = performance.now();
     const names = readdirSync('/proc');
-    const processes: ProcInfo[] = [];
-    let sorted = true;
-    let lastPid = -1;
-    for (let k = 0; k < names.length; k++) {
-      const name = names[k]!;
+    return { names, processes: [], noFds, nowMs, usersChanged, sorted: true, lastPid: -1 };
+  };
+
+  const scanEntry = (st: ScanState, name: string): void => {
+    const { noFds, nowMs, usersChanged } = st;
+    const info = ((): ProcInfo | null => {
       const c0 = name.charCodeAt(0);
-      if (c0 < 48 || c0 > 57) continue;
+      if (c0 < 48 || c0 > 57) return null;
       const pid = +name;
       const base = `/proc/${name}/`;
       const n = readStat(pid, base + 'stat');
-      if (n <= 0) continue;
+      if (n <= 0) return null;
       let e = cache.get(pid);
       // Same bytes as last time: same identity, state, ticks, everything in stat.
       const same = e !== undefined && e.info !== null && e.statLen === n && statBuf.compare(e.statBytes, 0, n, 0, n) === 0;
       if (!same) {
-        if (!parseStatBytes(statBuf, n, raw)) continue;
+        if (!parseStatBytes(statBuf, n, raw)) return null;
         if (e && e.startTime !== raw.startTime) e = undefined; // pid reused
       }
       const prev = same ? e!.info! : null;
@@ -250,7 +263,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
 
       if (!e) {
         const ns = readSmall(base + 'status', statusBuf);
-        if (ns === GONE) continue; // vanished mid-read
+        if (ns === GONE) return null; // vanished mid-read
         const argv = kernel ? EMPTY_ARGV : readArgv(pid);
         e = {
           startTime: raw.startTime,
@@ -278,7 +291,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         const stagger = pid + scanNo;
         if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % statusEvery === 0) {
           const ns = readSmall(base + 'status', statusBuf);
-          if (ns === GONE) continue;
+          if (ns === GONE) return null;
           const st = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
           if (st.uid !== e.status.uid || st.lockedKiB !== e.status.lockedKiB || st.tracerPid !== e.status.tracerPid) changed = true;
           e.status = st;
@@ -319,12 +332,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         // An idle process whose stat, status, argv and fds are as before: reuse its frozen record.
         e.prevAtMs = nowMs;
         e.seen = scanNo;
-        processes.push(prev);
-        if (pid < lastPid) sorted = false;
-        lastPid = pid;
-        continue;
+        return prev;
       }
-      if (same && !parseStatBytes(statBuf, n, raw)) continue;
+      if (same && !parseStatBytes(statBuf, n, raw)) return null;
 
       const cpuTicks = raw.utime + raw.stime;
       let cpuPercent: number | null = null;
@@ -380,26 +390,49 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         statBuf.copy(e.statBytes, 0, 0, n);
         e.statLen = n;
       }
-      processes.push(info);
-      if (pid < lastPid) sorted = false;
-      lastPid = pid;
-    }
+      return info;
+    })();
+    if (info === null) return;
+    st.processes.push(info);
+    if (info.pid < st.lastPid) st.sorted = false;
+    st.lastPid = info.pid;
+  };
+
+  const finishScan = (st: ScanState, gpu: GpuState): Snapshot => {
+    const { processes } = st;
     for (const [pid, e] of cache) if (e.seen !== scanNo) cache.delete(pid);
     for (const [pid, kept] of statFds) if (kept.seen !== scanNo) dropFd(pid, kept.fd);
-    if (!sorted) processes.sort((a, b) => a.pid - b.pid);
+    if (!st.sorted) processes.sort((a, b) => a.pid - b.pid);
     return buildSnapshot(processes, gpu, clk);
+  };
+
+  const scanSync = (gpu: GpuState = NO_GPU_STATE): Snapshot => {
+    const st = beginScan();
+    for (const name of st.names) scanEntry(st, name);
+    return finishScan(st, gpu);
+  };
+
+  const YIELD_EVERY = 256;
+  // Scans share buffers and caches: a second scan() waits for the one in flight.
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const scan = (gpu: GpuState = NO_GPU_STATE): Promise<Snapshot> => {
+    const next = inFlight.then(() => scanYielding(gpu));
+    inFlight = next.catch(() => undefined);
+    return next;
+  };
+  const scanYielding = async (gpu: GpuState): Promise<Snapshot> => {
+    const st = beginScan();
+    for (let k = 0; k < st.names.length; k++) {
+      if (k > 0 && k % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+      scanEntry(st, st.names[k]!);
+    }
+    return finishScan(st, gpu);
   };
 
   return {
     scanSync,
     close,
-    scan: (gpu?: GpuState) => new Promise<Snapshot>((resolve, reject) => {
-      try {
-        resolve(scanSync(gpu));
-      } catch (err) {
-        reject(err);
-      }
-    }),
+    scan,
   };
 }
 

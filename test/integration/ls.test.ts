@@ -77,8 +77,13 @@ test('ls --json --pid ROOT reports the fixture subtree', async () => {
   assert.equal(byPid.get(p.weird)!.comm, 'x) (y');
   assert.equal(byPid.get(p.argv0)!.cmd, 'weird) (argv0 600');
   assert.equal(byPid.get(p.pty)!.stat, 'Ss+');
+  // The tree carries a REAPER_RUN marker with no run record: every member is a leftover of an
+  // ended run, and the stopped one is stopped too.
+  const codes = (pid: number): string[] => ((byPid.get(pid)!.leftover as { reasons: { code: string }[] } | null)?.reasons ?? []).map((r) => r.code);
+  assert.ok(codes(p.stopped).includes('stopped'), `stopped: ${codes(p.stopped).join(',')}`);
+  assert.ok(codes(p.stopped).includes('ended-run'));
   for (const x of doc.processes) {
-    assert.equal(x.leftover, null);
+    assert.ok(x.leftover === null || Array.isArray((x.leftover as { reasons: unknown[] }).reasons));
     assert.deepEqual(x.gpus, []);
     for (const k of ['pid', 'ppid', 'pgid', 'sid', 'stat', 'state', 'threads', 'startTime', 'uid', 'user', 'cmd', 'gpus', 'leftover']) assert.ok(k in x, k);
     const ps = psStat(x.pid);
@@ -94,11 +99,11 @@ test('ls text: ps f forest with STAT column', async () => {
   const r = reaper('ls', '--pid', String(tree.pids.root), '--gpus', 'none');
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
-  assert.match(lines[0]!, /PID USER +STAT +%CPU +RSS GPU +GPUMEM ELAPSED COMMAND/);
+  assert.match(lines[0]!, /PID USER +STAT +%CPU +RSS GPU +GPUMEM ELAPSED( +REASONS)? +COMMAND/);
   assert.equal(lines.length, 1 + Object.keys(tree.pids).length);
-  assert.match(lines[1]!, new RegExp(`^ +${tree.pids.root} \\S+ +Ss `));
+  assert.match(lines[1]!, new RegExp(`^[ !] +${tree.pids.root} \\S+ +Ss .* ended-run`));
   const stopped = lines.find((l) => l.includes(` ${tree.pids.stopped} `))!;
-  assert.match(stopped, / T +.* \\_ sleep 600$/);
+  assert.match(stopped, /^! +\d+ \S+ +T +.* stopped,ended-run +.*\\_ sleep 600$/);
   assert.ok(!r.stdout.includes('\x1b'));
 });
 
