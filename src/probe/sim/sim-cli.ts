@@ -13,6 +13,7 @@ import {
   buildSimGpus,
   lifetimeCpuPercent,
   readSimHolders,
+  type NonHolderCache,
   readUptimeSec,
   type EnvCache,
   type SimGpu,
@@ -271,10 +272,11 @@ export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promi
   }
   const now = io.now ?? (() => new Date());
   const cache: EnvCache = new Map();
+  const nonHolders: NonHolderCache = { tick: 0, checkedAt: new Map() };
   let prev: Map<string, { ticks: number; at: number }> | null = null;
 
   const sample = async (loop: boolean): Promise<Ctx> => {
-    const holders = await readSimHolders(count, { cache: loop ? cache : undefined });
+    const holders = await readSimHolders(count, loop ? { cache, nonHolders } : {});
     const uptime = await readUptimeSec();
     const nowMs = Date.now();
     let cpuOf: (h: SimHolder) => number = (h) => lifetimeCpuPercent(h, uptime);

@@ -141,7 +141,21 @@ const MARKER = Buffer.from(SIM_MIB_ENV + '=');
  * Synchronous with one reused buffer: ~2,000 processes in tens of ms, where async reads
  * took about a second on a loaded machine.
  */
-export async function readSimHolders(count: number, opts: { selfPid?: number; cache?: EnvCache } = {}): Promise<SimHolder[]> {
+/**
+ * Loop mode: pids last seen as non-holders, with the tick they were checked on. Their stat is
+ * not re-read for RECHECK_TICKS ticks (a pid reused by a new holder in that window shows up
+ * late, never wrongly); this keeps the simulator's cost per tick near a readdir.
+ */
+export interface NonHolderCache {
+  tick: number;
+  readonly checkedAt: Map<number, number>;
+}
+const RECHECK_TICKS = 10;
+
+export async function readSimHolders(
+  count: number,
+  opts: { selfPid?: number; cache?: EnvCache; nonHolders?: NonHolderCache } = {},
+): Promise<SimHolder[]> {
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -151,11 +165,17 @@ export async function readSimHolders(count: number, opts: { selfPid?: number; ca
   const selfPid = opts.selfPid ?? process.pid;
   const seen = new Set<string>();
   const out: SimHolder[] = [];
+  const nh = opts.nonHolders;
+  if (nh) nh.tick++;
+  const livePids = nh ? new Set<number>() : null;
   for (const name of names) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const pid = Number(name);
     if (pid === selfPid) continue;
+    livePids?.add(pid);
+    const checked = nh?.checkedAt.get(pid);
+    if (nh && checked !== undefined && nh.tick - checked < RECHECK_TICKS) continue;
     const statBuf = readProcFile(`/proc/${pid}/stat`);
     if (!statBuf) continue;
     const st = parseStatLite(statBuf.toString('latin1'));
@@ -170,11 +190,27 @@ export async function readSimHolders(count: number, opts: { selfPid?: number; ca
       // An unreadable environ (EACCES, gone) is not cached: it may be readable next time.
       if (env) opts.cache?.set(key, marker);
     }
-    if (!marker) continue;
+    if (!marker) {
+      if (nh && markerSettled(opts.cache, key)) nh.checkedAt.set(pid, nh.tick);
+      continue;
+    }
+    nh?.checkedAt.delete(pid);
     out.push({ pid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks });
   }
-  if (opts.cache) for (const k of [...opts.cache.keys()]) if (!seen.has(k)) opts.cache.delete(k);
+  if (opts.cache) {
+    for (const k of [...opts.cache.keys()]) {
+      const pid = Number(k.slice(0, k.indexOf(':')));
+      // Skipped non-holders were not "seen" this tick; keep their entries while the pid lives.
+      if (!seen.has(k) && !(livePids?.has(pid) && nh?.checkedAt.has(pid))) opts.cache.delete(k);
+    }
+  }
+  if (nh && livePids) for (const pid of [...nh.checkedAt.keys()]) if (!livePids.has(pid)) nh.checkedAt.delete(pid);
   return out;
+}
+
+/** True when the marker lookup for this identity is settled (cached), i.e. environ was readable. */
+function markerSettled(cache: EnvCache | undefined, key: string): boolean {
+  return cache !== undefined && cache.has(key);
 }
 
 /** What nvidia-smi shows as process_name: the executable path as started (argv[0]), else comm. */
