@@ -104,7 +104,7 @@ _reaper_arg() {
 _reaper_flags() {
   case "$1" in
   top) echo "--gpus --interval --all --readonly --batch --help" ;;
-  ls) echo "--all --pid --gpu --json --gpus --help" ;;
+  ls) echo "--all --leftovers --pid --gpu --json --gpus --help" ;;
   reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --help" ;;
   run) echo "--gpus --detach --json --containment --help" ;;
   stop) echo "--kill --wait --json --help" ;;

@@ -67,6 +67,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     help: 'the process forest with GPU columns',
     flags: [
       { name: '--all', value: NONE, help: "every user's processes and kernel threads" },
+      { name: '--leftovers', value: NONE, help: 'only leftovers, with their reason codes' },
       { name: '--pid', value: { kind: 'pid' }, help: 'process N and its descendants' },
       { name: '--gpu', value: { kind: 'free', what: 'GPU index' }, help: 'holders of GPU index N' },
       JSON_FLAG,
