@@ -14,7 +14,7 @@
  * Run alone: node dist/bench/snapshot.bench.js
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,11 +61,20 @@ async function sleepers(count: number): Promise<{ stop(): void }> {
     }
   };
   process.once('exit', stop);
+  // Count the spawner's own children: a machine-wide count also moves with other work
+  // (an earlier bench's tree still exiting made this fail once).
+  const started = (): number => {
+    try {
+      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  };
   const deadline = Date.now() + 120_000;
-  while (procCount() < before + count - 5) {
+  while (started() < count) {
     if (Date.now() > deadline) {
       stop();
-      throw new Error(`could not start ${count} sleeping processes (have ${procCount() - before})`);
+      throw new Error(`could not start ${count} sleeping processes (have ${started()}; ${procCount() - before} more than before)`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -241,7 +241,8 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
       }
       const members = withDescendants(holders, kids, inScope);
       for (const pid of members) placed.add(pid);
-      const label = `GPU ${g.index} ${g.name}${gpu.source === 'simulated' ? ' (simulated)' : ''}: ${holders.size} holder${holders.size === 1 ? '' : 's'}`;
+      const simLabel = gpu.source === 'simulated' && !/simulated/i.test(g.name) ? ' (simulated)' : '';
+      const label = `GPU ${g.index} ${g.name}${simLabel}: ${holders.size} holder${holders.size === 1 ? '' : 's'}`;
       const before = out.length;
       emitGroup(out, snapshot, subForest(snapshot, members), `gpu:${g.uuid}`, { label, runId: null }, opts, verdicts, gpuMemoryByPid(gpu, g.uuid));
       if (out.length === before && !(opts.filter !== '' || opts.leftoversOnly)) {

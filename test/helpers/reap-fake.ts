@@ -1,37 +1,10 @@
 /** Hand-built snapshots for the pure analysis tests (helper "reap"). */
 import { NO_GPU_STATE, type GpuState, type ProcInfo, type RunSummary, type Snapshot } from '../../src/model/index.js';
+import { fakeProc } from './proc-fake.js';
 
 export function proc(over: Partial<ProcInfo> & { pid: number }): ProcInfo {
-  const pid = over.pid;
   const state = over.state ?? 'S';
-  return {
-    startTime: 1000 + pid,
-    ppid: 1,
-    pgid: pid,
-    sid: pid,
-    ttyNr: 0,
-    tty: null,
-    tpgid: -1,
-    state,
-    stat: state,
-    nice: 0,
-    threads: 1,
-    uid: 1000,
-    user: 'alice',
-    comm: `p${pid}`,
-    argv: [`p${pid}`],
-    cmd: `p${pid}`,
-    rssKiB: 1024,
-    cpuTicks: 0,
-    cpuPercent: null,
-    wchan: null,
-    tracerPid: 0,
-    isKernelThread: false,
-    runId: null,
-    taskId: null,
-    nvidiaMinors: [],
-    ...over,
-  };
+  return fakeProc({ state, stat: state, ...over });
 }
 
 export function snap(processes: ProcInfo[], opts: { gpu?: GpuState; selfUid?: number; selfPid?: number; selfAncestors?: number[] } = {}): Snapshot {

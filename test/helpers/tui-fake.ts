@@ -4,6 +4,7 @@
  */
 import type { GpuState, ProcInfo, Reason, RunSummary, Snapshot, Verdict } from '../../src/model/index.js';
 import { NO_GPU_STATE } from '../../src/model/index.js';
+import { fakeProc } from './proc-fake.js';
 import type { ActionOutcome, ActionTarget, DataSource, SignalAction, TuiActions, TuiData } from '../../src/tui/types.js';
 
 export const CLK = 100;
@@ -12,35 +13,20 @@ export const UPTIME = 10_000;
 export function proc(pid: number, ppid: number, over: Partial<ProcInfo> = {}): ProcInfo {
   const state = (over.state ?? (over.stat ? over.stat.charAt(0) : 'S')) as ProcInfo['state'];
   const cmd = over.cmd ?? `cmd-${pid}`;
-  return {
+  return fakeProc({
     pid,
     ppid,
-    pgid: pid,
-    sid: pid,
-    ttyNr: 0,
-    tty: null,
-    tpgid: -1,
     state,
     stat: over.stat ?? state,
-    nice: 0,
-    threads: 1,
-    uid: 1000,
-    user: 'alice',
     comm: cmd.split(' ')[0]!.slice(0, 15),
     argv: cmd.split(' '),
     cmd,
     rssKiB: 10_240,
-    cpuTicks: 0,
     cpuPercent: 0,
-    wchan: null,
-    tracerPid: 0,
-    isKernelThread: false,
-    runId: null,
-    taskId: null,
     nvidiaMinors: null,
     startTime: (UPTIME - 600) * CLK + pid,
     ...over,
-  };
+  });
 }
 
 export function snapshot(processes: ProcInfo[], gpu: GpuState = NO_GPU_STATE, takenAtMs = 1_700_000_000_000): Snapshot {

@@ -139,11 +139,11 @@ describe('rows', () => {
     const rows = buildRows({ snapshot: snapshot(withFd), gpu, verdicts: v, runs: [] }, { ...base, grouping: 'gpu' });
     const labels = rows.map((r) => (r.kind === 'proc' ? `${r.proc.pid}${r.gpuMemMiB !== null ? `:${r.gpuMemMiB}` : ''}` : r.label));
     assert.deepEqual(labels, [
-      'GPU 0 Simulated A100 (simulated): 1 holder',
+      'GPU 0 Simulated A100: 1 holder',
       '100',
       '110',
       '111',
-      'GPU 1 Simulated A100 (simulated): 1 holder',
+      'GPU 1 Simulated A100: 1 holder',
       '110:512',
       '111',
       'leftovers on no GPU',
@@ -225,4 +225,14 @@ describe('reaper top flags and actions', () => {
     await assert.rejects(actions.stop('x'), ReadonlyRefusal);
     source.stop();
   });
+});
+
+test('key hints keep "? help" and "q quit" on an 80-column terminal', async () => {
+  const { keyHints } = await import('../../src/tui/components/Overlays.js');
+  for (const readonly of [false, true]) {
+    const h = keyHints(readonly, 79);
+    assert.ok(h.length <= 79, h);
+    assert.ok(h.includes('? help') && h.includes('q quit'), h);
+    assert.ok(keyHints(readonly, 200).length > h.length);
+  }
 });

@@ -46,7 +46,8 @@ function widths(width: number): Widths {
 function gpuRow(g: GpuInfo, w: Widths, simulated: boolean, t: ReturnType<typeof useTheme>): Segment[] {
   const util = g.utilizationGpu;
   const memFrac = g.memoryUsedMiB !== null && g.memoryTotalMiB ? g.memoryUsedMiB / g.memoryTotalMiB : null;
-  const name = sanitizeText(g.name) + (simulated ? ' (sim)' : '');
+  // The simulator's names already say so; a real GPU behind a simulated source is labelled.
+  const name = sanitizeText(g.name) + (simulated && !/simulated/i.test(g.name) ? ' (sim)' : '');
   const hot = (x: number | null, lim: number): ReturnType<typeof useTheme>['ok'] => (x !== null && x >= lim ? t.error : t.ok);
   return [
     seg(fitLeft(String(g.index), 2) + ' '),

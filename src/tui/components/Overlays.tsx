@@ -82,20 +82,26 @@ export interface StatusLineProps {
   readonly readonly: boolean;
 }
 
+const HINTS = {
+  full: 'space tag  a tag leftovers  K kill  T term  c resume  L launch  S stop  Enter details  / filter  g group  ? help  q quit',
+  short: 'spc tag a leftovers K kill T term c cont L launch S stop ? help q quit',
+  readonly: 'j/k move  Enter details  / filter  l leftovers  g group  ? help  q quit  (read-only)',
+  readonlyShort: 'Enter details / filter l leftovers ? help q quit (read-only)',
+};
+
+/** The key hints that fit: on a narrow terminal "? help" and "q quit" must stay visible. Pure. */
+export function keyHints(readonly: boolean, width: number): string {
+  const full = readonly ? HINTS.readonly : HINTS.full;
+  if (full.length <= width) return full;
+  return readonly ? HINTS.readonlyShort : HINTS.short;
+}
+
 export function StatusLine(p: StatusLineProps): React.ReactElement {
   const t = useTheme();
   let segs: Segment[];
   if (p.filterDraft !== null) segs = [seg('filter: /', t.accent, { bold: true }), seg(sanitizeText(p.filterDraft) + '_'), seg('   Enter apply, Esc clear', t.dim)];
   else if (p.busy) segs = [seg(sanitizeText(p.busy), t.tagged, { bold: true })];
   else if (p.message) segs = [seg(sanitizeText(p.message.text), p.message.tone === 'error' ? t.error : p.message.tone === 'ok' ? t.ok : undefined, { bold: p.message.tone !== 'info' })];
-  else
-    segs = [
-      seg(
-        p.readonly
-          ? 'j/k move  Enter details  / filter  l leftovers  g group  ? help  q quit  (read-only)'
-          : 'space tag  a tag leftovers  K kill  T term  c resume  L launch  S stop  Enter details  / filter  g group  ? help  q quit',
-        t.dim,
-      ),
-    ];
+  else segs = [seg(keyHints(p.readonly, p.width), t.dim)];
   return <Line segments={clipSegments(segs, p.width)} />;
 }
