@@ -59,6 +59,14 @@ describe('detached runs', { concurrency: 1 }, () => {
     assert.equal(runs[0]!.live, true);
     assert.equal(runs[0]!.state, 'running');
 
+    // `reaper ls` shows the detached run (JSON "runs", and a line after the forest).
+    const ls = cli(['ls', '--json', '--gpus', 'none'], env, state);
+    assert.equal(ls.code, 0, ls.stderr);
+    const lsRuns = (JSON.parse(ls.stdout) as { runs: { id: string; live: boolean; processes: number }[] }).runs;
+    const shown = lsRuns.find((x) => x.id === info.runId);
+    assert.ok(shown && shown.live && shown.processes > 0, JSON.stringify(lsRuns));
+    assert.match(cli(['ls', '--gpus', 'none'], env, state).stdout, new RegExp(`^run ${info.runId} \\S+: running; tasks`, 'm'));
+
     const s = cli(['stop', 'last'], env, state);
     assert.equal(s.code, 0, s.stdout + s.stderr);
     assert.match(s.stdout, /stopped \(by launcher\); processes left alive: 0/);
@@ -68,6 +76,8 @@ describe('detached runs', { concurrency: 1 }, () => {
     assert.equal(end.state, 'interrupted');
     const after = readRuns(`${state}/reaper`, await takeSnapshot());
     assert.equal(after[0]!.live, false);
+    const lsAfter = JSON.parse(cli(['ls', '--json', '--gpus', 'none'], env, state).stdout) as { runs: { id: string }[] };
+    assert.ok(!lsAfter.runs.some((x) => x.id === info.runId), 'an ended run with nothing left is not listed');
     assert.equal(cli(['stop', info.runId], env, state).code, 0, 'stopping an ended run is a no-op');
   });
 

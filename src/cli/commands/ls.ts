@@ -12,6 +12,7 @@ import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
 import type { LsSelection } from '../render/ls-model.js';
 import { renderLsText } from '../render/ls-text.js';
+import { buildLsRuns, renderLsRunsText } from '../render/ls-runs.js';
 
 const HELP = `Usage
   reaper ls [--all] [--leftovers] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
@@ -73,11 +74,13 @@ export async function run(argv: string[]): Promise<number> {
   const gpu = snapshot.gpu;
   const verdicts = verdictsOf(view, { allUsers: args.allUsers });
   const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
+  const runs = buildLsRuns(view.runs, snapshot);
   if (args.json) {
-    process.stdout.write(JSON.stringify(buildLsDocument(snapshot, shared)) + '\n');
+    process.stdout.write(JSON.stringify({ ...buildLsDocument(snapshot, shared), runs }) + '\n');
   } else {
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
     process.stdout.write(renderLsText(snapshot, { ...shared, ...(width ? { width } : {}) }));
+    process.stdout.write(renderLsRunsText(runs));
     // No nvidia-smi under auto is the normal case on a machine without NVIDIA GPUs: stay quiet.
     if (gpu.error && !(args.gpus.kind === 'auto' && gpu.error.kind === 'not-installed')) {
       process.stderr.write(`reaper: gpu probe: ${gpu.error.message}\n`);
