@@ -144,7 +144,13 @@ function explainProcess(ctx: Ctx, p: ProcInfo): Reason[] {
   // --- zombie --------------------------------------------------------------------------------
   if (p.state === 'Z') {
     const parent = s.byPid.get(p.ppid);
-    if (p.ppid > 1) {
+    // A running parent normally reaps a child within moments of its exit: flag it only once the
+    // zombie has lasted stuckAfterSec (or, from one snapshot, was alive that long), unless the
+    // parent cannot reap at all (stopped, in D, itself a zombie).
+    const parentBlocked = parent !== undefined && (parent.state === 'T' || parent.state === 't' || parent.state === 'D' || parent.state === 'Z');
+    const inZ = stateSeconds(ctx, p);
+    const lasting = inZ !== null ? inZ >= ctx.stuckAfterSec : s.uptimeSec - p.startTime / s.clockTicks >= ctx.stuckAfterSec;
+    if (p.ppid > 1 && (parentBlocked || lasting)) {
       let what: string;
       if (!parent) what = `its parent ${p.ppid} is gone; init reaps it shortly`;
       else if (parent.state === 'T' || parent.state === 't') what = `continue or kill parent ${p.ppid} (${parent.stat})`;

@@ -54,6 +54,16 @@ describe('zombie, D, orphaned', () => {
     assert.ok(codes(s, 401).includes('zombie'));
     assert.match(texts(s, 401), /parent 400 \(python3, Tl\).*continue or kill parent 400 \(Tl\)/);
   });
+  it('a zombie whose running parent will reap it in a moment is not flagged; a lasting one is', () => {
+    // uptime 100,000 s: startTime in ticks just before "now" is a young process.
+    const young = snap([proc({ pid: 50 }), proc({ pid: 403, ppid: 50, state: 'Z', argv: [], startTime: 100_000 * 100 - 50 })]);
+    assert.deepEqual(codes(young, 403), []);
+    const old = snap([proc({ pid: 50 }), proc({ pid: 403, ppid: 50, state: 'Z', argv: [], startTime: 10 })]);
+    assert.ok(codes(old, 403).includes('zombie'));
+    assert.match(texts(old, 403), /does not wait\(\) for it: kill parent 50/);
+    const blocked = snap([proc({ pid: 50, state: 'T', stat: 'T' }), proc({ pid: 403, ppid: 50, state: 'Z', argv: [], startTime: 100_000 * 100 - 50 })]);
+    assert.ok(codes(blocked, 403).includes('zombie'), 'a stopped parent cannot reap, however young the zombie');
+  });
   it('a zombie of init is not a leftover (init reaps it within seconds)', () => {
     const s = snap([proc({ pid: 402, ppid: 1, state: 'Z', argv: [] })]);
     assert.deepEqual(codes(s, 402), []);
