@@ -13,6 +13,7 @@
 import type { ReapPlan, ReapTarget } from '../analysis/index.js';
 import { sanitizeText, type StateLetter } from '../model/index.js';
 import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
+import { readPidNamespace, readTermDisposition } from '../probe/proc-status.js';
 import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
@@ -48,6 +49,8 @@ interface Member {
   readonly found: boolean;
   /** Refused or changed: no more signals. */
   dead: boolean;
+  /** SIGKILLed in the term ladder as a PID-namespace init that SIGTERM cannot reach. */
+  killedAsShieldedInit?: boolean;
   eperm: boolean;
   termed: boolean;
   result: ReapResult | null;
@@ -315,9 +318,11 @@ class Executor {
     };
     for (const m of this.active()) term(m);
     const deadline = Date.now() + Math.max(0, this.plan.graceMs);
+    const shielded = this.shieldedInits();
     for (;;) {
       const stats = scanStats();
       for (const m of this.discover(stats)) term(m);
+      this.killShieldedInits(shielded);
       let left = 0;
       for (const m of this.order) {
         if (m.result !== null) continue;
@@ -329,7 +334,7 @@ class Executor {
         } else if (m.dead) {
           continue;
         } else if (!st || st.startTime !== m.startTime) {
-          this.finish(m, 'gone', 'exited after SIGTERM');
+          this.finish(m, 'gone', m.killedAsShieldedInit ? 'killed (SIGKILL): PID namespace init, where the kernel drops SIGTERM without a handler' : 'exited after SIGTERM');
         } else if (st.state === 'Z' || st.state === 'X') {
           this.finish(m, 'gone', `exited after SIGTERM; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
         } else {
@@ -341,6 +346,39 @@ class Executor {
     }
     if (this.order.some((m) => m.result === null)) {
       await this.killLadder(`still running ${(this.plan.graceMs / 1000).toFixed(1)} s after SIGTERM`);
+    }
+  }
+
+  /**
+   * Members that are the init of a PID namespace (reaper run's pidns layer) and leave SIGTERM
+   * at its default action. The kernel drops a SIGTERM from outside for them, so they would sit
+   * out the whole grace period although SIGTERM would have ended them at once anywhere else.
+   */
+  private shieldedInits(): Map<Member, string> {
+    const out = new Map<Member, string>();
+    for (const m of this.active()) {
+      const d = readTermDisposition(m.pid);
+      const ns = d?.namespaceInit && d.termDefault ? readPidNamespace(m.pid) : null;
+      if (ns) out.set(m, ns);
+    }
+    return out;
+  }
+
+  /**
+   * SIGKILL is what SIGTERM's default action amounts to for such an init; killing it also
+   * kills its whole namespace, so it is sent only once every other member in that namespace
+   * has finished, keeping their grace period intact.
+   */
+  private killShieldedInits(shielded: Map<Member, string>): void {
+    for (const [init, ns] of shielded) {
+      if (init.result !== null || init.dead) {
+        shielded.delete(init);
+        continue;
+      }
+      const othersLeft = this.order.some((m) => m !== init && m.result === null && !m.dead && !m.wasZombie && readPidNamespace(m.pid) === ns);
+      if (othersLeft) continue;
+      shielded.delete(init);
+      if (this.signal(init, 'SIGKILL') === 'sent') init.killedAsShieldedInit = true;
     }
   }
 

@@ -1,4 +1,5 @@
 /** /proc/<pid>/status: only the lines the snapshot needs (real uid, VmLck, TracerPid). */
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export interface RawStatus {
   /** Real uid (first column of Uid:); null when the line is missing. */
@@ -53,4 +54,53 @@ export function parseStatusBytes(buf: Buffer, len: number): RawStatus {
   const uid = numberAtBytes(buf, len, UID, tracer ? tracer.end : 0);
   const lck = numberAtBytes(buf, len, VMLCK, uid ? uid.end : 0);
   return { uid: uid ? uid.value : null, lockedKiB: lck ? lck.value : 0, tracerPid: tracer ? tracer.value : null };
+}
+
+/**
+ * What SIGTERM does to a process, from status: a PID namespace's init (NSpid ends in 1, and
+ * the process sits in a nested namespace) is shielded by the kernel from signals sent from
+ * outside for which it has no handler, so a SIGTERM with the default action is dropped.
+ */
+export interface TermDisposition {
+  /** First process of a nested PID namespace (NSpid: "<outer> … 1"). */
+  readonly namespaceInit: boolean;
+  /** SIGTERM is neither caught nor ignored: it would terminate the process. */
+  readonly termDefault: boolean;
+}
+
+const SIGTERM_BIT = 1n << 14n; // signal 15, bit 15-1 of the SigCgt/SigIgn masks
+
+function hexMaskAfter(text: string, key: string): bigint | null {
+  const m = new RegExp(`\\n${key}:\\s*([0-9a-fA-F]+)`).exec(text);
+  return m ? BigInt('0x' + m[1]) : null;
+}
+
+export function parseTermDisposition(text: string): TermDisposition | null {
+  const t = '\n' + text;
+  const nspid = /\nNSpid:\s*([\d\s]+?)\s*(?:\n|$)/.exec(t)?.[1]?.trim().split(/\s+/) ?? [];
+  const cgt = hexMaskAfter(t, 'SigCgt');
+  const ign = hexMaskAfter(t, 'SigIgn');
+  if (cgt === null || ign === null) return null;
+  return {
+    namespaceInit: nspid.length >= 2 && nspid[nspid.length - 1] === '1',
+    termDefault: (cgt & SIGTERM_BIT) === 0n && (ign & SIGTERM_BIT) === 0n,
+  };
+}
+
+/** Thin reader for parseTermDisposition; null when the process is gone or unreadable. */
+export function readTermDisposition(pid: number): TermDisposition | null {
+  try {
+    return parseTermDisposition(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
+/** The PID namespace a process lives in ("pid:[4026531836]"); null when unreadable. */
+export function readPidNamespace(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
 }
