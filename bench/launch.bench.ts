@@ -11,13 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface BenchRow {
-  group: string;
-  name: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
+import type { BenchRow } from './bench-row.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TASKS = 200;

@@ -12,13 +12,7 @@ import { planForPids } from '../src/analysis/index.js';
 import { takeSnapshot } from '../src/probe/snapshot.js';
 import { cleanup, FIXTURES, liveWithMarker, PYTHON, spawnFixture, uniqueMarker } from '../test/helpers/reap-trees.js';
 
-export interface BenchRow {
-  group: string;
-  name: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
+import type { BenchRow } from './bench-row.js';
 
 const TOTAL = 500;
 const FORKERS = 10;

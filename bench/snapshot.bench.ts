@@ -21,13 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createProcScanner } from '../src/probe/snapshot.js';
 
-export interface BenchRow {
-  group: string;
-  name: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
+import type { BenchRow } from './bench-row.js';
 
 const GROUP = 'snapshot';
 const execFileP = promisify(execFile);
