@@ -230,24 +230,7 @@ class Executor {
     for (;;) {
       const stats = scanStats();
       for (const m of this.discover(stats)) this.signal(m, 'SIGKILL');
-      let pending = 0;
-      for (const m of this.order) {
-        if (m.result !== null) continue;
-        const st = stats.get(m.pid);
-        if (m.wasZombie) {
-          const z = this.zombieOutcome(m, st);
-          if (z) this.finish(m, z.outcome, z.why);
-          else pending++;
-          continue;
-        }
-        if (!st || st.startTime !== m.startTime) {
-          this.finish(m, 'gone', killedText(termedNote));
-        } else if (st.state === 'Z' || st.state === 'X') {
-          this.finish(m, 'gone', `${killedText(termedNote)}; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
-        } else {
-          pending++;
-        }
-      }
+      const pending = this.settleExited(stats, () => killedText(termedNote));
       if (pending === 0 || Date.now() > deadline) break;
       await sleep(10);
     }
@@ -300,6 +283,32 @@ class Executor {
     }
   }
 
+  /**
+   * One confirmation pass: members that exited (or are zombies now) get their outcome with the
+   * given text; returns how many are still running. `dead` members (refused, changed) are done.
+   */
+  private settleExited(stats: ReadonlyMap<number, RawStat>, goneText: (m: Member) => string): number {
+    let running = 0;
+    for (const m of this.order) {
+      if (m.result !== null) continue;
+      const st = stats.get(m.pid);
+      if (m.wasZombie) {
+        const z = this.zombieOutcome(m, st);
+        if (z) this.finish(m, z.outcome, z.why);
+        else running++;
+      } else if (m.dead) {
+        continue;
+      } else if (!st || st.startTime !== m.startTime) {
+        this.finish(m, 'gone', goneText(m));
+      } else if (st.state === 'Z' || st.state === 'X') {
+        this.finish(m, 'gone', `${goneText(m)}; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
+      } else {
+        running++;
+      }
+    }
+    return running;
+  }
+
   /** A zombie we did not signal: gone once reaped; counted gone when init is its parent. */
   private zombieOutcome(m: Member, st: RawStat | undefined, final = false): { outcome: 'gone' | 'survived'; why: string } | null {
     if (!st || st.startTime !== m.startTime) return { outcome: 'gone', why: 'zombie reaped by its parent' };
@@ -323,24 +332,9 @@ class Executor {
       const stats = scanStats();
       for (const m of this.discover(stats)) term(m);
       this.killShieldedInits(shielded);
-      let left = 0;
-      for (const m of this.order) {
-        if (m.result !== null) continue;
-        const st = stats.get(m.pid);
-        if (m.wasZombie) {
-          const z = this.zombieOutcome(m, st);
-          if (z) this.finish(m, z.outcome, z.why);
-          else left++;
-        } else if (m.dead) {
-          continue;
-        } else if (!st || st.startTime !== m.startTime) {
-          this.finish(m, 'gone', m.killedAsShieldedInit ? 'killed (SIGKILL): PID namespace init, where the kernel drops SIGTERM without a handler' : 'exited after SIGTERM');
-        } else if (st.state === 'Z' || st.state === 'X') {
-          this.finish(m, 'gone', `exited after SIGTERM; a zombie until its parent ${st.ppid} reaps it${st.ppid === 1 ? ' (init reaps every ~2 s)' : ''}`);
-        } else {
-          left++;
-        }
-      }
+      const left = this.settleExited(stats, (m) =>
+        m.killedAsShieldedInit ? 'killed (SIGKILL): PID namespace init, where the kernel drops SIGTERM without a handler' : 'exited after SIGTERM',
+      );
       if (left === 0 || Date.now() >= deadline) break;
       await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
     }
