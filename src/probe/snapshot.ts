@@ -45,6 +45,14 @@ export interface ProcScannerOptions {
    */
   readonly argvRefreshEvery?: number;
   /**
+   * A sleeping process whose stat bytes were identical on its last two reads may be left
+   * unread for up to N scans (default 0: read every process every scan). The live screen uses
+   * 1: on a server of mostly idle processes that halves the scan, and an idle process that
+   * changes state shows it one refresh later at most. Exits still show at once (readdir), and
+   * no signal ever relies on this: actions re-read the identity right before each one.
+   */
+  readonly idleSkip?: number;
+  /**
    * Read /proc/<pid>/fd for /dev/nvidia<N> holders. 'auto' (default): only while an NVIDIA
    * driver is present (/proc/driver/nvidia or a /dev/nvidia<N> node, checked every 32 scans);
    * without one no process can hold a GPU, so nvidiaMinors is [] without reading.
@@ -118,6 +126,9 @@ interface CacheEntry {
   info: ProcInfo | null;
   /** Raw comm behind info.comm (sanitised once). */
   commRaw: string;
+  /** Consecutive reads with identical stat bytes, and the scan of the last read (idleSkip). */
+  idleStreak: number;
+  readAt: number;
 }
 
 const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null };
@@ -129,6 +140,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   const statusEvery = Math.max(1, opts.statusRefreshEvery ?? 8);
   const fdEvery = Math.max(1, opts.fdRefreshEvery ?? 4);
   const argvEvery = Math.max(1, opts.argvRefreshEvery ?? 64);
+  const idleSkip = Math.max(0, opts.idleSkip ?? 0);
   const fdMode = opts.readFds ?? 'auto';
   let readFds = fdMode === true;
   let nvidiaCheckedAt = -Infinity;
@@ -246,11 +258,24 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       if (c0 < 48 || c0 > 57) return null;
       const pid = +name;
       const base = `/proc/${name}/`;
+      if (idleSkip > 0) {
+        const idle = cache.get(pid);
+        if (idle && idle.info !== null && idle.idleStreak >= 2 && scanNo - idle.readAt <= idleSkip && (idle.info.state === 'S' || idle.info.state === 'I')) {
+          idle.seen = scanNo;
+          const kept = statFds.get(pid);
+          if (kept) kept.seen = scanNo;
+          return idle.info;
+        }
+      }
       const n = readStat(pid, base + 'stat');
       if (n <= 0) return null;
       let e = cache.get(pid);
       // Same bytes as last time: same identity, state, ticks, everything in stat.
       const same = e !== undefined && e.info !== null && e.statLen === n && statBuf.compare(e.statBytes, 0, n, 0, n) === 0;
+      if (e) {
+        e.idleStreak = same ? e.idleStreak + 1 : 0;
+        e.readAt = scanNo;
+      }
       if (!same) {
         if (!parseStatBytes(statBuf, n, raw)) return null;
         if (e && e.startTime !== raw.startTime) e = undefined; // pid reused
@@ -284,6 +309,8 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           statLen: 0,
           info: null,
           commRaw: '',
+          idleStreak: 0,
+          readAt: scanNo,
         };
         cache.set(pid, e);
         changed = true;

@@ -135,7 +135,8 @@ export interface LiveSourceOptions {
 
 export class LiveSource implements DataSource {
   private readonly listeners = new Set<() => void>();
-  private readonly scanner = createProcScanner();
+  // idleSkip 1: idle sleepers are read every other refresh (README, "Figures").
+  private readonly scanner = createProcScanner({ idleSkip: 1 });
   private readonly host = hostname();
   private data: TuiData;
   private gpu: GpuState = NO_GPU_STATE;
