@@ -242,6 +242,26 @@ describe('live screen in tmux', { skip }, () => {
     await waitScreen(tm, (c) => c.trimEnd().endsWith(PROMPT.trimEnd()), 'prompt after Ctrl+C');
   });
 
+  test('a hung nvidia-smi freezes nothing: keys are answered and the GPU rows say so', async () => {
+    const tm = startTerminal(w, 100, 30);
+    await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
+    // The simulator, told to hang, stands in for a wedged driver: it prints nothing, ever.
+    tm.type(`REAPER_SIM_FAIL=hang node ${MAIN} --gpus sim:1 --interval 0.5`);
+    tm.keys('Enter');
+    await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+    // Keys work while every GPU read hangs: help opens and closes, the filter takes input.
+    for (let i = 0; i < 3; i++) {
+      tm.keys('?');
+      await waitScreen(tm, (c) => /help|keys/i.test(c) && c.includes('quit'), `help ${i}`);
+      tm.keys('Escape');
+      await waitScreen(tm, (c) => c.includes('COMMAND'), `back ${i}`);
+    }
+    // The GPU part reports the hang in place instead of data.
+    await waitScreen(tm, (c) => /nvidia-smi: (no output|probe stalled|timed out|timeout)/i.test(c), 'probe trouble shown', 40_000);
+    tm.keys('q');
+    await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: 'alternate screen off after q' });
+  });
+
   for (const [sig, code] of [
     ['SIGTERM', 143],
     ['SIGHUP', 129],
