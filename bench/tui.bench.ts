@@ -128,6 +128,42 @@ async function measure(command: string, env: NodeJS.ProcessEnv, ready: (screen: 
   }
 }
 
+/**
+ * Key → screen latency while every GPU read hangs (the simulator told to hang stands in for a
+ * wedged driver) and ~2,000 processes are scanned: press `?` / Escape and time until the pane
+ * shows the change. Each tmux capture costs a few ms, so this is an upper bound. Median of 10.
+ */
+async function keyLatency(env: NodeJS.ProcessEnv): Promise<{ median: number; max: number }> {
+  const pane = new Pane(`${process.execPath} ${MAIN} --gpus sim:1 --interval 1`, { ...env, REAPER_SIM_FAIL: 'hang' });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/ \d+ procs /.test(pane.capture())) {
+      if (Date.now() > deadline) throw new Error('not ready after 30 s');
+      await sleep(200);
+    }
+    await sleep(WARMUP_MS);
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const [key, shown] of [
+        ['?', (c: string) => c.includes('quit') && /keys|help/i.test(c) && !c.includes('COMMAND')],
+        ['Escape', (c: string) => c.includes('COMMAND')],
+      ] as const) {
+        const t0 = performance.now();
+        execFileSync('tmux', ['-L', pane.socket, 'send-keys', '-t', 'b', key]);
+        while (!shown(pane.capture())) {
+          if (performance.now() - t0 > 5000) throw new Error(`no reaction to ${key} within 5 s`);
+        }
+        times.push(performance.now() - t0);
+        await sleep(150 + Math.random() * 300); // land at different points of the refresh cycle
+      }
+    }
+    times.sort((a, b) => a - b);
+    return { median: times[Math.floor(times.length / 2)]!, max: times[times.length - 1]! };
+  } finally {
+    pane.kill();
+  }
+}
+
 /** ~2,000 extra sleeping processes in their own process group (killed afterwards). */
 async function spawnSleepers(n: number): Promise<() => void> {
   const child = spawn('sh', ['-c', `i=0; while [ $i -lt ${n} ]; do sleep 900 & i=$((i+1)); done; wait`], { detached: true, stdio: 'ignore' });
@@ -201,6 +237,12 @@ export async function bench(): Promise<BenchRow[]> {
     const btop = [...results].find(([k]) => k.startsWith('btop'))?.[1];
     const htop = [...results].find(([k]) => k.startsWith('htop'))?.[1];
     const reaper = [...results].find(([k]) => k.startsWith('reaper top --gpus sim'))?.[1];
+    try {
+      const k = await keyLatency(env);
+      rows.push({ group: 'tui keys', name: 'key → screen, nvidia-smi hung (median)', value: k.median, unit: 'ms', note: `max ${k.max.toFixed(0)} ms of 20; goal: < 100 ms; includes tmux capture` });
+    } catch (e) {
+      rows.push({ group: 'tui keys', name: 'key → screen, nvidia-smi hung', value: NaN, unit: 'ms', note: String(e).split('\n')[0] });
+    }
     const bare = [...results].find(([k]) => k.startsWith('reaper top --gpus none'))?.[1];
     if (reaper && btop && btop.total > 0) {
       // btop reads GPUs in-process; the simulator's two loop readers are separate processes,
