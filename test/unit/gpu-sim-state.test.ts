@@ -45,3 +45,14 @@ test('GPU state follows the holders: memory sum + base, utilisation from CPU, pl
   assert.ok(gpus[1]!.powerDrawW > gpus[0]!.powerDrawW && gpus[1]!.powerDrawW <= gpus[1]!.powerLimitW);
   assert.equal(gpus[2]!.busId, '00000000:12:00.0');
 });
+
+test('workers that inherited the marker are not holders while their marked parent lives', async () => {
+  const { topmostHolders } = await import('../../src/probe/sim/sim-state.js');
+  const h = (pid: number, ppid: number, gpu: number) => ({ pid, ppid, gpu, startTime: pid, mib: 100, processName: 'python3', cpuTicks: 0 });
+  const main = h(10, 1, 0);
+  const worker = h(11, 10, 0);
+  const otherGpuChild = h(12, 10, 1);
+  assert.deepEqual(topmostHolders([main, worker, otherGpuChild]).map((x) => x.pid), [10, 12]);
+  // The parent died: the orphaned worker (re-parented to init) holds the memory now.
+  assert.deepEqual(topmostHolders([h(11, 1, 0)]).map((x) => x.pid), [11]);
+});

@@ -21,6 +21,8 @@ export interface SimHolder {
   readonly mib: number;
   readonly processName: string;
   readonly cpuTicks: number;
+  /** Parent pid: a marked child of a marked parent on the same GPU is a worker, not a holder. */
+  readonly ppid?: number;
 }
 
 export interface SimGpu {
@@ -94,7 +96,7 @@ export function buildSimGpus(count: number, holders: readonly SimHolder[], cpuPe
   return gpus;
 }
 
-function parseStatLite(text: string): { state: string; startTime: number; cpuTicks: number } | null {
+function parseStatLite(text: string): { state: string; ppid: number; startTime: number; cpuTicks: number } | null {
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
   const f = text.slice(close + 2).split(' ');
@@ -102,7 +104,7 @@ function parseStatLite(text: string): { state: string; startTime: number; cpuTic
   const startTime = Number(f[19]);
   const cpuTicks = Number(f[11]) + Number(f[12]);
   if (!Number.isFinite(startTime) || !Number.isFinite(cpuTicks)) return null;
-  return { state: f[0] ?? '?', startTime, cpuTicks };
+  return { state: f[0] ?? '?', ppid: Number(f[1]), startTime, cpuTicks };
 }
 
 /** Environment markers cached per identity (loop mode): environ never changes for one. */
@@ -195,7 +197,7 @@ export async function readSimHolders(
       continue;
     }
     nh?.checkedAt.delete(pid);
-    out.push({ pid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks });
+    out.push({ pid, ppid: st.ppid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks });
   }
   if (opts.cache) {
     for (const k of [...opts.cache.keys()]) {
@@ -205,7 +207,18 @@ export async function readSimHolders(
     }
   }
   if (nh && livePids) for (const pid of [...nh.checkedAt.keys()]) if (!livePids.has(pid)) nh.checkedAt.delete(pid);
-  return out;
+  return topmostHolders(out);
+}
+
+/**
+ * Like a CUDA context, the allocation belongs to the process that made it: children that
+ * inherited the marker (data-loader workers) are not holders while their marked parent on the
+ * same GPU lives. Once that parent is gone they count again: the post-mortem's orphaned
+ * workers "still holding GPU memory". Pure.
+ */
+export function topmostHolders(holders: readonly SimHolder[]): SimHolder[] {
+  const gpuOf = new Map(holders.map((h) => [h.pid, h.gpu]));
+  return holders.filter((h) => h.ppid === undefined || gpuOf.get(h.ppid) !== h.gpu);
 }
 
 /** True when the marker lookup for this identity is settled (cached), i.e. environ was readable. */
