@@ -50,6 +50,7 @@ _reaper_flag_value() {
     esac ;;
   ls)
     case "$flag" in
+    --match) COMPREPLY=() ;;
     --pid) _reaper_words "$(_reaper_pids)" "$1" ;;
     --gpu) COMPREPLY=() ;;
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
@@ -104,7 +105,7 @@ _reaper_arg() {
 _reaper_flags() {
   case "$1" in
   top) echo "--gpus --interval --all --readonly --batch --help" ;;
-  ls) echo "--all --leftovers --pid --gpu --json --gpus --help" ;;
+  ls) echo "--all --leftovers --match --pid --gpu --json --gpus --help" ;;
   reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --help" ;;
   run) echo "--gpus --detach --json --containment --help" ;;
   stop) echo "--kill --wait --json --help" ;;

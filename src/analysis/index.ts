@@ -12,5 +12,5 @@ export {
   type ReapSkip,
   type ReapTarget,
 } from './plan.js';
-export { DEFAULT_BATCH_PATTERNS, matchText } from './patterns.js';
+export { DEFAULT_BATCH_PATTERNS, matchText, patternForScript } from './patterns.js';
 export { adopterOf, orphanedAncestor, orphanFacts, formatDuration } from './relations.js';

@@ -13,3 +13,8 @@ export const DEFAULT_BATCH_PATTERNS: readonly RegExp[] = Object.freeze([
 export function matchText(p: { argv: readonly string[] | null; comm: string }): string {
   return p.argv && p.argv.length > 0 ? p.argv.join(' ') : p.comm;
 }
+
+/** The pattern for a script name from a batch config ("sample.py" → matches …/sample.py as a word). */
+export function patternForScript(name: string): RegExp {
+  return new RegExp(`(^|[\\s/])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`);
+}

@@ -68,6 +68,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     flags: [
       { name: '--all', value: NONE, help: "every user's processes and kernel threads" },
       { name: '--leftovers', value: NONE, help: 'only leftovers, with their reason codes' },
+      { name: '--match', value: { kind: 'free', what: 'regular expression' }, help: 'one more batch pattern' },
       { name: '--pid', value: { kind: 'pid' }, help: 'process N and its descendants' },
       { name: '--gpu', value: { kind: 'free', what: 'GPU index' }, help: 'holders of GPU index N' },
       JSON_FLAG,

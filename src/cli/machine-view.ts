@@ -48,11 +48,12 @@ export async function takeMachineView(gpus: GpuSelection): Promise<MachineView> 
   return { snapshot, runs: await readRunSummaries(snapshot) };
 }
 
-export function verdictsOf(view: MachineView, opts: { allUsers: boolean; patterns?: readonly RegExp[] }): Map<number, Verdict> {
+/** `extraPatterns` (from --match) add to the default batch patterns. */
+export function verdictsOf(view: MachineView, opts: { allUsers: boolean; extraPatterns?: readonly RegExp[] }): Map<number, Verdict> {
   return analyze({
     snapshot: view.snapshot,
     runs: view.runs ?? [],
-    patterns: opts.patterns ?? DEFAULT_BATCH_PATTERNS,
+    patterns: [...DEFAULT_BATCH_PATTERNS, ...(opts.extraPatterns ?? [])],
     allUsers: opts.allUsers,
   });
 }

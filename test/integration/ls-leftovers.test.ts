@@ -53,3 +53,29 @@ test('ls --leftovers lists a stopped member with its reason and not its running 
   const line = text.stdout.split('\n').find((l) => new RegExp(`\\b${stopped}\\b`).test(l));
   assert.ok(line && line.startsWith('!') && line.includes('stopped'), `marked row: ${line}`);
 });
+
+test('ls --match adds a batch pattern: an orphaned match is a leftover with that reason', async (t) => {
+  const token = `317.${process.pid % 1000}`; // a sleep length nothing else on the machine uses
+  // sh starts the sleeper and exits: the sleeper is orphaned (adopted by init), its group leader gone.
+  const sh = spawn('sh', ['-c', `sleep ${token} & echo $!`], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const pgid = sh.pid!;
+  t.after(() => {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  let out = '';
+  sh.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const pid = Number(await waitFor(() => (/^\d+/.test(out.trim()) ? out.trim() : null), { what: 'sleeper pid' }));
+  await waitFor(() => stateOf(pid) === 'S', { what: 'sleeper running' });
+  const ls = async (...extra: string[]) =>
+    JSON.parse((await run(process.execPath, [CLI, 'ls', '--json', '--gpus', 'none', '--pid', String(pid), ...extra])).stdout) as {
+      processes: { pid: number; leftover: { reasons: { code: string }[] } | null }[];
+    };
+  const codes = (doc: Awaited<ReturnType<typeof ls>>) => doc.processes.find((p) => p.pid === pid)?.leftover?.reasons.map((r) => r.code) ?? [];
+  assert.ok(!codes(await ls()).includes('batch-pattern'), 'no pattern without --match');
+  assert.ok(codes(await ls('--match', `sleep ${token.replace('.', '\\.')}`)).includes('batch-pattern'));
+  await assert.rejects(run(process.execPath, [CLI, 'ls', '--match', '(']), (e: { code?: number; stderr?: string }) => e.code === 2 && /bad regular expression/.test(e.stderr ?? ''));
+});

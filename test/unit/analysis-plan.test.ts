@@ -57,3 +57,12 @@ describe('planReap', () => {
     assert.match(plan.skipped.find((x) => x.pid === 50)!.why, /ancestor/);
   });
 });
+
+it('patternForScript: a batch config script name as a word, metacharacters escaped', async () => {
+  const { patternForScript } = await import('../../src/analysis/patterns.js');
+  const re = patternForScript('a.b+c.py');
+  assert.ok(re.test('python3 /x/a.b+c.py --ckpt 1'));
+  assert.ok(re.test('a.b+c.py'));
+  assert.ok(!re.test('python3 a.bbbc.py'));
+  assert.ok(!re.test('python3 xa.b+c.py'));
+});

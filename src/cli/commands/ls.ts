@@ -15,11 +15,12 @@ import { renderLsText } from '../render/ls-text.js';
 import { buildLsRuns, renderLsRunsText } from '../render/ls-runs.js';
 
 const HELP = `Usage
-  reaper ls [--all] [--leftovers] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
+  reaper ls [--all] [--leftovers] [--match REGEX] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
 
 Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
   --all        every user's processes and kernel threads (default: yours)
   --leftovers  only leftovers (rows marked "!" with their reason codes)
+  --match RE   one more batch pattern: matching processes no live launcher owns are leftovers
   --pid N      process N and its descendants
   --gpu N      processes holding GPU index N and their descendants
   --json       one JSON document instead of the table
@@ -28,6 +29,7 @@ Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
 const SPEC: FlagSpec = {
   all: { type: 'boolean' },
   leftovers: { type: 'boolean' },
+  match: { type: 'string' },
   json: { type: 'boolean' },
   pid: { type: 'string' },
   gpu: { type: 'string' },
@@ -39,6 +41,7 @@ export interface LsArgs {
   readonly json: boolean;
   readonly leftovers: boolean;
   readonly allUsers: boolean;
+  readonly match: RegExp | null;
   readonly gpus: GpuSelection;
 }
 
@@ -53,8 +56,17 @@ export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {
   if (flags.pid === '' || flags.gpu === '') throw new ReaperError('USAGE', `--${flags.pid === '' ? 'pid' : 'gpu'} needs a value`);
   const selection: LsSelection =
     pid !== undefined ? { kind: 'pid', pid } : gpu !== undefined ? { kind: 'gpu', index: gpu } : flags.all ? { kind: 'all' } : { kind: 'user', uid: selfUid };
+  let match: RegExp | null = null;
+  if (flags.match !== undefined) {
+    try {
+      match = new RegExp(String(flags.match));
+    } catch (e) {
+      throw new ReaperError('USAGE', `--match: bad regular expression "${String(flags.match)}": ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
   return {
     selection,
+    match,
     json: flags.json === true,
     leftovers: flags.leftovers === true,
     allUsers: flags.all === true,
@@ -72,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   const view = await takeMachineView(args.gpus);
   const { snapshot } = view;
   const gpu = snapshot.gpu;
-  const verdicts = verdictsOf(view, { allUsers: args.allUsers });
+  const verdicts = verdictsOf(view, { allUsers: args.allUsers, extraPatterns: args.match ? [args.match] : [] });
   const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
   const runs = buildLsRuns(view.runs, snapshot);
   if (args.json) {

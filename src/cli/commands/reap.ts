@@ -153,7 +153,8 @@ export async function run(argv: string[]): Promise<number> {
     if (leaders.length > 0) selection.runLeaders = leaders;
   }
 
-  const verdicts = verdictsOf(view, { allUsers: args.allUsers });
+  // --match both selects and, like a batch config's script names, explains (batch-pattern).
+  const verdicts = verdictsOf(view, { allUsers: args.allUsers, extraPatterns: args.selection.match ? [args.selection.match] : [] });
   const plan: ReapPlan = planReap(snapshot, verdicts, selection, { action: args.action, graceMs: args.graceMs, allUsers: args.allUsers });
   const out = args.json ? process.stderr : process.stdout;
 

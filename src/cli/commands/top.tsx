@@ -5,13 +5,13 @@
  * (reap through the identity-checked executor, launch and stop through the CLI), owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { executeReap } from '../../actions/index.js';
-import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { launchDetached, readJournal, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
+import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
+import { batchPatterns, launchDetached, parseBatchConfig, readJournal, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
 import { ReaperError } from '../../model/errors.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { RunSummary } from '../../model/run.js';
@@ -290,6 +290,17 @@ function oneLine(e: unknown): string {
   return (m.split('\n')[0] ?? '').slice(0, 300);
 }
 
+/** The default batch patterns plus the script names of the batch file L launches (if it parses). */
+function patternsOf(batchFile: string | null): readonly RegExp[] {
+  if (!batchFile || !existsSync(batchFile)) return DEFAULT_BATCH_PATTERNS;
+  try {
+    const extra = batchPatterns(parseBatchConfig(readFileSync(batchFile, 'utf8'), batchFile)).map(patternForScript);
+    return [...DEFAULT_BATCH_PATTERNS, ...extra];
+  } catch {
+    return DEFAULT_BATCH_PATTERNS; // a broken batch file is reported when L launches it
+  }
+}
+
 export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions {
   const guard = (): void => {
     if (args.readonly) throw new ReadonlyRefusal();
@@ -339,7 +350,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new ReaperError('USAGE', 'the live screen needs a terminal; for a one-shot listing use "reaper ls"');
   }
-  const source = new LiveSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers });
+  const source = new LiveSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns: patternsOf(args.batchFile) });
   const actions = createLiveActions(args, source);
   // React and Ink pick their development or production build when first loaded: load them only
   // now, in production mode (the development build spends most of a frame on profiling hooks).
