@@ -69,14 +69,12 @@ class Executor {
   private readonly members = new Map<number, Member>();
   private readonly order: Member[] = [];
   private readonly never: Set<number>;
-  private readonly myUid: number | null;
 
   constructor(
     private readonly plan: ReapPlan,
     private readonly opts: ExecuteOptions,
   ) {
     this.never = readSelfAndAncestors();
-    this.myUid = typeof process.getuid === 'function' ? process.getuid() : null;
   }
 
   async run(): Promise<ReapResult[]> {
@@ -352,10 +350,17 @@ class Executor {
     const out = new Map<Member, string>();
     for (const m of this.active()) {
       const d = readTermDisposition(m.pid);
-      const ns = d?.namespaceInit && d.termDefault ? readPidNamespace(m.pid) : null;
+      const ns = d?.namespaceInit && d.termDefault ? this.pidNamespaceOf(m) : null;
       if (ns) out.set(m, ns);
     }
     return out;
+  }
+
+  /** A member's PID namespace, read once (the ladder polls every 50 ms). */
+  private readonly pidNamespaces = new Map<Member, string | null>();
+  private pidNamespaceOf(m: Member): string | null {
+    if (!this.pidNamespaces.has(m)) this.pidNamespaces.set(m, readPidNamespace(m.pid));
+    return this.pidNamespaces.get(m)!;
   }
 
   /**
@@ -369,7 +374,7 @@ class Executor {
         shielded.delete(init);
         continue;
       }
-      const othersLeft = this.order.some((m) => m !== init && m.result === null && !m.dead && !m.wasZombie && readPidNamespace(m.pid) === ns);
+      const othersLeft = this.order.some((m) => m !== init && m.result === null && !m.dead && !m.wasZombie && this.pidNamespaceOf(m) === ns);
       if (othersLeft) continue;
       shielded.delete(init);
       if (this.signal(init, 'SIGKILL') === 'sent') init.killedAsShieldedInit = true;

@@ -4,7 +4,7 @@
  * the caller reads the text).
  */
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import { ReaperError } from '../model/errors.js';
 
 export type GpuSpec = { readonly kind: 'all' } | { readonly kind: 'count'; readonly count: number } | { readonly kind: 'list'; readonly indices: readonly number[] };

@@ -116,9 +116,14 @@ function freeIndexOf(fields: readonly string[]): number {
 export function parseCsvNoHeader(text: string, kind: QueryKind, requested: readonly string[]): CsvParseResult {
   const fields = requested.map((f) => canonicalField(kind, f));
   const free = freeIndexOf(fields);
+  return parseRows(lines(text), fields, free, (f) => KNOWN_UNITS[f] ?? null);
+}
+
+/** Rows → records by field name, units stripped; lines that are not rows are kept aside. */
+function parseRows(rowLines: Iterable<string>, fields: readonly string[], free: number, unitAt: (field: string, i: number) => string | null): CsvParseResult {
   const rows: CsvRecord[] = [];
   const skipped: string[] = [];
-  for (const line of lines(text)) {
+  for (const line of rowLines) {
     const parts = splitRow(line, fields.length, free);
     if (!parts) {
       skipped.push(line);
@@ -126,7 +131,7 @@ export function parseCsvNoHeader(text: string, kind: QueryKind, requested: reado
     }
     const rec: Record<string, string> = {};
     fields.forEach((f, i) => {
-      rec[f] = stripUnit(parts[i]!, KNOWN_UNITS[f] ?? null);
+      rec[f] = stripUnit(parts[i]!, unitAt(f, i));
     });
     rows.push(rec);
   }
@@ -161,22 +166,8 @@ export function parseCsvWithHeader(text: string, kind: QueryKind): CsvParseResul
   const header = headerLine.split(', ').map(parseHeaderCell);
   const fields = header.map((h) => canonicalField(kind, h.name));
   const free = freeIndexOf(fields);
-  const rows: CsvRecord[] = [];
-  const skipped: string[] = [];
-  for (const line of all.slice(1)) {
-    if (line === headerLine) continue;
-    const parts = splitRow(line, fields.length, free);
-    if (!parts) {
-      skipped.push(line);
-      continue;
-    }
-    const rec: Record<string, string> = {};
-    fields.forEach((f, i) => {
-      rec[f] = stripUnit(parts[i]!, header[i]!.unit);
-    });
-    rows.push(rec);
-  }
-  return { fields, rows, skipped };
+  // A repeated header line is not a row.
+  return parseRows(all.slice(1).filter((line) => line !== headerLine), fields, free, (_f, i) => header[i]!.unit);
 }
 
 /** True when a line looks like a CSV header of field names (with optional "[unit]"). */

@@ -1,5 +1,6 @@
-/** Small /proc readers for the TUI end-to-end tests (they must not depend on src/probe). */
-import { readdirSync, readFileSync } from 'node:fs';
+/** Small /proc readers for end-to-end and integration tests (they must not depend on src/probe). */
+import { readFileSync } from 'node:fs';
+import { markerPids } from './launch-run.js';
 
 export interface ProcState {
   readonly pid: number;
@@ -20,22 +21,7 @@ export function readProcState(pid: number): ProcState | null {
 
 /** Every live process whose environment carries REAPER_RUN=<runId>. */
 export function markerProcesses(runId: string): ProcState[] {
-  const out: ProcState[] = [];
-  const needle = Buffer.from(`\0REAPER_RUN=${runId}\0`);
-  const first = Buffer.from(`REAPER_RUN=${runId}\0`);
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let env: Buffer;
-    try {
-      env = readFileSync(`/proc/${name}/environ`);
-    } catch {
-      continue;
-    }
-    if (env.indexOf(needle) < 0 && !env.subarray(0, first.length).equals(first)) continue;
-    const st = readProcState(Number(name));
-    if (st) out.push(st);
-  }
-  return out;
+  return markerPids(runId, { escapee: false }).flatMap((pid) => readProcState(pid) ?? []);
 }
 
 /** Gone: no such pid, another process under that pid, or a zombie waiting for its parent. */

@@ -4,19 +4,12 @@ import { spawn, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readProcState } from '../helpers/tui-proc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
-function stateOf(pid: number): string | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
 
 test('ls --leftovers lists a stopped member with its reason and not its running sibling', async (t) => {
   // sh (group leader) with two sleeping children; one of them gets stopped.
@@ -38,7 +31,7 @@ test('ls --leftovers lists a stopped member with its reason and not its running 
   }, { what: 'two children' });
   const [stopped, running] = kids as [number, number];
   process.kill(stopped, 'SIGSTOP');
-  await waitFor(() => stateOf(stopped) === 'T', { what: 'T state' });
+  await waitFor(() => readProcState(stopped)?.state === 'T', { what: 'T state' });
 
   const { stdout } = await run(process.execPath, [CLI, 'ls', '--leftovers', '--json', '--gpus', 'none', '--pid', String(tree.pid)]);
   const doc = JSON.parse(stdout) as { processes: { pid: number; stat: string; leftover: { reasons: { code: string; text: string }[] } | null }[] };
@@ -69,7 +62,7 @@ test('ls --match adds a batch pattern: an orphaned match is a leftover with that
   let out = '';
   sh.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const pid = Number(await waitFor(() => (/^\d+/.test(out.trim()) ? out.trim() : null), { what: 'sleeper pid' }));
-  await waitFor(() => stateOf(pid) === 'S', { what: 'sleeper running' });
+  await waitFor(() => readProcState(pid)?.state === 'S', { what: 'sleeper running' });
   const ls = async (...extra: string[]) =>
     JSON.parse((await run(process.execPath, [CLI, 'ls', '--json', '--gpus', 'none', '--pid', String(pid), ...extra])).stdout) as {
       processes: { pid: number; leftover: { reasons: { code: string }[] } | null }[];

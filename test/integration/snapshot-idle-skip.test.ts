@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createProcScanner } from '../../src/probe/snapshot.js';
+import { readProcState } from '../helpers/tui-proc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at once', async (t) => {
@@ -23,22 +23,14 @@ test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at on
   for (let i = 0; i < 4; i++) assert.equal(scanner.scanSync().byPid.get(pid)?.state, 'S');
 
   process.kill(pid, 'SIGSTOP');
-  await waitFor(() => stateOf(pid) === 'T', { what: 'kernel says T' });
+  await waitFor(() => readProcState(pid)?.state === 'T', { what: 'kernel says T' });
   const states = [scanner.scanSync().byPid.get(pid)?.state, scanner.scanSync().byPid.get(pid)?.state];
   assert.equal(states[1], 'T', `seen within two scans: ${states.join(',')}`);
 
   process.kill(pid, 'SIGKILL');
   child.unref();
-  await waitFor(() => stateOf(pid) === null || stateOf(pid) === 'Z', { what: 'exit' });
-  await waitFor(() => stateOf(pid) === null, { what: 'reaped', timeoutMs: 10_000 });
+  await waitFor(() => readProcState(pid) === null || readProcState(pid)?.state === 'Z', { what: 'exit' });
+  await waitFor(() => readProcState(pid) === null, { what: 'reaped', timeoutMs: 10_000 });
   assert.equal(scanner.scanSync().byPid.has(pid), false, 'an exited process is gone on the next scan');
 });
 
-function stateOf(pid: number): string | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}

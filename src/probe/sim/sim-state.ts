@@ -6,8 +6,10 @@
  * Utilisation comes from the holders' CPU use: over their lifetime for a one-shot call,
  * over the last tick in loop mode (the only state, kept in one simulator process).
  */
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { GrowBuffer } from '../proc-read.js';
+import { readStatSync } from '../proc-stat.js';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
 
 export const SIM_MEMORY_TOTAL_MIB = 81559;
@@ -96,44 +98,16 @@ export function buildSimGpus(count: number, holders: readonly SimHolder[], cpuPe
   return gpus;
 }
 
-function parseStatLite(text: string): { state: string; ppid: number; startTime: number; cpuTicks: number } | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(' ');
-  // f[0] = state (field 3); utime = field 14 → f[11]; stime f[12]; starttime field 22 → f[19]
-  const startTime = Number(f[19]);
-  const cpuTicks = Number(f[11]) + Number(f[12]);
-  if (!Number.isFinite(startTime) || !Number.isFinite(cpuTicks)) return null;
-  return { state: f[0] ?? '?', ppid: Number(f[1]), startTime, cpuTicks };
-}
-
 /** Environment markers cached per identity (loop mode): environ never changes for one. */
 export type EnvCache = Map<string, { gpu: number; mib: number; processName: string } | null>;
 
-const BUF = Buffer.allocUnsafe(256 * 1024);
+// The probe's readers: one growable buffer for environ/cmdline, stat through parseStat.
+const grow = new GrowBuffer(256 * 1024);
 
-/** Whole small /proc file into the shared buffer (sync: the simulator is its own process). */
+/** Whole /proc file into the shared buffer (sync: the simulator is its own process). */
 function readProcFile(path: string): Buffer | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, BUF, n, BUF.length - n, null);
-      if (got <= 0) break;
-      n += got;
-      if (n >= BUF.length) break;
-    }
-    return BUF.subarray(0, n);
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const n = grow.readAll(path);
+  return n < 0 ? null : grow.buf.subarray(0, n);
 }
 
 const MARKER = Buffer.from(SIM_MIB_ENV + '=');
@@ -178,9 +152,7 @@ export async function readSimHolders(
     livePids?.add(pid);
     const checked = nh?.checkedAt.get(pid);
     if (nh && checked !== undefined && nh.tick - checked < RECHECK_TICKS) continue;
-    const statBuf = readProcFile(`/proc/${pid}/stat`);
-    if (!statBuf) continue;
-    const st = parseStatLite(statBuf.toString('latin1'));
+    const st = readStatSync(pid);
     if (!st || st.state === 'Z' || st.state === 'X') continue;
     const key = `${pid}:${st.startTime}`;
     seen.add(key);
@@ -197,7 +169,7 @@ export async function readSimHolders(
       continue;
     }
     nh?.checkedAt.delete(pid);
-    out.push({ pid, ppid: st.ppid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.cpuTicks });
+    out.push({ pid, ppid: st.ppid, startTime: st.startTime, gpu: marker.gpu, mib: marker.mib, processName: marker.processName, cpuTicks: st.utime + st.stime });
   }
   if (opts.cache) {
     for (const k of [...opts.cache.keys()]) {
