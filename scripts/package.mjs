@@ -3,9 +3,9 @@
 // The SEA main must be CommonJS but Ink's yoga-layout uses top-level await, so the ESM
 // bundle travels as an SEA asset and a small CommonJS main writes it to a cache folder
 // and import()s it (facts.md). Nothing is downloaded: esbuild and postject come from npm.
-import { build } from 'esbuild';
+import { bundleCli } from './bundle.mjs';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,45 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'build');
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: join(out, 'reaper.mjs'),
-  jsx: 'automatic',
-  // ink imports react-devtools-core only when DEV=true, from a module esbuild inlines; left
-  // external, esbuild hoists that import to the top of the ESM bundle and every command then
-  // fails with ERR_MODULE_NOT_FOUND. A no-op stub keeps DEV=true harmless instead.
-  plugins: [
-    {
-      name: 'stub-react-devtools-core',
-      setup(b) {
-        b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'reaper-stub' }));
-        b.onLoad({ filter: /.*/, namespace: 'reaper-stub' }, () => ({
-          contents: 'export default { initialize() {}, connectToDevTools() {} };',
-          loader: 'js',
-        }));
-      },
-    },
-  ],
-  // top.tsx sets NODE_ENV only when unset; with the define below that branch is dead code.
-  logOverride: { 'assign-to-define': 'silent' },
-  define: {
-    'process.env.NODE_ENV': '"production"',
-    __REAPER_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
-  },
-  banner: {
-    js: [
-      "import { createRequire as __reaperCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __reaperFileURLToPath } from 'node:url';",
-      'const require = __reaperCreateRequire(import.meta.url);',
-      'globalThis.__REAPER_BUNDLE__ ??= __reaperFileURLToPath(import.meta.url);',
-    ].join('\n'),
-  },
-  logLevel: 'warning',
-});
+await bundleCli({ root, entry: join(root, 'src/cli/main.ts'), outfile: join(out, 'reaper.mjs') });
 
 writeFileSync(
   join(out, 'sea-main.cjs'),

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { waitFor } from './wait-for.js';
+import { otherUserKit } from './other-user-kit.js';
 import { chaosBatch, cleanupRun, describePids, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type CliRun, type JsonEvent, type TestUser } from './launch-run.js';
 
 export type Interruption = 'timeout' | 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGKILL';
@@ -23,7 +24,8 @@ export interface ChaosResult {
 
 export async function chaosScenario(t: TestContext, how: Interruption, opts: { user?: TestUser | null; containment?: string } = {}): Promise<ChaosResult> {
   const state = tempState(opts.user);
-  const batch = chaosBatch(state, how === 'timeout' ? (s) => s.replace('timeout: 60s', 'timeout: 2s') : (s) => s);
+  const edit = how === 'timeout' ? (s: string) => s.replace('timeout: 60s', 'timeout: 2s') : (s: string) => s;
+  const batch = chaosBatch(state, edit, opts.user ? otherUserKit().examples : undefined);
   const env: NodeJS.ProcessEnv = { XDG_STATE_HOME: state, HOME: state };
   if (opts.containment) env.REAPER_CONTAINMENT = opts.containment;
   else delete env.REAPER_CONTAINMENT;

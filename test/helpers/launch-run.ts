@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { otherUserKit } from './other-user-kit.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -130,12 +131,13 @@ export function tempState(user?: TestUser | null): string {
 }
 
 /** A copy of examples/chaos.yaml with edits, next to a link to examples/chaos (scripts resolve relative to the batch). */
-export function chaosBatch(dir: string, edit: (text: string) => string = (t) => t): string {
-  const text = edit(readFileSync(path.join(EXAMPLES, 'chaos.yaml'), 'utf8'));
+/** examples: the checkout's, or otherUserKit().examples when another user runs the batch. */
+export function chaosBatch(dir: string, edit: (text: string) => string = (t) => t, examples = EXAMPLES): string {
+  const text = edit(readFileSync(path.join(examples, 'chaos.yaml'), 'utf8'));
   const file = path.join(dir, 'chaos.yaml');
   writeFileSync(file, text, { mode: 0o644 });
   try {
-    symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(dir, 'chaos'));
+    symlinkSync(path.join(examples, 'chaos'), path.join(dir, 'chaos'));
   } catch {
     /* exists */
   }
@@ -159,7 +161,7 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; user?:
   delete env.REAPER_RUN;
   delete env.REAPER_TASK;
   const argv = opts.user
-    ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.user.gid}`, '--clear-groups', process.execPath, CLI, ...args]
+    ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.user.gid}`, '--clear-groups', process.execPath, otherUserKit().cli, ...args]
     : [process.execPath, CLI, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { env, cwd: opts.cwd ?? EXAMPLES, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const events: JsonEvent[] = [];

@@ -9,6 +9,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readStatSync } from '../../src/probe/proc-stat.js';
 
+import { otherUserKit } from './other-user-kit.js';
+
 export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/trees/', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -142,7 +144,8 @@ export interface CliResult {
 
 /** Run the built CLI (optionally as another user); never through a shell. */
 export function runCli(args: string[], opts: { user?: User; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const argv = asUser(opts.user, [process.execPath, CLI, ...args]);
+  // Another user runs the bundled copy: the checkout may be unreadable to them.
+  const argv = asUser(opts.user, [process.execPath, opts.user ? otherUserKit().cli : CLI, ...args]);
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let stdout = '';

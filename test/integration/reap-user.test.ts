@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { otherUserKit, prepareOtherUserKit } from '../helpers/other-user-kit.js';
 import { analyze, DEFAULT_BATCH_PATTERNS } from '../../src/analysis/index.js';
 import { takeSnapshot } from '../../src/probe/snapshot.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
-  cleanup, createTestUser, deleteTestUser, FIXTURES, isGone, liveWithMarker, PYTHON, runCli, spawnFixture, startTimeOf, stateOf, uniqueMarker,
+  cleanup, createTestUser, deleteTestUser, isGone, liveWithMarker, PYTHON, runCli, spawnFixture, startTimeOf, stateOf, uniqueMarker,
   type User,
 } from '../helpers/reap-trees.js';
 
@@ -22,8 +23,9 @@ const canSetpriv = spawnSync('setpriv', ['--version']).status === 0;
 
 describe('unprivileged user', { skip: process.getuid?.() !== 0 || !canSetpriv ? 'needs root and setpriv' : false }, () => {
   let user: User | null = null;
-  before(() => {
+  before(async () => {
     user = createTestUser();
+    await prepareOtherUserKit();
   });
   after(() => deleteTestUser(user));
 
@@ -121,7 +123,7 @@ describe('unprivileged user', { skip: process.getuid?.() !== 0 || !canSetpriv ? 
 /** The Pool driver as `user`, in its own session; returns its pid (the group leader). */
 async function spawnDriver(marker: string, user: User): Promise<number> {
   const { spawn } = await import('node:child_process');
-  const argv = ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', PYTHON, FIXTURES + 'batch_driver.py', marker];
+  const argv = ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', PYTHON, otherUserKit().fixtures + 'batch_driver.py', marker];
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', cwd: '/tmp' });
   child.unref();
   return child.pid!;

@@ -3,13 +3,15 @@
  * refused, so the guarantee must hold through the layers that remain.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { chaosScenario, type Interruption } from '../helpers/launch-chaos.js';
 import { ensureTestUser } from '../helpers/launch-run.js';
+import { prepareOtherUserKit } from '../helpers/other-user-kit.js';
 
 const user = ensureTestUser();
 
 describe('reaper run as an unprivileged user: chaos batch, nothing survives', { concurrency: 1, skip: user ? false : 'needs root to create and switch to a test user' }, () => {
+  before(() => prepareOtherUserKit());
   for (const how of ['timeout', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as Interruption[]) {
     it(`${how}: zero survivors`, { timeout: 90_000 }, async (t) => {
       const r = await chaosScenario(t, how, { user });
