@@ -2,7 +2,9 @@
  * Teardown of a run (launcher and guardian): finds the members by itself, then applies the same
  * ladder as `reaper reap`. Members are every process with REAPER_RUN=<runId> in its environment,
  * every member of the given process groups and every descendant of the given roots (roots are
- * checked by identity: a reused pid is not a root).
+ * checked by identity: a reused pid is not a root). Never pid 1, a kernel thread, reaper or its
+ * ancestors; a group member only while the group is its own session (a task's group always is:
+ * the launcher starts each stage with setsid); with `owner`, only that user's processes.
  */
 import { planForPids } from '../analysis/index.js';
 import type { ProcKey } from '../model/index.js';
@@ -16,22 +18,27 @@ export interface TeardownOptions {
   readonly mode: 'term' | 'kill';
   readonly graceMs: number;
   readonly onProgress?: ExecuteOptions['onProgress'];
+  /** Only processes of this uid (the user the run belongs to): a marker or a group id from a journal is no proof of ownership. */
+  readonly owner?: number;
 }
 
 export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const snapshot = await takeSnapshot();
   const pgids = new Set(opts.pgids ?? []);
   const selected: number[] = [];
+  const never = new Set([snapshot.selfPid, ...snapshot.selfAncestors]);
   for (const p of snapshot.processes) {
-    if (p.isKernelThread || p.pid <= 1) continue;
+    if (p.isKernelThread || p.pid <= 1 || never.has(p.pid)) continue;
+    if (opts.owner !== undefined && p.uid !== opts.owner) continue;
     const inRun = opts.runId !== undefined && p.runId === opts.runId;
-    const inGroup = pgids.has(p.pgid) && p.pgid > 1;
+    const inGroup = pgids.has(p.pgid) && p.pgid > 1 && p.sid === p.pgid;
     const isRoot = (opts.roots ?? []).some((r) => r.pid === p.pid && r.startTime === p.startTime);
     if (inRun || inGroup || isRoot) selected.push(p.pid);
   }
   if (selected.length === 0) return [];
-  // allUsers: a run's members are torn down whoever owns them; the kernel refuses what we may not touch.
-  const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: true });
+  // allUsers without `owner`: a run's members are torn down whoever owns them (the launcher's own
+  // tasks); with `owner`, the tree below a selected process stays within that user's processes.
+  const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: opts.owner === undefined || opts.owner !== snapshot.selfUid });
   const execOpts: ExecuteOptions = {};
   if (opts.onProgress) execOpts.onProgress = opts.onProgress;
   return executeReap(plan, execOpts);

@@ -13,7 +13,7 @@
  *   5 teardown   the shared ladder (src/actions)                          (always)
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmdirSync, statfsSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 
@@ -248,6 +248,114 @@ export function wrapArgv(c: Containment, cmd: readonly string[], cgroupDir: stri
 }
 
 // ---- cgroup operations ----
+//
+// Every operation below first checks that its folder really is a cgroup v2 folder reached
+// without a symbolic link (statfs type, lstat, realpath), and opens interface files with
+// O_NOFOLLOW: a path from a journal can name anything, and `cgroup.kill` or `cgroup.procs`
+// in an ordinary folder could be links to a file that must not be written or pids that must
+// not be signalled.
+
+/** CGROUP2_SUPER_MAGIC (include/uapi/linux/magic.h). */
+const CGROUP2_MAGIC = 0x63677270;
+
+/** Why `dir` is not a real cgroup v2 folder reached without symbolic links, or null. */
+export function cgroupDirProblem(dir: string): string | null {
+  if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) return `${dir} is not a plain absolute path`;
+  try {
+    const st = lstatSync(dir);
+    if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
+    if (!st.isDirectory()) return `${dir} is not a folder`;
+    if (realpathSync(dir) !== dir) return `${dir} resolves elsewhere (${realpathSync(dir)})`;
+    if (statfsSync(dir).type !== CGROUP2_MAGIC) return `${dir} is not on a cgroup2 file system`;
+  } catch (e) {
+    return `${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  return null;
+}
+
+/**
+ * The run cgroup a journal names, accepted only when it is exactly `<cgroup2 mount>[/P]/reaper/<runId>`
+ * for this run id, every folder from the mount down is a real cgroup folder (no symbolic
+ * links), and the run's folder (and `reaper` above it) belong to the run's user (or root).
+ * Returns the folder, or why it is refused. Anything else (another cgroup, a folder elsewhere, a
+ * sibling run) is never written, killed or removed.
+ */
+export function resolveRunCgroup(recorded: string, runId: string, owner: number, mount: string | null = findCgroup2Mount()): { dir: string } | { why: string } {
+  if (!mount) return { why: 'no cgroup2 file system is mounted' };
+  if (!/^\d{8}-\d{6}-[0-9a-f]{4}$/.test(runId)) return { why: `"${runId}" is not a run id` };
+  if (!path.isAbsolute(recorded) || path.normalize(recorded) !== recorded || recorded.endsWith('/')) return { why: `recorded cgroup "${recorded}" is not a plain absolute path` };
+  const rel = path.relative(mount, recorded);
+  const parts = rel.split('/');
+  if (rel === '' || rel.startsWith('..') || parts.some((c) => c === '' || c === '.' || c === '..')) return { why: `recorded cgroup ${recorded} is not under the cgroup2 mount ${mount}` };
+  if (parts.length < 2 || parts[parts.length - 1] !== runId || parts[parts.length - 2] !== 'reaper') return { why: `recorded cgroup ${recorded} is not reaper's cgroup of run ${runId} (<mount>[/…]/reaper/${runId})` };
+  let cur = mount;
+  const mountWhy = cgroupDirProblem(mount);
+  if (mountWhy) return { why: mountWhy };
+  for (const c of parts) {
+    cur = path.join(cur, c);
+    const why = cgroupDirProblem(cur);
+    if (why) return { why };
+  }
+  const runSt = lstatSync(recorded);
+  const baseSt = lstatSync(path.dirname(recorded));
+  if (runSt.uid !== owner && runSt.uid !== 0) return { why: `cgroup ${recorded} belongs to uid ${runSt.uid}, not to the run's user (uid ${owner})` };
+  if (baseSt.uid !== owner && baseSt.uid !== 0) return { why: `cgroup ${path.dirname(recorded)} belongs to uid ${baseSt.uid}, not to the run's user (uid ${owner})` };
+  return { dir: recorded };
+}
+
+/** Opens an interface file of a checked cgroup folder, never through a link, never creating it. */
+function openCgroupFile(dir: string, name: string, flags: number): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path.join(dir, name), flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (fstatSync(fd).isFile()) return fd;
+  } catch {
+    /* fall through */
+  }
+  closeSync(fd);
+  return null;
+}
+
+function readCgroupFile(dir: string, name: string): string | null {
+  const fd = openCgroupFile(dir, name, constants.O_RDONLY);
+  if (fd === null) return null;
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    let off = 0;
+    for (;;) {
+      const n = readSync(fd, buf, off, buf.length - off, null);
+      if (n <= 0 || off + n >= buf.length) {
+        off += Math.max(n, 0);
+        break;
+      }
+      off += n;
+    }
+    return buf.toString('utf8', 0, off);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `value` to an interface file of `dir`, only when `dir` is a real cgroup folder. */
+export function writeCgroupFile(dir: string, name: string, value: string): boolean {
+  if (cgroupDirProblem(dir)) return false;
+  const fd = openCgroupFile(dir, name, constants.O_WRONLY);
+  if (fd === null) return false;
+  try {
+    writeSync(fd, value);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function makeCgroup(dir: string): boolean {
   try {
@@ -259,38 +367,38 @@ export function makeCgroup(dir: string): boolean {
 }
 
 export function cgroupProcs(dir: string): number[] {
-  try {
-    return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map(Number);
-  } catch {
-    return [];
-  }
+  if (cgroupDirProblem(dir)) return [];
+  const text = readCgroupFile(dir, 'cgroup.procs');
+  if (text === null) return [];
+  return text
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number)
+    .filter((pid) => pid > 1);
 }
 
 export function cgroupPopulated(dir: string): boolean {
-  try {
-    const m = /populated (\d)/.exec(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
-    return m ? m[1] === '1' : cgroupProcs(dir).length > 0;
-  } catch {
-    return false;
-  }
+  if (cgroupDirProblem(dir)) return false;
+  const text = readCgroupFile(dir, 'cgroup.events');
+  if (text === null) return false;
+  const m = /populated (\d)/.exec(text);
+  return m ? m[1] === '1' : cgroupProcs(dir).length > 0;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** SIGKILLs every process in the cgroup (and its children), waits until it is empty, removes it. Returns how many were in it. */
-export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: boolean } = {}): Promise<{ killed: number; empty: boolean }> {
+/**
+ * SIGKILLs every process in the cgroup (and its children), waits until it is empty, removes it.
+ * Returns how many were in it. A folder that is not a real cgroup (see cgroupDirProblem) is
+ * left alone: `refused` says why.
+ */
+export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: boolean } = {}): Promise<{ killed: number; empty: boolean; refused?: string }> {
   if (!existsSync(dir)) return { killed: 0, empty: true };
+  const refused = cgroupDirProblem(dir);
+  if (refused) return { killed: 0, empty: true, refused };
   const before = cgroupProcs(dir).length;
-  let wrote = false;
-  try {
-    writeFileSync(path.join(dir, 'cgroup.kill'), '1');
-    wrote = true;
-  } catch {
-    /* no cgroup.kill: signal the members one by one */
-  }
+  // no cgroup.kill (kernel < 5.14): signal the members one by one
+  const wrote = writeCgroupFile(dir, 'cgroup.kill', '1');
   const deadline = Date.now() + (opts.waitMs ?? 3000);
   for (;;) {
     if (!wrote) {
@@ -322,8 +430,9 @@ export async function removeCgroupTreeSettled(dir: string, waitMs = 2000): Promi
   }
 }
 
-/** rmdir a cgroup folder and its child cgroups, deepest first; best effort. */
+/** rmdir a cgroup folder and its child cgroups, deepest first; best effort; only real cgroup folders. */
 export function removeCgroupTree(dir: string): void {
+  if (cgroupDirProblem(dir)) return;
   let kids: string[] = [];
   try {
     kids = spawnSafeReaddir(dir);

@@ -4,12 +4,12 @@
  * thing for the TUI: it runs `reaper run FILE --detach` through the same binary.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import { selfCommand } from '../probe/self-command.js';
 import { readJournal } from './journal.js';
-import { RUN_ID_RE, runPaths } from './paths.js';
+import { createRunDir, RUN_ID_RE, runPaths } from './paths.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -19,8 +19,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function spawnDetachedLauncher(runArgs: readonly string[], state: string, runId: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ pid: number; log: string }> {
   const paths = runPaths(state, runId);
-  mkdirSync(paths.dir, { recursive: true });
-  const fd = openSync(paths.launcherLog, 'a');
+  createRunDir(state, runId); // exclusive, 0700; the child launcher adopts it
+  const fd = openSync(paths.launcherLog, 'a', 0o600);
   const cmd = selfCommand();
   const childEnv = { ...env };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete childEnv[k];

@@ -1,10 +1,12 @@
 /** Public face of the launcher: batch config, run records, launching, stopping, containment. */
 export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, formatDuration, expandTemplate, placeholdersIn, BUILTIN_PLACEHOLDERS, type BatchConfig, type StageConfig, type TaskConfig, type GpuSpec, type StageOrder } from './config.js';
-export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, type RunPaths } from './paths.js';
-export { readRuns, resolveRunId, readJournal, summarizeRun, JournalWriter, type JournalEvent, type LayerState } from './journal.js';
+export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, assertRunId, ensureStateDir, createRunDir, type RunPaths } from './paths.js';
+export { readRuns, readRunsReport, resolveRunId, readJournal, readRunJournal, parseJournal, summarizeRun, claimRunEnd, JournalWriter, RUN_ID_MIN_PREFIX, type JournalEvent, type LayerState, type SkippedRun } from './journal.js';
+export { inspectStateDir, inspectRunFolder, trustRun, type TrustedRun } from './run-trust.js';
+export { endAbandonedRun, appendRunEnd, type EndAbandonedResult } from './run-end.js';
 export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
 export { detectContainment, parseContainment, describeLayers, findCgroup2Mount, wrapArgv, type Containment, type ContainmentRequest, type LayerInfo, type LayerId } from './containment.js';
-export { runGuardian, teardownRunFromJournal } from './guardian.js';
+export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './guardian.js';
 export { stopRun, type StopOptions, type StopResult } from './stop.js';
 export { launchDetached, spawnDetachedLauncher } from './detach.js';
 export { readDoctorReport, type DoctorReport, type DoctorCheck } from './doctor.js';

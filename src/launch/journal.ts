@@ -1,15 +1,19 @@
 /**
  * The run journal: one JSON object per line, appended and fsynced per event, so a launcher
  * killed at any instant leaves a readable record (a torn last line is ignored). Written by the
- * launcher and, when the launcher died, by the guardian (O_APPEND: whole lines, no interleaving).
+ * launcher and, when the launcher died, by the guardian, `reaper stop` or `reaper reap --run`
+ * (O_APPEND: whole lines, no interleaving). Readers treat it as a hint, never as an authority:
+ * see run-trust.ts for when a journal is believed and run-evidence.ts for what it may aim at.
  */
-import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import type { ProcKey } from '../model/proc.js';
 import type { RunSummary, TaskStatus, TaskSummary } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { readProcIdentity } from '../probe/proc-stat.js';
 import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
+import { inspectRunFolder, inspectStateDir, readTrustedText, trustRun, type TrustedRun } from './run-trust.js';
 
 export interface LayerState {
   readonly id: string;
@@ -73,27 +77,52 @@ export type JournalEvent =
       ev: 'run-end';
       t: number;
       state: 'finished' | 'failed' | 'interrupted' | 'crashed';
-      by: 'launcher' | 'guardian' | 'stop';
+      /** Who ended the run; `reap`: `reaper reap --run` after launcher and guardian were gone. */
+      by: 'launcher' | 'guardian' | 'stop' | 'reap';
       detail: string | null;
       exitCode: number | null;
       survivors: number;
     };
+
+/** Whether a journal write failed because the run id is taken (exclusive creation). */
+function inUse(file: string): ReaperError {
+  return new ReaperError('USAGE', `run id ${path.basename(path.dirname(file))} is already in use (${file} exists); choose another --run-id`);
+}
 
 export class JournalWriter {
   private fd: number | null;
   private syncing = false;
   private dirty = false;
   private closeWhenSynced = false;
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'a', 0o644);
+  /**
+   * Creates the journal of a new run: exclusively (a second run with the same id fails here,
+   * before it starts anything), never through a symbolic link, 0600. `opts.fd` wraps a descriptor
+   * already opened on an existing journal (openTrustedAppend) for the guardian, stop and reap.
+   */
+  constructor(
+    readonly file: string,
+    opts: { fd?: number } = {},
+  ) {
+    if (opts.fd !== undefined) {
+      this.fd = opts.fd;
+      return;
+    }
+    try {
+      this.fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw inUse(file);
+      throw e;
+    }
   }
   /**
    * The line reaches the file at once (a synchronous O_APPEND write: a launcher killed right
    * after still leaves it readable); the fsync for it runs off the event loop, coalesced, so a
-   * burst of events does not stall the launcher. close() syncs what is left.
+   * burst of events does not stall the launcher. close() syncs what is left. A run has one end
+   * record: a `run-end` is written only by whoever claims the end first (claimRunEnd).
    */
   append(e: JournalEvent): void {
     if (this.fd === null) return;
+    if (e.ev === 'run-end' && !claimRunEnd(this.file)) return;
     writeSync(this.fd, JSON.stringify(e) + '\n');
     this.dirty = true;
     this.flush();
@@ -132,26 +161,138 @@ export class JournalWriter {
   }
 }
 
-/** Every complete event of a journal; a torn or garbled line (a crash mid-write) is skipped. */
-export function readJournal(file: string): JournalEvent[] {
-  let text: string;
+/** `<run>/run-end.claim`: created exclusively by whoever writes the run's end record. */
+export function runEndClaimPath(journal: string): string {
+  return path.join(path.dirname(journal), 'run-end.claim');
+}
+
+/**
+ * One end record per run, whoever ends it (launcher, guardian, stop, reap): the first writer
+ * creates the claim file exclusively. A later writer backs off, unless the journal still has no
+ * end record and the claimant (pid + start time in the claim) is dead before it wrote one.
+ */
+export function claimRunEnd(journal: string): boolean {
+  const claim = runEndClaimPath(journal);
+  const self = readProcIdentity(process.pid);
+  const text = `${process.pid} ${self?.startTime ?? 0}\n`;
   try {
-    text = readFileSync(file, 'utf8');
+    const fd = openSync(claim, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new ReaperError('RUN_JOURNAL_CORRUPT', `cannot read ${file}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return !journalHasEnd(journal);
   }
+  if (journalHasEnd(journal)) return false;
+  try {
+    const [pid, st] = readFileSync(claim, 'utf8').trim().split(/\s+/).map(Number);
+    if (pid === process.pid) return true;
+    const id = pid !== undefined && Number.isInteger(pid) && pid > 0 ? readProcIdentity(pid) : null;
+    if (id && id.startTime === st && id.state !== 'Z') return false;
+  } catch {
+    /* unreadable claim: the journal decides */
+  }
+  return true;
+}
+
+function journalHasEnd(journal: string): boolean {
+  try {
+    return readJournal(journal).some((e) => e.ev === 'run-end');
+  } catch {
+    return false;
+  }
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isKey = (v: unknown): boolean => typeof v === 'object' && v !== null && isInt((v as ProcKey).pid) && isNum((v as ProcKey).startTime);
+
+/**
+ * Whether a parsed line has the fields its kind promises (a planted or garbled journal must not
+ * crash the readers of every other run). Unknown kinds pass: newer writers may add some.
+ */
+export function isWellFormedEvent(v: unknown): v is JournalEvent {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const e = v as Record<string, unknown>;
+  if (!isStr(e.ev) || !isNum(e.t)) return false;
+  switch (e.ev) {
+    case 'run-start':
+      return (
+        isStr(e.run) &&
+        isStr(e.name) &&
+        isKey(e.launcher) &&
+        (e.guardian === null || isKey(e.guardian)) &&
+        Array.isArray(e.tasks) &&
+        e.tasks.every((t: unknown) => typeof t === 'object' && t !== null && isInt((t as { task: unknown }).task) && typeof (t as { vars: unknown }).vars === 'object' && (t as { vars: unknown }).vars !== null) &&
+        Array.isArray(e.stages) &&
+        e.stages.every(isStr) &&
+        Array.isArray(e.gpus) &&
+        isNum(e.graceMs) &&
+        isStrOrNull(e.cgroup) &&
+        (e.layers === undefined || Array.isArray(e.layers))
+      );
+    case 'task-start':
+      return isInt(e.task) && isStr(e.stage) && isInt(e.attempt) && isStr(e.gpu) && isInt(e.pid) && (e.startTime === null || isNum(e.startTime)) && isInt(e.pgid) && isStrOrNull(e.cgroup);
+    case 'task-end':
+      return isInt(e.task) && isStr(e.stage) && isInt(e.attempt) && (e.status === 'succeeded' || e.status === 'failed' || e.status === 'cancelled') && isStrOrNull(e.detail) && typeof e.willRetry === 'boolean';
+    case 'task-skip':
+      return isInt(e.task) && isStr(e.stage) && isStrOrNull(e.detail);
+    case 'task-stuck':
+      return isInt(e.task) && isStr(e.stage) && isInt(e.pid) && isStr(e.state) && isNum(e.forMs);
+    case 'run-end':
+      return isStr(e.state) && ['finished', 'failed', 'interrupted', 'crashed'].includes(e.state) && isStr(e.by) && isStrOrNull(e.detail) && (e.survivors === undefined || isNum(e.survivors));
+    default:
+      return true;
+  }
+}
+
+/** Every complete, well-formed event of a journal text; torn, garbled or malformed lines are skipped. */
+export function parseJournal(text: string): JournalEvent[] {
   const out: JournalEvent[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      const v = JSON.parse(line) as JournalEvent;
-      if (v && typeof v === 'object' && typeof v.ev === 'string') out.push(v);
+      const v: unknown = JSON.parse(line);
+      if (isWellFormedEvent(v)) out.push(v);
     } catch {
       /* torn line */
     }
   }
   return out;
+}
+
+/** Every complete event of a journal; a torn or garbled line (a crash mid-write) is skipped. Never follows a symbolic link. */
+export function readJournal(file: string): JournalEvent[] {
+  let text: string;
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new ReaperError('RUN_JOURNAL_CORRUPT', code === 'ELOOP' ? `${file} is a symbolic link: not read` : `cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ReaperError('RUN_JOURNAL_CORRUPT', `${file} is not a regular file`);
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  return parseJournal(text);
+}
+
+/** A trusted run's journal (see run-trust.ts): throws USAGE with the reason when it is not to be believed. */
+export function readRunJournal(state: string, runId: string): { run: TrustedRun; events: JournalEvent[] } {
+  const run = trustRun(state, runId);
+  const events = parseJournal(readTrustedText(run));
+  const start = events.find((e) => e.ev === 'run-start');
+  if (start && start.ev === 'run-start' && start.run !== runId) throw new ReaperError('USAGE', `run ${runId}: its journal names run "${start.run.slice(0, 40)}": refusing it`);
+  return { run, events };
 }
 
 function alive(snapshot: Snapshot | null, key: ProcKey | null): boolean {
@@ -164,7 +305,8 @@ function alive(snapshot: Snapshot | null, key: ProcKey | null): boolean {
 export function summarizeRun(dir: string, events: readonly JournalEvent[], snapshot: Snapshot | null): RunSummary | null {
   const start = events.find((e) => e.ev === 'run-start');
   if (!start || start.ev !== 'run-start') return null;
-  const end = [...events].reverse().find((e) => e.ev === 'run-end');
+  // One end record per run; should a second ever appear, the first one is what happened.
+  const end = events.find((e) => e.ev === 'run-end');
   const tasks = new Map<number, { gpu: string; stage: string | null; status: TaskStatus; detail: string | null; startedAtMs: number | null; endedAtMs: number | null; leaders: ProcKey[] }>();
   for (const t of start.tasks) tasks.set(t.task, { gpu: '', stage: null, status: 'pending', detail: null, startedAtMs: null, endedAtMs: null, leaders: [] });
   const lastStage = start.stages[start.stages.length - 1] ?? null;
@@ -215,8 +357,18 @@ export function summarizeRun(dir: string, events: readonly JournalEvent[], snaps
   if (!end) {
     // A run without an end record: its running tasks are whatever they were when it stopped writing.
     if (state === 'crashed') for (const t of tasks.values()) if (t.status === 'running') t.detail ??= 'launcher gone';
-  } else {
-    for (const t of tasks.values()) if (t.status === 'running' || t.status === 'pending') t.status = 'cancelled';
+  } else if (end.ev === 'run-end') {
+    const how = end.by === 'guardian' ? 'cleaned up by the guardian (launcher gone)' : end.by === 'reap' ? 'killed by reaper reap' : end.by === 'stop' ? 'stopped by reaper stop' : 'run ended';
+    for (const t of tasks.values()) {
+      if (t.status === 'running') {
+        t.status = 'cancelled';
+        t.detail ??= how;
+        t.endedAtMs ??= end.t;
+      } else if (t.status === 'pending') {
+        t.status = 'cancelled';
+        t.detail ??= `not started: ${how}`;
+      }
+    }
   }
   const taskList: TaskSummary[] = [...tasks.entries()]
     .sort((a, b) => a[0] - b[0])
@@ -232,6 +384,8 @@ export function summarizeRun(dir: string, events: readonly JournalEvent[], snaps
     live: end ? false : live,
     state,
     tasks: taskList,
+    endedBy: end && end.ev === 'run-end' ? end.by : null,
+    endDetail: end && end.ev === 'run-end' ? end.detail : null,
   };
 }
 
@@ -243,28 +397,72 @@ function listRunIds(state: string): string[] {
     .sort();
 }
 
-/**
- * Every run under `<state>/runs`, oldest first. `live` is true while the launcher or the guardian
- * identity from the journal is in the snapshot with the same start time. A snapshot of null means
- * "unknown" (state "running" for runs without an end record).
- */
-export function readRuns(state: string, snapshot: Snapshot | null): RunSummary[] {
-  const out: RunSummary[] = [];
-  for (const id of listRunIds(state)) {
-    const p = runPaths(state, id);
-    let events: JournalEvent[];
-    try {
-      events = readJournal(p.journal);
-    } catch {
-      continue;
-    }
-    const s = summarizeRun(p.dir, events, snapshot);
-    if (s) out.push(s);
-  }
-  return out;
+/** A run folder that readRuns left out, and why ("journal … is a symbolic link"). */
+export interface SkippedRun {
+  /** The folder name; "*" when the whole state folder was refused. */
+  readonly id: string;
+  readonly why: string;
 }
 
-/** A run id, or "last" for the newest run. Throws RUN_NOT_FOUND. */
+/**
+ * Every run under `<state>/runs` that can be believed, oldest first, and the folders left out
+ * with the reason: a malformed, foreign-owned, writable-by-others or symlinked journal hides
+ * only its own run. `live` is true while the launcher or the guardian identity from the
+ * journal is in the snapshot with the same start time. A snapshot of null means "unknown"
+ * (state "running" for runs without an end record).
+ */
+export function readRunsReport(state: string, snapshot: Snapshot | null): { runs: RunSummary[]; skipped: SkippedRun[] } {
+  const runs: RunSummary[] = [];
+  const skipped: SkippedRun[] = [];
+  const stateWhy = inspectStateDir(state);
+  if (stateWhy) return { runs, skipped: [{ id: '*', why: stateWhy }] };
+  let ids: string[];
+  try {
+    ids = listRunIds(state);
+  } catch (e) {
+    return { runs, skipped: [{ id: '*', why: `cannot list ${runsDir(state)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
+  }
+  for (const id of ids) {
+    const trust = inspectRunFolder(state, id);
+    if (!trust.ok) {
+      skipped.push({ id, why: trust.why });
+      continue;
+    }
+    try {
+      const events = parseJournal(readTrustedText(trust.run));
+      const start = events.find((e) => e.ev === 'run-start');
+      if (!start || start.ev !== 'run-start') {
+        skipped.push({ id, why: 'no well-formed run-start record in its journal' });
+        continue;
+      }
+      if (start.run !== id) {
+        skipped.push({ id, why: `its journal names another run ("${start.run.slice(0, 40)}")` });
+        continue;
+      }
+      const s = summarizeRun(trust.run.dir, events, snapshot);
+      if (s) runs.push(s);
+    } catch (e) {
+      skipped.push({ id, why: `unreadable journal: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
+  return { runs, skipped };
+}
+
+/** readRunsReport's runs; `onSkip` hears about each folder left out. */
+export function readRuns(state: string, snapshot: Snapshot | null, opts: { onSkip?: (skipped: SkippedRun) => void } = {}): RunSummary[] {
+  const r = readRunsReport(state, snapshot);
+  if (opts.onSkip) for (const s of r.skipped) opts.onSkip(s);
+  return r.runs;
+}
+
+/** Shortest prefix `resolveRunId` accepts: a run id's date and most of a day ("20261128"). */
+export const RUN_ID_MIN_PREFIX = 8;
+
+/**
+ * A run id, "last" for the newest run, or a unique prefix of at least 8 characters. A shorter
+ * prefix, a suffix or a substring is refused: `stop c` must never pick a run by one letter.
+ * Throws RUN_NOT_FOUND, or USAGE for a too short or ambiguous prefix (listing the candidates).
+ */
 export function resolveRunId(state: string, idOrLast: string): string {
   const ids = listRunIds(state);
   if (idOrLast === 'last') {
@@ -273,9 +471,11 @@ export function resolveRunId(state: string, idOrLast: string): string {
     return last;
   }
   if (ids.includes(idOrLast)) return idOrLast;
-  const prefixed = ids.filter((i) => i.startsWith(idOrLast) || i.endsWith(idOrLast));
+  if (!/^[0-9a-f-]+$/.test(idOrLast)) throw new ReaperError('USAGE', `not a run id: "${idOrLast.slice(0, 40)}" (give the whole id, a prefix of ${RUN_ID_MIN_PREFIX}+ characters, or "last")`);
+  if (idOrLast.length < RUN_ID_MIN_PREFIX) throw new ReaperError('USAGE', `run id prefix "${idOrLast}" is too short: give at least ${RUN_ID_MIN_PREFIX} characters, the whole id, or "last"`);
+  const prefixed = ids.filter((i) => i.startsWith(idOrLast));
   if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) throw new ReaperError('USAGE', `run id "${idOrLast}" is ambiguous (${prefixed.slice(0, 4).join(', ')}…)`);
+  if (prefixed.length > 1) throw new ReaperError('USAGE', `run id prefix "${idOrLast}" matches ${prefixed.length} runs: ${prefixed.slice(0, 8).join(', ')}${prefixed.length > 8 ? ', …' : ''}`);
   throw new ReaperError('RUN_NOT_FOUND', `no run "${idOrLast}" under ${runsDir(state)}`);
 }
 

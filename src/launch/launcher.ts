@@ -16,7 +16,7 @@ import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type 
 import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
-import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
@@ -160,8 +160,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const t0 = Date.now();
   const runId = opts.runId ?? newRunId();
   const paths = runPaths(opts.state, runId);
-  mkdirSync(paths.logs, { recursive: true });
-  mkdirSync(paths.out, { recursive: true });
+  createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
   const c = opts.containment;
   const baseEnv = { ...(opts.env ?? process.env) };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
@@ -499,8 +498,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    const outFd = openSync(logs.stdout, 'a');
-    const errFd = openSync(logs.stderr, 'a');
+    const outFd = openSync(logs.stdout, 'a', 0o600);
+    const errFd = openSync(logs.stderr, 'a', 0o600);
     let child: ChildProcess;
     try {
       child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });

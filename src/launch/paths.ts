@@ -1,7 +1,9 @@
-/** Where run records live, and run ids. */
+/** Where run records live, and run ids. Folders are private (0700, as XDG asks of state). */
 import { randomBytes } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ReaperError } from '../model/errors.js';
 
 /** $XDG_STATE_HOME/reaper, else ~/.local/state/reaper. */
 export function stateDir(env: NodeJS.ProcessEnv): string {
@@ -16,10 +18,70 @@ export function runsDir(state: string): string {
 }
 
 export function runDir(state: string, runId: string): string {
-  return path.join(runsDir(state), runId);
+  return path.join(runsDir(state), assertRunId(runId));
 }
 
 export const RUN_ID_RE = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
+
+/** A run id is a path component: anything but the id format ('..', '/', NUL …) is refused. */
+export function assertRunId(runId: string): string {
+  if (!RUN_ID_RE.test(runId)) throw new ReaperError('USAGE', `not a run id: "${runId.slice(0, 40)}" (expected YYYYMMDD-HHMMSS-xxxx)`);
+  return runId;
+}
+
+/** Tightens a folder reaper owns to 0700 (one made by an older version with the umask's 0755). */
+function privateDir(dir: string): void {
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new ReaperError('USAGE', `${dir} is not a folder${st.isSymbolicLink() ? ' (a symbolic link)' : ''}: refusing to keep runs there`);
+  const uid = process.getuid?.() ?? st.uid;
+  if (st.uid === uid && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
+/** `<state>` and `<state>/runs`, created 0700 (XDG: state is private to its user). */
+export function ensureStateDir(state: string): void {
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  privateDir(state);
+  try {
+    mkdirSync(runsDir(state), { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  privateDir(runsDir(state));
+}
+
+/**
+ * Creates a run's folder, exclusively: a run id already in use is refused (two runs sharing an id
+ * would share a marker and a cgroup, and stopping one would kill the other's tasks). `adopt`
+ * accepts a folder this user made moments ago for the same run (the detached launcher's parent
+ * creates it for launcher.log) as long as no journal exists in it yet.
+ */
+export function createRunDir(state: string, runId: string, opts: { adopt?: boolean } = {}): RunPaths {
+  const p = runPaths(state, runId);
+  ensureStateDir(state);
+  try {
+    mkdirSync(p.dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    let journalExists = true;
+    try {
+      lstatSync(p.journal);
+    } catch {
+      journalExists = false;
+    }
+    if (!opts.adopt || journalExists) throw new ReaperError('USAGE', `run id ${runId} is already in use (${p.dir}); choose another --run-id`);
+    privateDir(p.dir);
+    const st = lstatSync(p.dir);
+    if (st.uid !== (process.getuid?.() ?? st.uid)) throw new ReaperError('USAGE', `run folder ${p.dir} belongs to uid ${st.uid}, not you: refusing it`);
+  }
+  for (const sub of [p.logs, p.out]) {
+    try {
+      mkdirSync(sub, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return p;
+}
 
 /** Sortable and short: 20261128-221503-ab12 (UTC). */
 export function newRunId(now: Date = new Date()): string {

@@ -32,4 +32,8 @@ export interface RunSummary {
   /** "running" | "finished" | "failed" | "interrupted" | "crashed" (launcher gone, no end record). */
   readonly state: 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
   readonly tasks: readonly TaskSummary[];
+  /** Who wrote the run's end record ("launcher", "guardian", "stop", "reap"); null or absent without one. */
+  readonly endedBy?: string | null;
+  /** The end record's detail ("launcher pid 12 died; the guardian tore the run down (4 processes)"). */
+  readonly endDetail?: string | null;
 }

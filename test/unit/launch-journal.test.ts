@@ -95,14 +95,19 @@ describe('journal', () => {
     assert.equal(s.tasks[1]!.detail, 'timeout 5s');
   });
 
-  it('resolveRunId: exact, last, unique prefix or suffix, errors', () => {
+  it('resolveRunId: exact, last, or a unique prefix of 8+ characters; never a suffix or one letter', () => {
     const state = path.join(tmp, 's2');
-    for (const id of ['20260101-000000-aaaa', '20260102-000000-bbbb']) mkdirSync(runPaths(state, id).dir, { recursive: true });
-    assert.equal(resolveRunId(state, 'last'), '20260102-000000-bbbb');
+    for (const id of ['20260101-000000-aaaa', '20260102-000000-bbbb', '20260102-000000-cccc']) mkdirSync(runPaths(state, id).dir, { recursive: true });
+    assert.equal(resolveRunId(state, 'last'), '20260102-000000-cccc');
     assert.equal(resolveRunId(state, '20260101-000000-aaaa'), '20260101-000000-aaaa');
-    assert.equal(resolveRunId(state, 'bbbb'), '20260102-000000-bbbb');
-    assert.throws(() => resolveRunId(state, '2026'), /ambiguous/);
-    assert.throws(() => resolveRunId(state, 'zzzz'), /no run "zzzz"/);
+    assert.equal(resolveRunId(state, '20260101'), '20260101-000000-aaaa');
+    // `stop c` once matched 20260102-000000-cccc by its last letter.
+    assert.throws(() => resolveRunId(state, 'c'), /too short: give at least 8 characters/);
+    assert.throws(() => resolveRunId(state, 'cccc'), /too short/);
+    assert.throws(() => resolveRunId(state, '000000-cccc'), /no run "000000-cccc"/);
+    assert.throws(() => resolveRunId(state, '20260102'), (e: Error) => /matches 2 runs: 20260102-000000-bbbb, 20260102-000000-cccc/.test(e.message) && (e as { code?: string }).code === 'USAGE');
+    assert.throws(() => resolveRunId(state, '../../etc'), /not a run id/);
+    assert.throws(() => resolveRunId(state, 'zzzzzzzzz'), /not a run id/);
     assert.throws(() => resolveRunId(path.join(tmp, 'none'), 'last'), /no runs recorded/);
   });
 });

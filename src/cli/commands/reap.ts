@@ -183,5 +183,11 @@ export async function run(argv: string[]): Promise<number> {
   } as Parameters<typeof executeReap>[1]);
   if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, results, false), null, 2) + '\n');
   else process.stdout.write(summarizeResults(results) + '\n');
+  if (selection.runId !== undefined) {
+    // Whoever ends a run records its end, once: when its launcher and guardian are gone, this reap did.
+    const { endAbandonedRun, stateDir } = await import('../../launch/index.js');
+    const end = await endAbandonedRun(stateDir(process.env), selection.runId, { by: 'reap', detail: `ended by reaper reap --run (pid ${process.pid}): launcher and guardian were gone; ${results.length} processes acted on`, taskDetail: 'killed by reaper reap' });
+    if (end.recorded) out.write(`run ${selection.runId}: end recorded in its journal (launcher and guardian were gone)\n`);
+  }
   return exitCodeOf(results);
 }

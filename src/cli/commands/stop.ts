@@ -1,13 +1,17 @@
 /** `reaper stop RUN|last`: tear a run down (through its launcher when alive, directly otherwise). */
 import { ReaperError } from '../../model/errors.js';
+import { sanitizeText } from '../../model/sanitize.js';
 import { resolveRunId, stateDir, stopRun } from '../../launch/index.js';
 import { parseFlags, parseSecondsFlag } from '../flags.js';
 
 const HELP = `Usage
   reaper stop RUN|last [--kill] [--wait SECONDS] [--json]
 
-Signals the run's launcher, which tears every task down (TERM, grace, KILL) and records the end.
-When the launcher is gone, the guardian or this command tears the run down from its journal.
+RUN is the whole run id, a unique prefix of 8 or more characters, or "last".
+Signals the run's launcher (resuming it first if it is stopped), which tears every task down
+(TERM, grace, KILL) and records the end. When the launcher is gone, the guardian or this command
+tears the run down from its journal. A run folder that someone else could write is refused, and
+only processes that belong to the run by evidence (its marker or cgroup, its user) are signalled.
   --kill          no grace period: kill at once
   --wait SECONDS  how long to wait for the launcher before acting directly
 Exit: 0 nothing of the run is left, 1 some processes survived, 2 unknown run.`;
@@ -27,11 +31,11 @@ export async function run(argv: string[]): Promise<number> {
     kill: !!flags.kill,
     ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
     onNote: (l) => {
-      if (!json) process.stdout.write(l + '\n');
+      if (!json) process.stdout.write(sanitizeText(l) + '\n');
     },
   });
   if (json) process.stdout.write(JSON.stringify(r) + '\n');
   else if (r.by === 'none') process.stdout.write(`run ${runId} had already ended; nothing of it is alive\n`);
-  else process.stdout.write(`run ${runId} stopped (by ${r.by}); processes left alive: ${r.survivors}\n`);
+  else process.stdout.write(`run ${runId} stopped (by ${r.by}); processes left alive: ${r.survivors}${r.detail ? `\n  ${sanitizeText(r.detail)}` : ''}\n`);
   return r.survivors === 0 ? 0 : 1;
 }
