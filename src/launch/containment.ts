@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmdirSync, statfsSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
+import { RUN_ID_RE } from './paths.js';
 
 export type LayerId = 'pgroup' | 'marker' | 'cgroup' | 'pidns' | 'pdeathsig' | 'guardian';
 
@@ -282,7 +283,7 @@ export function cgroupDirProblem(dir: string): string | null {
  */
 export function resolveRunCgroup(recorded: string, runId: string, owner: number, mount: string | null = findCgroup2Mount()): { dir: string } | { why: string } {
   if (!mount) return { why: 'no cgroup2 file system is mounted' };
-  if (!/^\d{8}-\d{6}-[0-9a-f]{4}$/.test(runId)) return { why: `"${runId}" is not a run id` };
+  if (!RUN_ID_RE.test(runId)) return { why: `"${runId}" is not a run id` };
   if (!path.isAbsolute(recorded) || path.normalize(recorded) !== recorded || recorded.endsWith('/')) return { why: `recorded cgroup "${recorded}" is not a plain absolute path` };
   const rel = path.relative(mount, recorded);
   const parts = rel.split('/');

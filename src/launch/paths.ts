@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
+import { inspectStateDir } from './run-trust.js';
 
 /** $XDG_STATE_HOME/reaper, else ~/.local/state/reaper. */
 export function stateDir(env: NodeJS.ProcessEnv): string {
@@ -58,6 +59,9 @@ export function ensureStateDir(state: string): void {
 export function createRunDir(state: string, runId: string, opts: { adopt?: boolean } = {}): RunPaths {
   const p = runPaths(state, runId);
   ensureStateDir(state);
+  // A run under a folder others could change would be refused by its own guardian and by stop.
+  const unsafe = inspectStateDir(state);
+  if (unsafe) throw new ReaperError('USAGE', `refusing to start: ${unsafe}`);
   try {
     mkdirSync(p.dir, { mode: 0o700 });
   } catch (e) {

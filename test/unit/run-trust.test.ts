@@ -130,6 +130,11 @@ describe('which run folders are believed', () => {
     createRunDir(old, id);
     assert.equal(lstatSync(old).mode & 0o777, 0o700);
     assert.throws(() => createRunDir(old, '../../x'), /not a run id/);
+    // Nothing starts under a folder that others may write (its guardian would refuse to act).
+    const ww = path.join(tmp, 'ww');
+    mkdirSync(ww);
+    chmodSync(ww, 0o777);
+    assert.throws(() => createRunDir(path.join(ww, 'reaper'), id), /refusing to start: \S+ \(on the way to the state folder \S+\) is writable by everyone/);
   });
 });
 
