@@ -4,7 +4,8 @@
  * could aim them: a folder is trusted only when no one but its reader (or root) can change it.
  *
  *   - every folder from / down to the state folder is owned by the reader or root, and one that
- *     others may write is sticky (/tmp); the state folder itself is writable by its owner only;
+ *     others may write is sticky (/tmp) or the reader's own, shared with the reader's primary
+ *     group only; the state folder itself is writable by its owner only;
  *   - `runs/`, the run folder and the journal are real folders/files (no symbolic links), owned
  *     by the reader or root, writable by their owner only; the journal has one link;
  *   - the journal is opened with O_NOFOLLOW and checked again through the descriptor (what was
@@ -19,6 +20,7 @@ import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
 export interface OwnerMode {
   readonly uid: number;
   readonly mode: number;
+  readonly gid?: number;
 }
 
 /** The uid reaper runs as (the "reader" of the rules above). */
@@ -26,10 +28,16 @@ export function selfUid(): number {
   return process.getuid?.() ?? 0;
 }
 
-/** Why a folder on the way to the state folder is unsafe, or null. Pure. */
-export function judgeAncestor(st: OwnerMode, reader: number): string | null {
+/**
+ * Why a folder on the way to the state folder is unsafe, or null. Pure. A sticky folder (/tmp)
+ * may be writable by all; a folder of the reader's own that is writable by the reader's primary
+ * group (umask 002 with a group of one's own) is the reader's choice.
+ */
+export function judgeAncestor(st: OwnerMode, reader: number, readerGid: number | null = null): string | null {
   if (st.uid !== reader && st.uid !== 0) return `owned by uid ${st.uid}`;
-  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)})`;
+  if ((st.mode & 0o1000) !== 0) return null;
+  const ownGroup = st.uid === reader && readerGid !== null && st.gid === readerGid;
+  if ((st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && !ownGroup)) return `writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)})`;
   return null;
 }
 
@@ -67,6 +75,7 @@ function prefixes(abs: string): string[] {
  * only counts when whoever could swap it is the reader or root.
  */
 export function inspectStateDir(state: string, reader = selfUid()): string | null {
+  const gid = reader === selfUid() ? (process.getgid?.() ?? null) : null;
   const abs = path.resolve(state);
   let real: string;
   try {
@@ -78,13 +87,13 @@ export function inspectStateDir(state: string, reader = selfUid()): string | nul
   for (const p of prefixes(abs).slice(0, -1)) {
     const st = lstatOrNull(p);
     if (!st) return null;
-    const why = st.isSymbolicLink() ? (st.uid === reader || st.uid === 0 ? null : `a symbolic link owned by uid ${st.uid}`) : judgeAncestor(st, reader);
+    const why = st.isSymbolicLink() ? (st.uid === reader || st.uid === 0 ? null : `a symbolic link owned by uid ${st.uid}`) : judgeAncestor(st, reader, gid);
     if (why) return `${p} (on the way to the state folder ${abs}) is ${why}: refusing to trust run records under it`;
   }
   const chain = prefixes(real);
   for (const p of chain) {
     const st = lstatSync(p);
-    const why = p === real ? judgeOwned(st, reader) : judgeAncestor(st, reader);
+    const why = p === real ? judgeOwned(st, reader) : judgeAncestor(st, reader, gid);
     if (why) return `${p === real ? 'state folder' : 'folder'} ${p}${p === real && real !== abs ? ` (${abs})` : ''} is ${why}: refusing to trust run records under it`;
   }
   return null;

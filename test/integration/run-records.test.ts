@@ -133,6 +133,27 @@ describe('run records', { concurrency: 1 }, () => {
     assert.equal(e[0]!.by, 'launcher');
   });
 
+  it('a launcher too slow to finish within --wait is killed, and the run still gets exactly one, truthful end record', { timeout: 90_000 }, async (t) => {
+    const { state, env, track } = setup(t, 'pgroup-only');
+    // Tasks that ignore SIGTERM under a 10 s grace: the launcher's own teardown outlasts --wait.
+    const slow = path.join(state, 'slow.yaml');
+    writeFileSync(slow, BATCH.replace('grace: 1s', 'grace: 10s').replace('cmd: [sleep, "300"]', `cmd: [sh, -c, 'trap "" TERM; sleep 300']`));
+    const { runId, launcherPid } = detach(slow, env, state);
+    track(runId, launcherPid);
+    await waitFor(() => markerPids(runId).length >= 2, { timeoutMs: 20_000, what: 'tasks running' });
+    const s = cli(['stop', runId, '--wait', '1'], env, state);
+    assert.equal(s.code, 0, s.stdout + s.stderr);
+    assert.match(s.stdout, new RegExp(`launcher ${launcherPid} did not finish within 1 s .*; killing it \\(SIGKILL\\)`));
+    assert.match(s.stdout, /stopped \(by stop\); processes left alive: 0/);
+    assert.match(s.stdout, /did not finish within 1 s and was killed/);
+    assert.doesNotMatch(s.stdout, /launcher was gone/);
+    await waitFor(() => !existsSync(`/proc/${launcherPid}`) || /\) Z /.test(readFileSync(`/proc/${launcherPid}/stat`, 'utf8')), { what: 'launcher gone' });
+    await waitFor(() => markerPids(runId).length === 0, { timeoutMs: 15_000, what: 'no survivors' });
+    const e = ends(state, runId);
+    assert.equal(e.length, 1, JSON.stringify(e));
+    assert.equal(e[0]!.by, 'stop');
+  });
+
   it('reap --run on a run whose launcher and guardian are gone records the end, once, with each task killed by reap', { timeout: 90_000 }, async (t) => {
     const { state, batch, env, track } = setup(t, 'pgroup-only');
     const { runId, launcherPid } = detach(batch, env, state);

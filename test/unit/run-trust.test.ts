@@ -39,6 +39,9 @@ describe('which run folders are believed', () => {
     assert.equal(judgeAncestor({ uid: 0, mode: 0o41777 }, 1000), null, '/tmp (sticky) may be on the way');
     assert.match(judgeAncestor({ uid: 0, mode: 0o40777 }, 1000)!, /writable by everyone/);
     assert.match(judgeAncestor({ uid: 1001, mode: 0o40755 }, 1000)!, /owned by uid 1001/);
+    assert.equal(judgeAncestor({ uid: 1000, gid: 1000, mode: 0o40775 }, 1000, 1000), null, "one's own folder shared with one's own primary group");
+    assert.match(judgeAncestor({ uid: 1000, gid: 100, mode: 0o40775 }, 1000, 1000)!, /writable by its group/);
+    assert.match(judgeAncestor({ uid: 0, gid: 1000, mode: 0o40775 }, 1000, 1000)!, /writable by its group/);
   });
 
   it('a malformed, symlinked, writable, misnamed or foreign journal hides only its own run', () => {
