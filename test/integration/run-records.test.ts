@@ -11,7 +11,8 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { readRuns } from '../../src/launch/index.js';
 import { takeSnapshot } from '../../src/probe/snapshot.js';
-import { CLI, cleanupRun, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type JsonEvent } from '../helpers/launch-run.js';
+import { CLI, cleanupRun, ensureTestUser, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type JsonEvent } from '../helpers/launch-run.js';
+import { otherUserKit, prepareOtherUserKit } from '../helpers/other-user-kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const BATCH = `name: records
@@ -131,6 +132,39 @@ describe('run records', { concurrency: 1 }, () => {
     const e = ends(state, runId);
     assert.equal(e.length, 1, JSON.stringify(e));
     assert.equal(e[0]!.by, 'launcher');
+  });
+
+  it('as an unprivileged user: stop verifies and resumes its own stopped launcher', { timeout: 120_000, skip: process.getuid?.() !== 0 && 'needs root to run as a throwaway user' }, async (t) => {
+    const user = ensureTestUser();
+    assert.ok(user, 'a test user is available');
+    await prepareOtherUserKit();
+    const state = tempState(user);
+    const batch = path.join(state, 'records.yaml');
+    writeFileSync(batch, BATCH, { mode: 0o644 });
+    const env: NodeJS.ProcessEnv = { XDG_STATE_HOME: state, HOME: state, REAPER_CONTAINMENT: 'pgroup-only', REAPER_RUN: '' };
+    const asUser = (args: string[]): { code: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync('setpriv', [`--reuid=${user!.uid}`, `--regid=${user!.gid}`, '--clear-groups', process.execPath, otherUserKit().cli, ...args], { cwd: state, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const r = asUser(['run', batch, '--gpus', 'sim:1', '--detach', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const { runId, launcherPid } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { runId: string; launcherPid: number };
+    t.after(() => {
+      try {
+        if (readFileSync(`/proc/${launcherPid}/cmdline`, 'utf8').includes(runId)) process.kill(launcherPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      cleanupRun(null, runId);
+      rmSync(state, { recursive: true, force: true });
+    });
+    await waitFor(() => markerPids(runId).length >= 2, { timeoutMs: 20_000, what: 'tasks running' });
+    process.kill(launcherPid, 'SIGSTOP');
+    const s = asUser(['stop', runId.slice(0, 15)]);
+    assert.equal(s.code, 0, s.stdout + s.stderr);
+    assert.match(s.stdout, /is stopped \(T\); resuming it/);
+    assert.match(s.stdout, /stopped \(by launcher\); processes left alive: 0/);
+    assert.equal(ends(state, runId).length, 1);
   });
 
   it('a launcher too slow to finish within --wait is killed, and the run still gets exactly one, truthful end record', { timeout: 90_000 }, async (t) => {
