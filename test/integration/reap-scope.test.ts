@@ -90,6 +90,23 @@ describe('executor scope', () => {
   });
 });
 
+describe('teardown keeps its groups', () => {
+  it("plan.groups (a run's own task groups): a member of the group that is not in the tree is found while acting", async (t) => {
+    const g = await groupWithSibling(t);
+    const results = await executeReap({
+      action: 'kill',
+      graceMs: 0,
+      targets: [{ pid: g.a, startTime: g.starts.a, uid: 0, user: 'root', stat: 'S', cmd: 'a', reasons: [] }],
+      skipped: [],
+      groups: [g.a],
+    });
+    const by = new Map(results.map((r) => [r.pid, r]));
+    assert.equal(by.get(g.b)?.outcome, 'gone', JSON.stringify(results));
+    assert.match(by.get(g.b)!.why!, /found while acting/);
+    for (const [pid, start] of [[g.a, g.starts.a], [g.a1, g.starts.a1], [g.b, g.starts.b]] as const) assert.ok(isGone(pid, start), `${pid} gone`);
+  });
+});
+
 describe('cont', () => {
   it('resumes the stopped member only; running members are "not-stopped", not counted as resumed', async (t) => {
     const marker = uniqueMarker();
