@@ -133,6 +133,7 @@ class Executor {
     const id = readProcIdentity(t.pid);
     if (!id) this.finish(m, 'gone', 'already gone before reaper acted');
     else if (id.startTime !== t.startTime) this.finish(m, 'skipped', changedText(t.pid, t.startTime, id.startTime));
+    else if (ownerChanged(t.uid, id.uid)) this.finish(m, 'skipped', ownerChangedText(t.uid, id.uid));
     else m.uid = id.uid;
   }
 
@@ -203,6 +204,12 @@ class Executor {
     if (id.startTime !== m.startTime) {
       m.dead = true;
       this.finish(m, 'skipped', changedText(m.pid, m.startTime, id.startTime));
+      return 'changed';
+    }
+    // Same process, other owner (it ran su, a setuid program): the plan was confirmed for the old one.
+    if (ownerChanged(m.uid, id.uid)) {
+      m.dead = true;
+      this.finish(m, 'skipped', ownerChangedText(m.uid, id.uid));
       return 'changed';
     }
     if (id.uid !== null) m.uid = id.uid;
@@ -495,6 +502,14 @@ function alive(stats: ReadonlyMap<number, RawStat>, m: Member): boolean {
 
 function changedText(pid: number, planned: number, now: number): string {
   return `identity changed: pid ${pid} now belongs to another process (start time ${now}, expected ${planned}); left alone`;
+}
+
+function ownerChanged(planned: number | null, now: number | null): boolean {
+  return planned !== null && now !== null && planned !== now;
+}
+
+function ownerChangedText(planned: number | null, now: number | null): string {
+  return `owner changed: planned as uid ${planned}, now uid ${now}; left alone`;
 }
 
 function killedText(termedNote: string | null): string {

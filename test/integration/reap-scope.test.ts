@@ -81,12 +81,37 @@ describe('executor scope', () => {
     const results = await executeReap({
       action: 'kill',
       graceMs: 0,
-      targets: [{ ...a, uid: 0, user: 'root', stat: 'S', cmd: 'a', reasons: [] }],
+      targets: [{ ...a, uid: process.getuid!(), user: null, stat: 'S', cmd: 'a', reasons: [] }],
       skipped: [{ ...a1, cmd: 'a1', why: 'protected (test)' }],
     });
     assert.deepEqual(results.map((r) => [r.pid, r.outcome]), [[a.pid, 'gone']]);
     assert.ok(!isGone(a1.pid, a1.startTime), 'the set-aside child is alive');
     assert.equal(stateOf(a1.pid), 'S', 'and not stopped');
+  });
+});
+
+describe('owner re-checked with the identity', () => {
+  it('a target that changed user since the plan (su, a setuid program) is skipped and left alive (root only)', { skip: process.getuid?.() !== 0 ? 'needs root (the process changes user)' : false }, async (t) => {
+    const marker = uniqueMarker();
+    const src = [
+      'import os, sys, time',
+      'print(\'{"pid": %d}\' % os.getpid(), flush=True)',
+      'time.sleep(0.3)',
+      'os.setgid(65534); os.setuid(65534)',
+      'time.sleep(3600)',
+    ].join('\n');
+    const f = await spawnFixture<{ pid: number }>([PYTHON, '-c', src, marker]);
+    t.after(() => cleanup({ pgids: [f.pid], pids: [f.pid], marker }));
+    // Planned while it was root's (as the snapshot saw it), acted on after it became nobody's.
+    const planned = { pid: f.pid, startTime: startTimeOf(f.pid), uid: 0, user: 'root', stat: 'S', cmd: 'x', reasons: [] };
+    await waitFor(() => /^Uid:\t65534\t/m.test(readFileSync(`/proc/${f.pid}/status`, 'utf8')), { what: 'user changed' });
+    for (const action of ['kill', 'term', 'cont'] as const) {
+      const results = await executeReap({ action, graceMs: 0, targets: [planned], skipped: [] });
+      assert.deepEqual(results.map((r) => [r.pid, r.outcome]), [[f.pid, 'skipped']]);
+      assert.match(results[0]!.why!, /^owner changed: planned as uid 0, now uid 65534; left alone$/);
+      assert.ok(!isGone(f.pid, planned.startTime), 'alive');
+      assert.equal(stateOf(f.pid), 'S');
+    }
   });
 });
 
@@ -96,7 +121,7 @@ describe('teardown keeps its groups', () => {
     const results = await executeReap({
       action: 'kill',
       graceMs: 0,
-      targets: [{ pid: g.a, startTime: g.starts.a, uid: 0, user: 'root', stat: 'S', cmd: 'a', reasons: [] }],
+      targets: [{ pid: g.a, startTime: g.starts.a, uid: process.getuid!(), user: null, stat: 'S', cmd: 'a', reasons: [] }],
       skipped: [],
       groups: [g.a],
     });
