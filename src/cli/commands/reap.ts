@@ -20,7 +20,8 @@ import { renderPlanText, renderResultLine, summarizeResults } from '../render/re
 const HELP = `Usage
   reaper reap [selectors] [--signal term|kill|cont] [--grace SECONDS] [--dry-run] [--yes] [--json]
 
-Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree.
+Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree;
+descendants that appear while reaper acts are included, nothing else (not other members of a process group).
   --leftovers        processes the analysis marks as leftovers (default)
   --run ID|last      members of a run (REAPER_RUN=ID in their environment)
   --pid N            process N and its descendants
@@ -31,7 +32,7 @@ Selectors (several intersect; none means --leftovers). Each selected process is 
 Action
   --signal term      SIGTERM + SIGCONT, wait --grace seconds (default 5), then SIGKILL (default)
   --signal kill      SIGSTOP the whole tree, rescan until stable, SIGKILL, confirm
-  --signal cont      SIGCONT the tree (resume stopped processes)
+  --signal cont      SIGCONT the stopped processes of the tree (running ones are left alone)
   --dry-run          print the plan (every target with its reasons) and touch nothing
   --yes              do not ask (required without a terminal)
   --json             print { plan, results } as JSON
