@@ -162,7 +162,7 @@ class Executor {
               : null;
         if (!via) continue;
         const id = readProcIdentity(st.pid);
-        if (!id || id.startTime !== st.startTime) continue;
+        if (!id || id.startTime !== st.startTime || id.uid === null) continue; // owner unknown: never a target
         if (via !== parent && id.pgid !== via.pid) continue;
         const m: Member = {
           pid: st.pid,
@@ -451,7 +451,9 @@ class Executor {
         const st = stats.get(m.pid);
         if (m.wasZombie) {
           const z = this.zombieOutcome(m, st, late);
-          if (z) this.finish(m, z.outcome, z.outcome === 'gone' ? z.why : `${z.why}; its parent was continued`);
+          const parent = st ? this.members.get(st.ppid) : undefined;
+          const continued = parent !== undefined && sent.has(parent);
+          if (z) this.finish(m, z.outcome, z.outcome === 'gone' || !continued ? z.why : `${z.why}; its parent was continued`);
           else left++;
         } else if (!st || st.startTime !== m.startTime) {
           this.finish(m, 'gone', sent.has(m) ? 'exited after SIGCONT' : 'exited before reaper acted');
