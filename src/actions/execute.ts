@@ -2,11 +2,18 @@
  * The reap executor. Identity (pid + start time) is re-read right before EVERY signal; a pid
  * that now belongs to another process is skipped and reported, never signalled.
  *
+ * What is signalled is exactly the plan's targets plus members found while acting, and a found
+ * member is only ever a descendant of a target (parent chain, each link identity-checked), or,
+ * for a run's teardown, a new member of one of the run's own process groups (`plan.groups`).
+ * A sibling in a target's process group is never found that way, and a whole group is
+ * signalled (kill(-pgid)) only when every live member of it is a member here.
+ *
  * kill: SIGSTOP the tree top-down so nothing forks while we work, rescan /proc until no new
  *       member appears and every member is stopped, SIGKILL all, confirm in /proc.
  * term: SIGTERM then SIGCONT (a stopped process keeps SIGTERM pending until continued), wait
  *       the grace period, then the kill ladder for whatever is left.
- * cont: SIGCONT the tree.
+ * cont: SIGCONT the stopped members only; a running member is 'not-stopped', never 'resumed',
+ *       and a member held by a cgroup freezer is reported as such, never 'resumed'.
  * A zombie cannot be signalled: the plan acts on its parent; a member that is a zombie after
  * SIGKILL counts as gone (its parent, or init within ~2 s here, reaps it) and the result says so.
  */
@@ -14,11 +21,13 @@ import type { ReapPlan, ReapTarget } from '../analysis/index.js';
 import { sanitizeText, type StateLetter } from '../model/index.js';
 import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
 import { readPidNamespace, readTermDisposition } from '../probe/proc-status.js';
+import { readFrozenCgroup } from '../probe/cgroup-freezer.js';
 import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
 
-export type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending';
+/** not-stopped: a cont target that was running, left alone (not counted as resumed). */
+export type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
 
 export interface ReapResult {
   readonly pid: number;
@@ -69,12 +78,17 @@ class Executor {
   private readonly members = new Map<number, Member>();
   private readonly order: Member[] = [];
   private readonly never: Set<number>;
+  /** Identities the plan set aside (protected, another user's): never found while acting. */
+  private readonly planSkipped: Set<string>;
+  private readonly groups: Set<number>;
 
   constructor(
     private readonly plan: ReapPlan,
     private readonly opts: ExecuteOptions,
   ) {
     this.never = readSelfAndAncestors();
+    this.planSkipped = new Set(plan.skipped.map((s) => `${s.pid}:${s.startTime}`));
+    this.groups = new Set((plan.groups ?? []).filter((g) => g > 1));
   }
 
   async run(): Promise<ReapResult[]> {
@@ -119,10 +133,17 @@ class Executor {
     const id = readProcIdentity(t.pid);
     if (!id) this.finish(m, 'gone', 'already gone before reaper acted');
     else if (id.startTime !== t.startTime) this.finish(m, 'skipped', changedText(t.pid, t.startTime, id.startTime));
+    else if (ownerChanged(t.uid, id.uid)) this.finish(m, 'skipped', ownerChangedText(t.uid, id.uid));
     else m.uid = id.uid;
   }
 
-  /** New members from a rescan: children of tree members, and members of groups led by one. */
+  /**
+   * New members from a rescan: children of tree members (so, by induction, descendants of the
+   * plan's targets), each started after its parent and read again by identity. Membership of
+   * a target's process group alone admits nobody (a sibling in the group is not in the plan),
+   * except in groups the plan names as wholly its own (`plan.groups`, a run's teardown), and
+   * then only while the group's leader is a live member.
+   */
   private discover(stats: ReadonlyMap<number, RawStat>): Member[] {
     const added: Member[] = [];
     let grew = true;
@@ -130,17 +151,19 @@ class Executor {
       grew = false;
       for (const st of stats.values()) {
         if (this.members.has(st.pid) || this.never.has(st.pid) || isKernelThreadStat(st)) continue;
+        if (this.planSkipped.has(`${st.pid}:${st.startTime}`)) continue;
         const parent = this.members.get(st.ppid);
-        const leader = st.pgid !== st.pid ? this.members.get(st.pgid) : undefined;
+        const leader = this.groups.has(st.pgid) && st.pgid !== st.pid ? this.members.get(st.pgid) : undefined;
         const via =
           parent && parent.tree && !parent.wasZombie && st.startTime >= parent.startTime && alive(stats, parent)
             ? parent
-            : leader && leader.tree && st.startTime >= leader.startTime && alive(stats, leader)
+            : leader && leader.tree && !leader.wasZombie && st.startTime >= leader.startTime && alive(stats, leader)
               ? leader
               : null;
         if (!via) continue;
         const id = readProcIdentity(st.pid);
-        if (!id || id.startTime !== st.startTime) continue;
+        if (!id || id.startTime !== st.startTime || id.uid === null) continue; // owner unknown: never a target
+        if (via !== parent && id.pgid !== via.pid) continue;
         const m: Member = {
           pid: st.pid,
           startTime: st.startTime,
@@ -181,6 +204,12 @@ class Executor {
     if (id.startTime !== m.startTime) {
       m.dead = true;
       this.finish(m, 'skipped', changedText(m.pid, m.startTime, id.startTime));
+      return 'changed';
+    }
+    // Same process, other owner (it ran su, a setuid program): the plan was confirmed for the old one.
+    if (ownerChanged(m.uid, id.uid)) {
+      m.dead = true;
+      this.finish(m, 'skipped', ownerChangedText(m.uid, id.uid));
       return 'changed';
     }
     if (id.uid !== null) m.uid = id.uid;
@@ -233,6 +262,7 @@ class Executor {
       await sleep(10);
     }
     const stats = scanStats();
+    let frozen: string | null;
     for (const m of this.order) {
       if (m.result !== null) continue;
       const st = stats.get(m.pid);
@@ -241,6 +271,9 @@ class Executor {
         this.finish(m, z.outcome, z.why);
       } else if (!st || st.startTime !== m.startTime || st.state === 'Z' || st.state === 'X') {
         this.finish(m, 'gone', killedText(termedNote));
+      } else if ((frozen = frozenWhy(m.pid)) !== null) {
+        // cgroup v1: a frozen task takes SIGKILL only when thawed (v2 lets it through).
+        this.finish(m, 'kill-pending', `SIGKILL sent, but ${frozen}: it dies when thawed`);
       } else if (st.state === 'D') {
         this.finish(m, 'kill-pending', `SIGKILL sent, but it is in uninterruptible sleep (D${wchanOf(m.pid)}): it dies when that kernel call returns`);
       } else {
@@ -383,24 +416,55 @@ class Executor {
 
   // ---- cont -------------------------------------------------------------------------------------------
 
+  /**
+   * SIGCONT only what is stopped (state T/t read right before the signal). A member that was
+   * running is 'not-stopped' (left alone, not counted as resumed); one held by a cgroup
+   * freezer did not resume, whatever SIGCONT did: /proc shows S or D for it, never T.
+   */
   private async contLadder(): Promise<void> {
-    for (const m of this.active()) this.signal(m, 'SIGCONT');
-    for (const m of this.discover(scanStats())) this.signal(m, 'SIGCONT');
+    const sent = new Set<Member>();
+    const cont = (m: Member, stats: ReadonlyMap<number, RawStat>): void => {
+      if (m.result !== null || m.dead || m.wasZombie || sent.has(m)) return;
+      const st = stats.get(m.pid);
+      if (!st || st.startTime !== m.startTime) return; // settled below
+      if (st.state !== 'T' && st.state !== 't') {
+        const frozen = frozenWhy(m.pid);
+        if (frozen) this.finish(m, 'survived', `not resumed: ${frozen}`);
+        else this.finish(m, 'not-stopped', `was not stopped (state ${st.state}): left alone`);
+        return;
+      }
+      sent.add(m);
+      this.signal(m, 'SIGCONT');
+    };
+    let stats = scanStats();
+    for (const m of this.active()) cont(m, stats);
+    stats = scanStats();
+    for (const m of this.discover(stats)) cont(m, stats);
     const deadline = Date.now() + 1000;
     for (;;) {
-      const stats = scanStats();
+      stats = scanStats();
+      const late = Date.now() >= deadline;
       let left = 0;
+      let frozen: string | null;
       for (const m of this.order) {
         if (m.result !== null || m.dead) continue;
         const st = stats.get(m.pid);
         if (m.wasZombie) {
-          const z = this.zombieOutcome(m, st, Date.now() >= deadline);
-          if (z) this.finish(m, z.outcome, z.outcome === 'gone' ? z.why : `${z.why}; its parent was continued`);
+          const z = this.zombieOutcome(m, st, late);
+          const parent = st ? this.members.get(st.ppid) : undefined;
+          const continued = parent !== undefined && sent.has(parent);
+          if (z) this.finish(m, z.outcome, z.outcome === 'gone' || !continued ? z.why : `${z.why}; its parent was continued`);
           else left++;
         } else if (!st || st.startTime !== m.startTime) {
-          this.finish(m, 'gone', 'exited after SIGCONT');
+          this.finish(m, 'gone', sent.has(m) ? 'exited after SIGCONT' : 'exited before reaper acted');
+        } else if (!sent.has(m)) {
+          cont(m, stats);
+          if (m.result === null) left++;
+        } else if ((frozen = frozenWhy(m.pid)) !== null) {
+          // Checked first: a v2-frozen member shows S and a v1-frozen one D, both look "running".
+          this.finish(m, 'survived', `not resumed: ${frozen}`);
         } else if (st.state === 'T' || st.state === 't') {
-          if (Date.now() >= deadline) {
+          if (late) {
             this.finish(
               m,
               'survived',
@@ -411,7 +475,7 @@ class Executor {
           this.finish(m, 'resumed', `running again (state ${st.state})`);
         }
       }
-      if (left === 0 || Date.now() >= deadline) break;
+      if (left === 0 || late) break;
       await sleep(10);
     }
   }
@@ -442,8 +506,22 @@ function changedText(pid: number, planned: number, now: number): string {
   return `identity changed: pid ${pid} now belongs to another process (start time ${now}, expected ${planned}); left alone`;
 }
 
+function ownerChanged(planned: number | null, now: number | null): boolean {
+  return planned !== null && now !== null && planned !== now;
+}
+
+function ownerChangedText(planned: number | null, now: number | null): string {
+  return `owner changed: planned as uid ${planned}, now uid ${now}; left alone`;
+}
+
 function killedText(termedNote: string | null): string {
   return termedNote ? `killed (SIGKILL): ${termedNote}` : 'killed (SIGKILL)';
+}
+
+/** "its cgroup /sys/fs/cgroup/x is frozen; thaw it: echo 0 > …", or null when no freezer holds it. */
+function frozenWhy(pid: number): string | null {
+  const f = readFrozenCgroup(pid);
+  return f ? sanitizeText(`its cgroup ${f.path} is frozen; thaw it: ${f.thaw}`) : null;
 }
 
 function wchanOf(pid: number): string {

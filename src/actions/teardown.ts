@@ -41,5 +41,6 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: opts.owner === undefined || opts.owner !== snapshot.selfUid });
   const execOpts: ExecuteOptions = {};
   if (opts.onProgress) execOpts.onProgress = opts.onProgress;
-  return executeReap(plan, execOpts);
+  // The run's own task groups: a process that joins one while the ladder runs is a member too.
+  return executeReap(pgids.size > 0 ? { ...plan, groups: [...pgids] } : plan, execOpts);
 }

@@ -2,7 +2,7 @@
  * Reap plans (pure): which processes a `reaper reap` would act on, in which order, and which it
  * refuses to touch and why. The executor (src/actions) re-checks every identity before acting.
  */
-import { ancestors, buildForest, descendants, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
+import { ancestors, buildForest, descendants, sanitizeText, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
 import { gpuIndicesOf } from './explain.js';
 import { matchText } from './patterns.js';
 import { protectionOfProc } from './protect.js';
@@ -31,6 +31,13 @@ export interface PlanOptions {
   readonly action: ReapAction;
   readonly graceMs: number;
   readonly allUsers: boolean;
+  /**
+   * A selected zombie whose parent is not itself selected: act on that parent (true, the
+   * default: the caller pointed at the zombie, as `--state Z` or the screen's key on its row
+   * does), or leave the zombie in `skipped` with the parent named (false: the default
+   * selector and broad ones, where the parent may be any live process, a shell or a daemon).
+   */
+  readonly actOnZombieParents?: boolean;
 }
 
 export interface ReapTarget {
@@ -65,6 +72,71 @@ export interface ReapPlan {
   /** Who planned it: the executor applies the same user rule to members found while it acts. */
   readonly allUsers?: boolean;
   readonly selfUid?: number;
+  /**
+   * Process groups that are wholly this plan's own (a run's task groups; set by teardown only):
+   * a process that joins one while the executor acts is a member too. Without it, group
+   * membership never makes a process a member (a sibling in a target's group is not a target).
+   */
+  readonly groups?: readonly number[];
+  /**
+   * What will be signalled, in one sentence for the confirmation (CLI plan text, JSON `scope`,
+   * the screen's dialog): exactly the targets, plus descendants found while acting. Set by
+   * planForPids/planReap; see scopeText.
+   */
+  readonly scope?: string;
+  /**
+   * Plan warnings, one sentence each, for every surface that confirms the plan (`reap` text
+   * and JSON `warnings`, the screen's confirmation dialog): e.g. "resuming is pointless: 4711
+   * (python3) reads pts/3 from a background group and will stop again; …". Empty when none.
+   * Set by planForPids/planReap; already sanitised, render as is (sanitising again is harmless).
+   */
+  readonly warnings?: readonly string[];
+}
+
+/**
+ * The confirmation's promise: what the executor signals (src/actions/execute.ts keeps it:
+ * found members are only descendants, by parent chain and identity, of targets).
+ */
+export function scopeText(action: ReapAction, targets: number): string {
+  const these = targets === 1 ? 'this process' : `these ${targets} processes`;
+  switch (action) {
+    case 'kill':
+      return `signals exactly ${these}, plus any descendant of them found while reaper stops the tree (rescan of /proc, identity-checked, reported "found while acting"); nothing else in their process groups`;
+    case 'term':
+      return `signals exactly ${these}, plus any descendant of them found while reaper acts (rescan of /proc, identity-checked, reported "found while acting"); nothing else in their process groups`;
+    case 'cont':
+      return `sends SIGCONT only to those of ${these} that are stopped, plus stopped descendants found while acting; running ones are left alone`;
+  }
+}
+
+/**
+ * "Resuming is pointless" warnings: a group stopped by SIGTTIN/SIGTTOU stops again as soon as
+ * its reader touches the terminal again; what works is bringing it to the foreground, or kill.
+ * One warning per culprit (or per stopped group when the culprit is unknown).
+ */
+export function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>, targets: readonly number[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const pid of targets) {
+    const cause = verdicts.get(pid)?.stopCause;
+    if (!cause || (cause.kind !== 'ttin' && cause.kind !== 'ttou')) continue;
+    const p = snapshot.byPid.get(pid);
+    const key = cause.culpritPid !== null ? `c${cause.culpritPid}` : `g${p?.pgid ?? pid}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const who = cause.culpritPid ?? pid;
+    const comm = snapshot.byPid.get(who)?.comm;
+    const name = comm ? `${who} (${comm})` : String(who);
+    const tty = cause.tty ?? 'its terminal';
+    const did = cause.kind === 'ttin' ? `reads ${tty}` : `writes to ${tty} (or changes its modes)`;
+    const subject = cause.culpritPid !== null ? name : `the group of ${name}`;
+    const fg =
+      cause.shellPid !== null
+        ? `bring it to the foreground with \`fg\` in shell ${cause.shellPid}${cause.tty ? ` on ${cause.tty}` : ''}`
+        : 'bring it to the foreground in the shell that started it (`fg`)';
+    out.push(sanitizeText(`resuming is pointless: ${subject} ${did} from a background group and will stop again; ${fg}, or kill it`));
+  }
+  return out;
 }
 
 export function hasSelector(sel: ReapSelection): boolean {
@@ -120,7 +192,11 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
   };
 
   const selected = snapshot.processes.filter(selects).map((p) => p.pid);
-  return planForPids(snapshot, verdicts, selected, opts);
+  // Only a selector that names zombies (--state Z, or --pid of a zombie) may reach a parent
+  // that was not selected itself: the default and broad selectors would otherwise SIGTERM any
+  // live process (an interactive shell, a daemon) for a zombie child it has not waited for yet.
+  const namesZombies = sel.state === 'Z' || (sel.pid !== undefined && byPid.get(sel.pid)?.state === 'Z');
+  return planForPids(snapshot, verdicts, selected, { ...opts, actOnZombieParents: opts.actOnZombieParents ?? namesZombies });
 }
 
 /**
@@ -180,6 +256,17 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
       skip(z, `zombie: only its parent ${parent.pid} (${parent.comm}, ${parent.stat}) can reap it, and that parent is protected: ${pwhy}`);
       continue;
     }
+    if (!chosen.has(parent.pid) && opts.actOnZombieParents === false) {
+      chosen.delete(pid);
+      skip(z, `zombie: only its parent ${parent.pid} (${parent.comm}, ${parent.stat}) can reap it, and that parent was not selected: act on it with --pid ${parent.pid}, or select zombies with --state Z`);
+      continue;
+    }
+    if (!chosen.has(parent.pid) && parent.uid !== z.uid) {
+      // A root-owned parent of a user's zombie is sudo, sshd, slurmstepd: never a target for a child's sake.
+      chosen.delete(pid);
+      skip(z, `zombie: only its parent ${parent.pid} (${parent.comm}, ${parent.stat}) can reap it, and that parent belongs to ${parent.user ?? 'uid ' + parent.uid}, not to the zombie's owner: select the parent itself to act on it`);
+      continue;
+    }
     if (!chosen.has(parent.pid)) {
       chosen.add(parent.pid);
       noTree.add(parent.pid);
@@ -211,5 +298,15 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
     if (noTree.has(pid)) t.tree = false;
     return t;
   });
-  return { action: opts.action, graceMs: opts.graceMs, targets, skipped, allUsers: opts.allUsers, selfUid: snapshot.selfUid };
+  const warnings = opts.action === 'cont' ? contWarnings(snapshot, verdicts, order) : [];
+  return {
+    action: opts.action,
+    graceMs: opts.graceMs,
+    targets,
+    skipped,
+    allUsers: opts.allUsers,
+    selfUid: snapshot.selfUid,
+    scope: scopeText(opts.action, targets.length),
+    warnings,
+  };
 }

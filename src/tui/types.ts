@@ -57,7 +57,7 @@ export interface ActionOutcome {
   readonly pid: number;
   readonly startTime: number;
   readonly cmd: string;
-  readonly outcome: 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending';
+  readonly outcome: 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
   readonly why: string | null;
 }
 

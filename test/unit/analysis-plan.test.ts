@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyze, planReap } from '../../src/analysis/index.js';
+import { analyze, planForPids, planReap } from '../../src/analysis/index.js';
+import type { Verdict } from '../../src/model/index.js';
 import { proc, snap } from '../helpers/reap-fake.js';
 
 const opts = { action: 'kill' as const, graceMs: 5000, allUsers: false };
@@ -23,12 +24,31 @@ describe('planReap', () => {
 
   it('default: leftovers with their trees, top-down, other users skipped', () => {
     const plan = planReap(s, v, {}, opts);
-    // 201 is a zombie its live parent 200 never reaps: the action goes to 200 (without its tree).
-    assert.deepEqual(plan.targets.map((t) => t.pid), [100, 101, 200, 102, 201]);
-    assert.equal(plan.targets[2]!.viaParentOf, 201);
+    // 201 is a zombie its live parent 200 never reaps. 200 is not a leftover (a user's process
+    // under a shell): the default selector never reaches it for its child's sake.
+    assert.deepEqual(plan.targets.map((t) => t.pid), [100, 101, 102]);
     assert.ok(plan.targets[0]!.reasons.some((r) => r.code === 'orphaned'));
-    assert.deepEqual(plan.skipped.map((x) => x.pid), [103]);
+    assert.deepEqual(plan.skipped.map((x) => x.pid), [103, 201]);
     assert.match(plan.skipped[0]!.why, /owned by root/);
+    assert.match(plan.skipped[1]!.why, /only its parent 200 .* was not selected: act on it with --pid 200/);
+    assert.match(plan.scope!, /exactly these 3 processes, plus any descendant of them found while/);
+    assert.deepEqual(plan.warnings, []);
+  });
+  it('a zombie whose parent belongs to another user: never redirected, even with --state Z --all-users', () => {
+    const s2 = snap([
+      proc({ pid: 400, ppid: 1, uid: 0, user: 'root', argv: ['slurmstepd'] }),
+      proc({ pid: 401, ppid: 400, state: 'Z', argv: [] }),
+    ], { selfUid: 0 });
+    const v2 = analyze({ snapshot: s2, runs: [], patterns: [], allUsers: true });
+    const plan = planReap(s2, v2, { state: 'Z' }, { ...opts, allUsers: true });
+    assert.deepEqual(plan.targets.map((t) => t.pid), []);
+    assert.match(plan.skipped.find((x) => x.pid === 401)!.why, /parent 400 .* belongs to root, not to the zombie's owner/);
+    // Selecting the parent itself is explicit: then it is a target (with its zombie).
+    assert.deepEqual(planReap(s2, v2, { pid: 400 }, { ...opts, allUsers: true }).targets.map((t) => t.pid), [400, 401]);
+  });
+  it('planForPids (the screen: the user pointed at the zombie) still acts on its parent', () => {
+    const plan = planForPids(s, v, [201], opts);
+    assert.deepEqual(plan.targets.map((t) => [t.pid, t.viaParentOf ?? null, t.tree ?? true]), [[200, 201, false], [201, null, true]]);
   });
   it('--pid: that tree only', () => {
     const plan = planReap(s, v, { pid: 101 }, opts);
@@ -50,6 +70,34 @@ describe('planReap', () => {
   it('--state T intersects with --match', () => {
     assert.deepEqual(planReap(s, v, { state: 'T', match: /nothing/ }, opts).targets, []);
     assert.deepEqual(planReap(s, v, { state: 'T' }, opts).targets.map((t) => t.pid), [101, 102]);
+  });
+  it('--pid of a zombie acts on its parent', () => {
+    assert.deepEqual(planReap(s, v, { pid: 201 }, opts).targets.map((t) => t.pid), [200, 201]);
+  });
+  it('cont: a group stopped by SIGTTIN carries a "resuming is pointless" warning naming the reader and the shell', () => {
+    const s3 = snap([
+      proc({ pid: 4700, comm: 'bash', tty: 'pts/3', pgid: 4700, sid: 4700 }),
+      proc({ pid: 4710, ppid: 4700, pgid: 4710, sid: 4700, state: 'T', comm: 'python3', tty: 'pts/3' }),
+      proc({ pid: 4711, ppid: 4710, pgid: 4710, sid: 4700, state: 'T', comm: 'python3', tty: 'pts/3' }),
+      proc({ pid: 4800, ppid: 1, state: 'T', comm: 'sleep' }),
+    ]);
+    const cause = { kind: 'ttin' as const, culpritPid: 4711, shellPid: 4700, tty: 'pts/3' };
+    const v3 = new Map<number, Verdict>([
+      [4710, { reasons: [{ code: 'stopped', text: 'stopped' }], stopCause: cause }],
+      [4711, { reasons: [{ code: 'stopped', text: 'stopped' }], stopCause: cause }],
+      [4800, { reasons: [{ code: 'stopped', text: 'stopped' }], stopCause: { kind: 'signal', culpritPid: null, shellPid: null, tty: null } }],
+    ]);
+    const plan = planReap(s3, v3, { state: 'T' }, { ...opts, action: 'cont' });
+    assert.deepEqual(plan.targets.map((t) => t.pid), [4800, 4710, 4711]);
+    assert.deepEqual(plan.warnings, [
+      'resuming is pointless: 4711 (python3) reads pts/3 from a background group and will stop again; bring it to the foreground with `fg` in shell 4700 on pts/3, or kill it',
+    ]);
+    assert.match(plan.scope!, /SIGCONT only to those of these 3 processes that are stopped/);
+    // Killing it is what works: no warning there.
+    assert.deepEqual(planReap(s3, v3, { state: 'T' }, opts).warnings, []);
+    // ttou with the culprit unknown: still said, about the group.
+    const v4 = new Map<number, Verdict>([[4710, { reasons: [], stopCause: { kind: 'ttou', culpritPid: null, shellPid: null, tty: 'pts/3' } }]]);
+    assert.match(planForPids(s3, v4, [4710], { ...opts, action: 'cont' }).warnings![0]!, /^resuming is pointless: the group of 4710 \(python3\) writes to pts\/3 .*in the shell that started it/);
   });
   it('never plans an ancestor of reaper', () => {
     const plan = planReap(s, v, { pid: 50 }, opts);

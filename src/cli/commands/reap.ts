@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import { executeReap, type ReapResult } from '../../actions/index.js';
 import { planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
 import { ReaperError } from '../../model/errors.js';
-import type { ProcKey, RunSummary } from '../../model/index.js';
+import { sanitizeText, type ProcKey, type RunSummary, type Snapshot } from '../../model/index.js';
 import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { parseChoiceFlag, parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 import { buildReapJson } from '../render/reap-json.js';
@@ -20,7 +20,8 @@ import { renderPlanText, renderResultLine, summarizeResults } from '../render/re
 const HELP = `Usage
   reaper reap [selectors] [--signal term|kill|cont] [--grace SECONDS] [--dry-run] [--yes] [--json]
 
-Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree.
+Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree;
+descendants that appear while reaper acts are included, nothing else (not other members of a process group).
   --leftovers        processes the analysis marks as leftovers (default)
   --run ID|last      members of a run (REAPER_RUN=ID in their environment)
   --pid N            process N and its descendants
@@ -31,12 +32,13 @@ Selectors (several intersect; none means --leftovers). Each selected process is 
 Action
   --signal term      SIGTERM + SIGCONT, wait --grace seconds (default 5), then SIGKILL (default)
   --signal kill      SIGSTOP the whole tree, rescan until stable, SIGKILL, confirm
-  --signal cont      SIGCONT the tree (resume stopped processes)
+  --signal cont      SIGCONT the stopped processes of the tree (running ones are left alone)
   --dry-run          print the plan (every target with its reasons) and touch nothing
   --yes              do not ask (required without a terminal)
   --json             print { plan, results } as JSON
   --gpus SEL         auto (nvidia-smi when present), none, or sim:N
-Exit status: 0 every target gone or resumed (or nothing to do), 1 some survive, 2 bad input.`;
+Exit status: 0 every target gone or resumed (or nothing to do), 1 some survive, 2 bad input
+(also a --pid, --run or --gpu that does not exist here).`;
 
 const SPEC: FlagSpec = {
   leftovers: { type: 'boolean' },
@@ -113,6 +115,22 @@ function exitCodeOf(results: readonly ReapResult[]): number {
   return bad ? 1 : 0;
 }
 
+/** A --pid or --gpu that names nothing here is bad input (exit 2), not an empty plan. */
+function checkSelectorsExist(args: ReapArgs, snapshot: Snapshot): void {
+  const { pid, gpu } = args.selection;
+  if (pid !== undefined && !snapshot.byPid.has(pid)) throw new ReaperError('NOT_FOUND', `--pid ${pid}: no such process`);
+  if (gpu !== undefined && !snapshot.gpu.gpus.some((g) => g.index === gpu)) {
+    const known = snapshot.gpu.gpus.map((g) => g.index).sort((a, b) => a - b);
+    const why =
+      known.length > 0
+        ? `GPUs here: ${known.join(', ')}`
+        : args.gpus.kind === 'none'
+          ? 'no GPU information with --gpus none'
+          : `no GPU information${snapshot.gpu.error ? ` (${sanitizeText(snapshot.gpu.error.message)})` : ''}`;
+    throw new ReaperError('NOT_FOUND', `--gpu ${gpu}: no such GPU (${why})`);
+  }
+}
+
 async function ask(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -136,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const view = await takeMachineView(args.gpus);
   const { snapshot, runs } = view;
+  checkSelectorsExist(args, snapshot);
 
   const selection: { -readonly [K in keyof ReapSelection]: ReapSelection[K] } = { ...args.selection };
   if (args.run !== null) {
@@ -146,6 +165,9 @@ export async function run(argv: string[]): Promise<number> {
       if (!summary) throw new ReaperError('RUN_NOT_FOUND', '--run last: no runs recorded');
     } else {
       summary = runs?.find((r) => r.id === args.run);
+      if (!summary && !snapshot.processes.some((p) => p.runId === args.run)) {
+        throw new ReaperError('RUN_NOT_FOUND', `--run ${sanitizeText(args.run)}: no such run (no journal${runs === null ? ' could be read' : ''}, and no process carries REAPER_RUN=${sanitizeText(args.run)})`);
+      }
     }
     selection.runId = summary?.id ?? args.run;
     const leaders: ProcKey[] = [];

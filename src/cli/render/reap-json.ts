@@ -8,6 +8,10 @@ export interface ReapJsonDocument {
     readonly graceMs: number;
     readonly targets: ReapPlan['targets'];
     readonly skipped: ReapPlan['skipped'];
+    /** What will be signalled (see ReapPlan.scope); null with no targets. */
+    readonly scope: string | null;
+    /** Plan warnings (see ReapPlan.warnings), e.g. "resuming is pointless: …". */
+    readonly warnings: readonly string[];
   };
   readonly results: readonly ReapResult[];
   readonly dryRun: boolean;
@@ -30,6 +34,8 @@ export function buildReapJson(plan: ReapPlan, results: readonly ReapResult[], dr
         note: t.note ?? null,
       })) as unknown as ReapPlan['targets'],
       skipped: plan.skipped,
+      scope: plan.targets.length > 0 ? (plan.scope ?? null) : null,
+      warnings: plan.warnings ?? [],
     },
     results,
     dryRun,

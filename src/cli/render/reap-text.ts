@@ -10,7 +10,7 @@ export function describeAction(plan: Pick<ReapPlan, 'action' | 'graceMs'>): stri
     case 'term':
       return `term (SIGTERM + SIGCONT, ${fmtSec(plan.graceMs)} grace, then SIGKILL)`;
     case 'cont':
-      return 'cont (SIGCONT the tree)';
+      return 'cont (SIGCONT the stopped members of the tree)';
   }
 }
 
@@ -24,10 +24,30 @@ function clip(s: string, width: number): string {
   return t.length > width ? t.slice(0, width - 1) + '…' : t;
 }
 
+/** Word-wrap sanitised text to `width`, continuation lines indented by `indent`: never cut. */
+export function wrapText(s: string, width: number, indent: string, first = ''): string[] {
+  const words = sanitizeText(s).split(' ');
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const w of words) {
+    if (!empty && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = indent + w;
+    } else {
+      line += (empty ? '' : ' ') + w;
+    }
+    empty = false;
+  }
+  lines.push(line);
+  return lines;
+}
+
 export function renderPlanText(plan: ReapPlan, width = 120): string {
   const lines: string[] = [];
   const n = plan.targets.length;
   lines.push(`reap plan: ${describeAction(plan)}; ${n} target${n === 1 ? '' : 's'}${plan.skipped.length ? `, ${plan.skipped.length} skipped` : ''}`);
+  if (n > 0 && plan.scope) lines.push(...wrapText(plan.scope, Math.max(40, width), '    ', '  scope: '));
   if (n > 0) {
     lines.push(`  ${'PID'.padStart(7)}  ${'USER'.padEnd(10)} ${'STAT'.padEnd(5)} COMMAND`);
     for (const t of plan.targets) {
@@ -40,19 +60,25 @@ export function renderPlanText(plan: ReapPlan, width = 120): string {
     lines.push('skipped (left alone):');
     for (const s of plan.skipped) lines.push(`  ${String(s.pid).padStart(7)}  ${clip(s.cmd, 50)}: ${sanitizeText(s.why)}`);
   }
+  if (n > 0) for (const w of plan.warnings ?? []) lines.push(...wrapText(w, Math.max(40, width), '    ', 'warning: '));
   if (n === 0) lines.push('nothing to reap');
   return lines.join('\n') + '\n';
 }
 
+/** One result; the reason is wrapped onto indented lines, never cut (it says what to do next). */
 export function renderResultLine(r: ReapResult, width = 120): string {
-  return `  ${String(r.pid).padStart(7)}  ${r.outcome.padEnd(12)} ${clip(r.cmd, 40).padEnd(40)} ${r.why ? clip(r.why, Math.max(20, width - 66)) : ''}`.trimEnd();
+  const head = `  ${String(r.pid).padStart(7)}  ${r.outcome.padEnd(12)} ${clip(r.cmd, 40).padEnd(40)}`;
+  if (!r.why) return head.trimEnd();
+  return wrapText(r.why, Math.max(head.length + 20, width), ' '.repeat(12), head + ' ').join('\n');
 }
 
+/** Counts by outcome; `not-stopped` (cont targets that were running) is not counted as resumed. */
 export function summarizeResults(results: readonly ReapResult[]): string {
   const counts = new Map<string, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
-  const order = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped'];
-  const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
+  const order = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped', 'not-stopped'];
+  const label: Record<string, string> = { 'not-stopped': 'not stopped (left alone)' };
+  const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${label[o] ?? o}`);
   return `result: ${parts.length ? parts.join(', ') : 'nothing done'}`;
 }
 
