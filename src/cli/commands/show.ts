@@ -2,6 +2,7 @@
 import { ReaperError } from '../../model/errors.js';
 import { formatRunHistoryLines, listRunIds, readRunHistory, resolveRunArg, stateDir } from '../../launch/index.js';
 import { sanitizeText } from '../../model/sanitize.js';
+import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
 import { buildShowDocument } from '../render/history-json.js';
 import { stringifySafe } from '../render/json-safe.js';
@@ -28,6 +29,7 @@ export interface ShowArgs {
 
 export function parseShowArgs(argv: string[]): ShowArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  assertNoBooleanValues(argv, SPEC);
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   if (input.length !== 1) throw new ReaperError('USAGE', input.length === 0 ? 'show: expected a run id (or "last")' : `show: expected one run id, got ${input.length} arguments`);
   if (flags.lines === '' || flags.lines === null) throw new ReaperError('USAGE', '--lines needs a value');
