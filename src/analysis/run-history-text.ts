@@ -32,6 +32,7 @@ export function formatTaskCounts(c: TaskCounts): string {
 /** Why a stage ended as it did: "exit 3", "timeout 1s (SIGKILL)", "signal SIGSEGV". */
 export function stageWhy(s: StageHistory): string {
   if (s.outcome === 'succeeded') return s.exitCode !== null ? `exit ${s.exitCode}` : 'ok';
+  if (s.outcome === 'running') return '';
   const base = s.detail ?? (s.exitCode !== null ? `exit ${s.exitCode}` : s.signal !== null ? `signal ${s.signal}` : (s.reason ?? s.outcome));
   const extra: string[] = [];
   if (s.exitCode !== null && !base.includes(`exit ${s.exitCode}`)) extra.push(`exit ${s.exitCode}`);
@@ -73,7 +74,9 @@ function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string): stri
   const out = [head];
   for (const s of t.stages) {
     const name = `${s.stage}${s.attempt > 1 ? ` #${s.attempt}` : ''}`;
-    const cols = [`  ${S(name).padEnd(stageWidth)}`, s.outcome.padEnd(9), S(stageWhy(s))];
+    const why = stageWhy(s);
+    const cols = [`  ${S(name).padEnd(stageWidth)}`, why ? s.outcome.padEnd(9) : s.outcome];
+    if (why) cols.push(S(why));
     if (s.durationMs !== null) cols.push(formatMs(s.durationMs));
     if (s.gpu !== null) cols.push(`gpu ${S(s.gpu)}`);
     if (s.pid !== null) cols.push(`pid ${s.pid}`);

@@ -65,6 +65,10 @@ describe('buildRunHistory', () => {
     assert.deepEqual(live.tasks.map((t) => t.outcome), ['running', 'pending', 'pending']);
     assert.equal(live.tasks[0]!.stages[0]!.durationMs, 8900);
     assert.equal(live.tasks[0]!.stages[0]!.stuck, 'T for 12s: pid 101 python3 s.py');
+    const lines = formatRunHistoryLines(live);
+    assert.ok(lines.includes('  sample    running  8.9s  gpu 0  pid 100'), lines.join('\n'));
+    assert.ok(lines.includes('      stuck: T for 12s: pid 101 python3 s.py'), lines.join('\n'));
+    assert.ok(lines.includes('task 1: pending'), lines.join('\n'));
     const gone = run(recs, { live: false });
     assert.equal(gone.state, 'crashed');
     assert.equal(gone.durationMs, null);
