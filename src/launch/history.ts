@@ -212,7 +212,11 @@ export interface ReadHistoryOptions {
 
 /** One run's history (with stderr tails when asked), or why its journal cannot be read. */
 export function readRunHistory(state: string, runId: string, opts: ReadHistoryOptions = {}): RunHistoryEntry {
-  const dir = runPaths(state, runId).dir;
+  return readRunHistoryAt(runPaths(state, runId).dir, runId, opts);
+}
+
+/** The same, for a run folder already known (a RunSummary's `dir`: the TUI's job row). */
+export function readRunHistoryAt(dir: string, runId: string, opts: ReadHistoryOptions = {}): RunHistoryEntry {
   const j = readJournalRecords(dir);
   if ('error' in j) return { kind: 'unreadable', id: runId, dir, reason: j.error };
   const entry = buildRunHistory(j.records, { id: runId, dir, live: readRunLiveness(j.records), nowMs: opts.nowMs ?? Date.now(), warnings: j.warnings });
