@@ -79,6 +79,16 @@ _reaper_flag_value() {
     --wait) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
+  runs)
+    case "$flag" in
+    --limit) COMPREPLY=() ;;
+    *) return 1 ;;
+    esac ;;
+  show)
+    case "$flag" in
+    --lines) COMPREPLY=() ;;
+    *) return 1 ;;
+    esac ;;
   doctor)
     case "$flag" in
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
@@ -97,6 +107,7 @@ _reaper_arg() {
   case "$cmd" in
   run) _reaper_files "yaml yml" "$1" ;;
   stop) _reaper_words "last $(_reaper_run_ids)" "$1" ;;
+  show) _reaper_words "last $(_reaper_run_ids)" "$1" ;;
   completion) _reaper_words "bash zsh" "$1" ;;
   *) COMPREPLY=() ;;
   esac
@@ -109,6 +120,8 @@ _reaper_flags() {
   reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --help" ;;
   run) echo "--gpus --detach --json --containment --help" ;;
   stop) echo "--kill --wait --json --help" ;;
+  runs) echo "--limit --all --json --help" ;;
+  show) echo "--lines --json --help" ;;
   doctor) echo "--json --gpus --containment --help" ;;
   completion) echo "--help" ;;
   esac
@@ -135,14 +148,14 @@ _reaper() {
 
   local cmd=top
   case "${w[1]}" in
-    top|ls|reap|run|stop|doctor|completion) ((cword > 1)) && cmd=${w[1]} ;;
+    top|ls|reap|run|stop|runs|show|doctor|completion) ((cword > 1)) && cmd=${w[1]} ;;
   esac
 
   if ((cword == 1)); then
     if [[ $cur == -* ]]; then
       _reaper_words "--gpus --interval --all --readonly --batch --help --version" "$cur"
     else
-      _reaper_words "top ls reap run stop doctor completion" "$cur"
+      _reaper_words "top ls reap run stop runs show doctor completion" "$cur"
     fi
   elif [[ $cur == --*=* ]]; then
     local flag=${cur%%=*}

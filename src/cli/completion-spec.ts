@@ -116,6 +116,24 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
   },
   {
+    name: 'runs',
+    help: 'recent runs: state, tasks ok and failed, duration',
+    flags: [
+      { name: '--limit', value: { kind: 'free', what: 'number of runs' }, help: 'the N newest runs (default 20)' },
+      { name: '--all', value: NONE, help: 'every run' },
+      JSON_FLAG,
+    ],
+  },
+  {
+    name: 'show',
+    help: 'what each task and stage of a run did, and why',
+    arg: { what: 'run', value: { kind: 'run' } },
+    flags: [
+      { name: '--lines', value: { kind: 'free', what: 'number of lines' }, help: 'lines of stderr per failed stage (default 10)' },
+      JSON_FLAG,
+    ],
+  },
+  {
     name: 'doctor',
     help: 'what this machine allows',
     flags: [JSON_FLAG, GPUS, CONTAINMENT],

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   reap: () => import('./commands/reap.js'),
   run: () => import('./commands/run.js'),
   stop: () => import('./commands/stop.js'),
+  runs: () => import('./commands/runs.js'),
+  show: () => import('./commands/show.js'),
   doctor: () => import('./commands/doctor.js'),
   top: () => import('./commands/top.js'),
   completion: () => import('./commands/completion.js'),
@@ -30,6 +32,8 @@ Usage
   reaper reap [selectors] [--signal term|kill|cont] [--dry-run] [--yes] [--json]
   reaper run BATCH.yaml [--gpus sim:N] [--detach] [--json]
   reaper stop RUN|last
+  reaper runs [--limit N] [--all] [--json]            recent runs
+  reaper show RUN|last [--lines N] [--json]           what each task of a run did, and why
   reaper doctor
   reaper completion bash|zsh
 

@@ -10,3 +10,4 @@ export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './g
 export { stopRun, type StopOptions, type StopResult } from './stop.js';
 export { launchDetached, spawnDetachedLauncher } from './detach.js';
 export { readDoctorReport, type DoctorReport, type DoctorCheck } from './doctor.js';
+export { listRunIds, resolveRunId as resolveRunArg, readRunHistory, readRunHistoryAt, readRunHistories, readJournalRecords, readStderrTail, attachStderrTails, readRunLiveness, buildRunHistory, formatRunHistoryLines, formatTaskCounts, formatLocalTime, formatMs, stageWhy, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from './history.js';

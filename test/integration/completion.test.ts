@@ -140,6 +140,13 @@ describe('bash completion', { skip: hasBash ? false : 'bash 4.3+ not found' }, (
     assert.deepEqual(bashComplete(['reaper', 'stop', '--kill', '2026112', ]).sort(), [RUN_A, RUN_B].sort());
   });
 
+  it('reaper show <TAB>: run ids and last; reaper runs --<TAB>: its own flags', () => {
+    assert.deepEqual(bashComplete(['reaper', 'show', '']).sort(), [RUN_A, RUN_B, 'last'].sort());
+    assert.deepEqual(bashComplete(['reaper', 'show', '--lines', '3', '20261129']), [RUN_B]);
+    assert.deepEqual(bashComplete(['reaper', 'runs', '--']).sort(), ['--all', '--help', '--json', '--limit']);
+    assert.deepEqual(bashComplete(['reaper', 'runs', '--limit', '']), []);
+  });
+
   it('reaper run <TAB>: batch files and folders, not the python scripts', () => {
     const got = bashComplete(['reaper', 'run', '']);
     assert.ok(got.includes('demo.yaml'), got.join(' '));
@@ -194,12 +201,13 @@ zpty -d z
 
 describe('zsh completion', { skip: hasZsh ? false : 'zsh (with zsh/zpty) not installed' }, () => {
   it('lists commands, reap flags with descriptions, --signal values, sim:N and run ids', () => {
-    const [cmds, reapS, signal, gpus, stop] = zshListings([
+    const [cmds, reapS, signal, gpus, stop, show] = zshListings([
       ['reaper ', 'the live screen'],
       ['reaper reap --s', 'uninterruptible'],
       ['reaper reap --signal ', 'term'],
       ['reaper ls --gpus sim:', 'sim:8'],
       ['reaper stop ', 'last'],
+      ['reaper show ', 'last'],
     ]);
     for (const c of COMMANDS) assert.match(cmds!, new RegExp(`\\b${c.name}\\s+-- `), c.name);
     assert.match(reapS!, /--signal\s+-- how to act/);
@@ -207,5 +215,6 @@ describe('zsh completion', { skip: hasZsh ? false : 'zsh (with zsh/zpty) not ins
     assert.match(signal!, /cont\s+kill\s+term/);
     assert.match(gpus!, /sim:1\s+sim:2\s+sim:4\s+sim:8/);
     for (const id of [RUN_A, RUN_B, 'last']) assert.ok(stop!.includes(id), `${id} in ${stop}`);
+    for (const id of [RUN_A, RUN_B, 'last']) assert.ok(show!.includes(id), `${id} in ${show}`);
   });
 });
