@@ -7,13 +7,12 @@
  * 64 KiB of a log, and only a regular file that is inside the run folder (O_NOFOLLOW, then the
  * opened descriptor's real path is checked).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { buildRunHistory, parseJournalText, type RunHistory, type RunHistoryEntry, type StderrTail } from '../analysis/run-history.js';
-import { ReaperError } from '../model/errors.js';
-import { sanitizeText } from '../model/sanitize.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
-import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
+import { listRunIds } from './journal.js';
+import { runPaths } from './paths.js';
 
 export { buildRunHistory, parseJournalText, formatMs, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from '../analysis/run-history.js';
 export { formatRunHistoryLines, formatTaskCounts, formatLocalTime, stageWhy } from '../analysis/run-history-text.js';
@@ -26,38 +25,6 @@ export const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
 const TAIL_LINE_MAX = 1000;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
-
-/** Run ids under `<state>/runs`, oldest first (ids sort by their UTC start time). */
-export function listRunIds(state: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(runsDir(state));
-  } catch {
-    return [];
-  }
-  return names.filter((n) => RUN_ID_RE.test(n)).sort();
-}
-
-/**
- * A run given as its whole id, "last" (the newest run folder) or a unique prefix of at least 8
- * characters. Pure over the list of ids. Throws RUN_NOT_FOUND (exit 2) or USAGE (ambiguous, too short).
- */
-export function resolveRunId(ids: readonly string[], arg: string): string {
-  const shown = sanitizeText(arg);
-  if (arg === 'last') {
-    const last = [...ids].sort().at(-1);
-    if (last === undefined) throw new ReaperError('RUN_NOT_FOUND', 'no runs recorded yet');
-    return last;
-  }
-  if (ids.includes(arg)) return arg;
-  if (arg.length < 8) {
-    throw new ReaperError(ids.some((i) => i.startsWith(arg)) && arg !== '' ? 'USAGE' : 'RUN_NOT_FOUND', `no run "${shown}" (give the whole run id, "last", or at least 8 of its first characters)`);
-  }
-  const hits = ids.filter((i) => i.startsWith(arg));
-  if (hits.length === 1) return hits[0]!;
-  if (hits.length > 1) throw new ReaperError('USAGE', `run id "${shown}" is ambiguous: ${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', …' : ''}`);
-  throw new ReaperError('RUN_NOT_FOUND', `no run "${shown}"`);
-}
 
 function errText(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;

@@ -1,7 +1,7 @@
 /** Public face of the launcher: batch config, run records, launching, stopping, containment. */
 export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, formatDuration, expandTemplate, placeholdersIn, BUILTIN_PLACEHOLDERS, type BatchConfig, type StageConfig, type TaskConfig, type GpuSpec, type StageOrder } from './config.js';
 export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, assertRunId, ensureStateDir, createRunDir, type RunPaths } from './paths.js';
-export { readRuns, readRunsReport, resolveRunId, readJournal, readRunJournal, parseJournal, summarizeRun, claimRunEnd, JournalWriter, RUN_ID_MIN_PREFIX, type JournalEvent, type LayerState, type SkippedRun } from './journal.js';
+export { readRuns, readRunsReport, resolveRunId, listRunIds, readJournal, readRunJournal, parseJournal, summarizeRun, claimRunEnd, JournalWriter, RUN_ID_MIN_PREFIX, type JournalEvent, type LayerState, type SkippedRun } from './journal.js';
 export { inspectStateDir, inspectRunFolder, trustRun, type TrustedRun } from './run-trust.js';
 export { endAbandonedRun, appendRunEnd, type EndAbandonedResult } from './run-end.js';
 export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
@@ -10,4 +10,4 @@ export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './g
 export { stopRun, type StopOptions, type StopResult } from './stop.js';
 export { launchDetached, spawnDetachedLauncher } from './detach.js';
 export { readDoctorReport, type DoctorReport, type DoctorCheck } from './doctor.js';
-export { listRunIds, resolveRunId as resolveRunArg, readRunHistory, readRunHistoryAt, readRunHistories, readJournalRecords, readStderrTail, attachStderrTails, readRunLiveness, buildRunHistory, formatRunHistoryLines, formatTaskCounts, formatLocalTime, formatMs, stageWhy, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from './history.js';
+export { readRunHistory, readRunHistoryAt, readRunHistories, readJournalRecords, readStderrTail, attachStderrTails, readRunLiveness, buildRunHistory, formatRunHistoryLines, formatTaskCounts, formatLocalTime, formatMs, stageWhy, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from './history.js';

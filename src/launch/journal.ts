@@ -8,6 +8,7 @@
 import { closeSync, constants, existsSync, fstatSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
+import { sanitizeText } from '../model/sanitize.js';
 import type { ProcKey } from '../model/proc.js';
 import type { RunSummary, TaskStatus, TaskSummary } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -389,7 +390,8 @@ export function summarizeRun(dir: string, events: readonly JournalEvent[], snaps
   };
 }
 
-function listRunIds(state: string): string[] {
+/** Run ids under `<state>/runs`, oldest first (ids sort by their UTC start time). */
+export function listRunIds(state: string): string[] {
   const dir = runsDir(state);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -471,7 +473,7 @@ export function resolveRunId(state: string, idOrLast: string): string {
     return last;
   }
   if (ids.includes(idOrLast)) return idOrLast;
-  if (!/^[0-9a-f-]+$/.test(idOrLast)) throw new ReaperError('USAGE', `not a run id: "${idOrLast.slice(0, 40)}" (give the whole id, a prefix of ${RUN_ID_MIN_PREFIX}+ characters, or "last")`);
+  if (!/^[0-9a-f-]+$/.test(idOrLast)) throw new ReaperError('USAGE', `not a run id: "${sanitizeText(idOrLast.slice(0, 40))}" (give the whole id, a prefix of ${RUN_ID_MIN_PREFIX}+ characters, or "last")`);
   if (idOrLast.length < RUN_ID_MIN_PREFIX) throw new ReaperError('USAGE', `run id prefix "${idOrLast}" is too short: give at least ${RUN_ID_MIN_PREFIX} characters, the whole id, or "last"`);
   const prefixed = ids.filter((i) => i.startsWith(idOrLast));
   if (prefixed.length === 1) return prefixed[0]!;

