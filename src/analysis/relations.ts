@@ -64,6 +64,62 @@ export function orphanedAncestor(snapshot: Snapshot, p: ProcInfo): ProcInfo | nu
   return null;
 }
 
+/**
+ * System daemons by kernel comm (15 characters at most). Whatever state they are in, they are
+ * never leftovers: a scheduler, a login server or the GPU's own helpers are not a batch.
+ */
+const KNOWN_DAEMONS = new Set([
+  'sshd', 'slurmd', 'slurmctld', 'slurmdbd', 'slurmstepd', 'slurmrestd', 'munged', 'sackd',
+  'nvidia-persiste', 'nvidia-persistenced', 'nv-hostengine', 'nv-fabricmanage', 'nvidia-fabricma', 'dcgm-exporter',
+  'systemd', 'systemd-journal', 'systemd-logind', 'systemd-udevd', 'systemd-resolve', 'systemd-timesyn',
+  'systemd-network', 'dbus-daemon', 'dbus-broker', 'cron', 'crond', 'atd', 'rsyslogd', 'syslog-ng', 'agetty', 'login',
+  'containerd', 'dockerd', 'kubelet', 'chronyd', 'ntpd', 'polkitd', 'udisksd', 'snapd', 'irqbalance', 'Xorg', 'gdm',
+  'gdm3', 'lightdm', 'sddm', 'rpcbind', 'nscd', 'sssd', 'nslcd', 'auditd', 'master', 'postfix', 'exim4',
+]);
+
+/**
+ * Why `p` is a system daemon (never a leftover), or null: a known daemon by name, or a process
+ * that a service manager started and supervises (its cgroup's leaf is a "….service" unit).
+ */
+export function daemonOf(p: ProcInfo): string | null {
+  if (KNOWN_DAEMONS.has(p.comm)) return `a system daemon (${p.comm})`;
+  const unit = serviceUnit(p.cgroup);
+  if (unit !== null) return `service ${unit}`;
+  return null;
+}
+
+/** The leaf unit of a cgroup path when it is a systemd service ("/system.slice/slurmd.service"), else null. */
+export function serviceUnit(cgroup: string | null | undefined): string | null {
+  if (!cgroup) return null;
+  const leaf = cgroup.replace(/\/+$/, '').split('/').pop() ?? '';
+  return /\.service$/.test(leaf) ? leaf : null;
+}
+
+/**
+ * Where `p` lost its owner: the nearest process in its ancestry (itself included) whose parent
+ * died (adopted by init or a subreaper), or null when a live owner holds it.
+ *  - A process adopted while inside another's process group lost its parent, a member of its
+ *    job (a driver, a pool): that is the root, whether or not the group leader still lives
+ *    (a subshell may lead the group of a killed driver's workers).
+ *  - A process adopted while leading its own group (setsid, nohup'd job, tmux, a daemon) is
+ *    the root of its own tree: it owns its descendants, so it is only its own orphan root.
+ *  - A daemon or service (daemonOf) owns what is below it: null.
+ */
+export function orphanRootOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
+  const seen = new Set<number>();
+  let cur: ProcInfo | undefined = p;
+  while (cur && !seen.has(cur.pid) && cur.pid > 1) {
+    seen.add(cur.pid);
+    if (cur.isKernelThread || daemonOf(cur) !== null) return null;
+    if (adopterOf(snapshot, cur)) {
+      if (cur.pgid !== cur.pid) return cur;
+      return cur === p ? cur : null;
+    }
+    cur = snapshot.byPid.get(cur.ppid);
+  }
+  return null;
+}
+
 export function describeProc(p: Pick<ProcInfo, 'pid' | 'comm' | 'stat'> | undefined, pid: number): string {
   if (!p) return `${pid} (gone)`;
   return `${pid} (${p.comm}, ${p.stat})`;

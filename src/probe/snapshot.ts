@@ -20,10 +20,12 @@ import type { ProcInfo } from '../model/proc.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildCmd, NO_MARKERS, parseCmdlineBytes, parseEnvMarkersBytes, type EnvMarkers } from './proc-cmdline.js';
+import { readCgroup } from './proc-cgroup.js';
 import { readNvidiaMinors } from './proc-fd.js';
 import { DENIED, GONE, GrowBuffer, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
 import { parseStatusBytes, type RawStatus } from './proc-status.js';
+import { readStopEvidence } from './proc-stop-evidence.js';
 import { clockTicksPerSecond, pageSizeBytes, readBootTimeMs, readUptimeSec } from './proc-sys.js';
 import { ttyName } from './proc-tty.js';
 import { createUserDb, type UserDb } from './users.js';
@@ -116,6 +118,8 @@ interface CacheEntry {
   argv: readonly string[] | null;
   cmd: string;
   markers: EnvMarkers;
+  /** Read with argv (once per identity, after an exec, every argvRefreshEvery scans). */
+  cgroup: string | null;
   minors: readonly number[] | null;
   prevTicks: number;
   prevAtMs: number;
@@ -301,6 +305,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           argv,
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
+          cgroup: kernel ? null : readCgroup(pid),
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
@@ -343,6 +348,11 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           const markers = readMarkers(pid);
           if (markers.runId !== e.markers.runId || markers.taskId !== e.markers.taskId) {
             e.markers = markers;
+            changed = true;
+          }
+          const cgroup = readCgroup(pid);
+          if (cgroup !== e.cgroup) {
+            e.cgroup = cgroup;
             changed = true;
           }
         }
@@ -409,6 +419,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         runId: e.markers.runId,
         taskId: e.markers.taskId,
         nvidiaMinors: e.minors,
+        cgroup: e.cgroup,
+        // Why it stopped, from its system call (T only: changed is always true for T, so fresh).
+        stopEvidence: raw.state === 'T' ? readStopEvidence(pid) : null,
       });
       e.info = info;
       e.commRaw = raw.comm;
