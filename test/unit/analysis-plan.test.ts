@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyze, planReap } from '../../src/analysis/index.js';
+import { analyze, DEFAULT_BATCH_PATTERNS, planReap } from '../../src/analysis/index.js';
 import { proc, snap } from '../helpers/reap-fake.js';
 
 const opts = { action: 'kill' as const, graceMs: 5000, allUsers: false };
@@ -19,7 +19,7 @@ describe('planReap', () => {
     ],
     { selfAncestors: [50] },
   );
-  const v = analyze({ snapshot: s, runs: [], patterns: [], allUsers: false });
+  const v = analyze({ snapshot: s, runs: [], patterns: DEFAULT_BATCH_PATTERNS, allUsers: false });
 
   it('default: leftovers with their trees, top-down, other users skipped', () => {
     const plan = planReap(s, v, {}, opts);
