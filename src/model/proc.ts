@@ -52,8 +52,9 @@ export interface ProcInfo extends ProcKey {
   /** Minor numbers of /dev/nvidia<N> this process holds open; null when fds are unreadable. */
   readonly nvidiaMinors: readonly number[] | null;
   /**
-   * Its cgroup path (the v2 "0::" line, else v1 name=systemd); null when unreadable, undefined
-   * when not probed. A leaf "….service" means a service manager started and supervises it.
+   * Its cgroup path (the v2 "0::" line, else v1 name=systemd). Read only for children of init
+   * or of systemd --user (null otherwise, and when unreadable); undefined when not probed. A
+   * leaf "….service" means a service manager started and supervises it.
    */
   readonly cgroup?: string | null;
   /** Read only for stopped (T) processes: what it was doing when it stopped (see StopEvidence). */

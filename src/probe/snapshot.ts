@@ -118,8 +118,11 @@ interface CacheEntry {
   argv: readonly string[] | null;
   cmd: string;
   markers: EnvMarkers;
-  /** Read with argv (once per identity, after an exec, every argvRefreshEvery scans). */
-  cgroup: string | null;
+  /**
+   * Read only for children of init or of a `systemd --user` (the processes a service manager
+   * may supervise; the analysis asks no other), again after an exec; undefined: not read.
+   */
+  cgroup: string | null | undefined;
   minors: readonly number[] | null;
   prevTicks: number;
   prevAtMs: number;
@@ -305,7 +308,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           argv,
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
-          cgroup: kernel ? null : readCgroup(pid),
+          cgroup: undefined,
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
@@ -350,11 +353,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
             e.markers = markers;
             changed = true;
           }
-          const cgroup = readCgroup(pid);
-          if (cgroup !== e.cgroup) {
-            e.cgroup = cgroup;
-            changed = true;
-          }
+          if (exec) e.cgroup = undefined;
         }
         let minors = e.minors;
         if (kernel || zombie || !readFds) minors = noFds;
@@ -383,6 +382,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       e.prevAtMs = nowMs;
       e.seen = scanNo;
       const status = e.status;
+      if (e.cgroup === undefined && !kernel && (raw.ppid === 1 || cache.get(raw.ppid)?.comm === 'systemd')) e.cgroup = readCgroup(pid);
       const info: ProcInfo = Object.freeze({
         pid,
         startTime: raw.startTime,
@@ -419,7 +419,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         runId: e.markers.runId,
         taskId: e.markers.taskId,
         nvidiaMinors: e.minors,
-        cgroup: e.cgroup,
+        cgroup: e.cgroup ?? null,
         // Why it stopped, from its system call (T only: changed is always true for T, so fresh).
         stopEvidence: raw.state === 'T' ? readStopEvidence(pid) : null,
       });
