@@ -139,7 +139,8 @@ function liveRunsOf(s: Snapshot, runs: readonly RunSummary[]): Map<string, LiveR
   const out = new Map<string, LiveRun>();
   for (const r of runs) {
     if (!r.live) continue;
-    const keys = [r.launcher, r.guardian, ...r.tasks.flatMap((t) => t.leaders)].filter((k) => k !== null);
+    // pid 1 is everyone's ancestor: a journal naming it proves nothing.
+    const keys = [r.launcher, r.guardian, ...r.tasks.flatMap((t) => t.leaders)].filter((k): k is NonNullable<typeof k> => k !== null && k.pid > 1);
     let uid: number | null = null;
     for (const k of [r.launcher, r.guardian]) {
       const q = k ? s.byPid.get(k.pid) : undefined;

@@ -270,6 +270,11 @@ describe('runs and GPUs: a marker counts only for the run\'s own processes', () 
     assert.match(v2.get(832)!.reasons.map((r) => r.text).join(' '), /names live run r2 of uid 1000, but it belongs to uid 1001/);
     assert.equal(v.get(833), undefined);
   });
+  it('a journal naming pid 1 as launcher proves nothing: everything descends from init', () => {
+    const planted = { ...runSummary('r3', true), launcher: { pid: 1, startTime: 0 } };
+    const s = snap([proc({ pid: 1, ppid: 0, startTime: 0, comm: 'init' }), proc({ pid: 840, ppid: 1, pgid: 840, sid: 840, nvidiaMinors: [0], runId: 'r3' })], { gpu: simGpu });
+    assert.deepEqual(codes(s, 840, [planted]), ['orphaned', 'gpu-no-owner']);
+  });
 });
 
 describe('never flagged', () => {
