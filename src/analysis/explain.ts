@@ -287,7 +287,8 @@ function explainProcess(ctx: Ctx, p: ProcInfo): Pending {
   if (root) {
     const adopter = root.ppid === 1 ? 'init (pid 1)' : `subreaper ${root.ppid} (${s.byPid.get(root.ppid)?.comm ?? '?'})`;
     let text: string;
-    if (root.pid === p.pid && p.pgid === p.pid) text = `orphaned: started detached (it leads its own process group) and its parent is gone; ${adopter} adopted it, so no terminal, parent or run owns it`;
+    if (root.pid === p.pid && p.pgid === p.pid && p.sid === p.pid) text = `orphaned: started detached (setsid: its own session) and its parent is gone; ${adopter} adopted it, so no terminal, parent or run owns it`;
+    else if (root.pid === p.pid && p.pgid === p.pid) text = `orphaned: the shell that started it (session leader ${p.sid}) is gone and ${adopter} adopted it, so no terminal, parent or run owns it`;
     else if (root.pid === p.pid) text = `orphaned: its parent died and ${adopter} adopted it; it was started inside process group ${p.pgid}${groupLeaderNote(s, p)}`;
     else text = `orphaned: in the tree of ${root.pid} (${root.comm}), whose parent died (adopted by ${adopter})`;
     reasons.push({ code: 'orphaned', text });

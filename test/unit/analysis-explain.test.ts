@@ -157,6 +157,26 @@ describe('orphaned alone is not a leftover; daemons never are', () => {
     ], { gpu: simGpu });
     assert.deepEqual([...verdicts(s).keys()], []);
   });
+  it('a container workload is its runtime\'s: child of a shim, or of tini in its own group', () => {
+    const s = snap([
+      proc({ pid: 720, ppid: 1, pgid: 720, sid: 720, comm: 'containerd-shim' }),
+      proc({ pid: 721, ppid: 720, pgid: 721, sid: 721, comm: 'python3', nvidiaMinors: [0], argv: ['python3', 'sample_diffusion.py'] }),
+      proc({ pid: 730, ppid: 720, pgid: 730, sid: 730, comm: 'docker-init' }),
+      proc({ pid: 731, ppid: 730, pgid: 731, sid: 730, comm: 'python3', nvidiaMinors: [0], argv: ['python3', 'sample_diffusion.py'] }),
+    ], { gpu: simGpu });
+    assert.deepEqual([...verdicts(s).keys()], []);
+  });
+  it('a live nohup\'d driver after logout owns its workers: nothing flagged without a GPU of its own', () => {
+    const s = snap([
+      sample(740, 1, 740, 735, { argv: ['python3', 'batch_sampleandeval_parallel.py'] }), // its login shell 735 is gone
+      sample(741, 740, 740, 735, { argv: ['python3', 'batch_sampleandeval_parallel.py'] }),
+      sample(742, 741, 740, 735, { nvidiaMinors: [0] }),
+    ], { gpu: simGpu });
+    assert.deepEqual([...verdicts(s).keys()], []);
+    const holding = snap([proc({ pid: 745, ppid: 1, pgid: 745, sid: 735, nvidiaMinors: [0], argv: ['python3', 'train.py'] })], { gpu: simGpu });
+    assert.deepEqual(codes(holding, 745), ['orphaned', 'gpu-no-owner']);
+    assert.match(texts(holding, 745), /the shell that started it \(session leader 735\) is gone/);
+  });
   it('an orphan with no evidence of its own counts in the tree or group of one that has', () => {
     const s = snap([
       proc({ pid: 800, ppid: 1, pgid: 790, sid: 780, argv: ['python3', 'driver.py'] }), // pool worker of a killed driver
