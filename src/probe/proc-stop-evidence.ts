@@ -78,10 +78,7 @@ export function readStopEvidence(pid: number, arch: string = process.arch): Stop
     if (c.call === 'read' || c.call === 'write' || c.call === 'ioctl') {
       // A terminal call on a terminal fd decides; a read of a pipe does not.
       const path = c.fd !== null ? readLink(`/proc/${pid}/fd/${c.fd}`) : null;
-      if (path !== null && isTerminalPath(path)) {
-        best = c;
-        return { call: c.call, fd: c.fd, fdPath: path, stdin: readLink(`/proc/${pid}/fd/0`) };
-      }
+      if (path !== null && isTerminalPath(path)) return { call: c.call, fd: c.fd, fdPath: path, stdin: readLink(`/proc/${pid}/fd/0`) };
       if (!best || best.call === 'other' || best.call === 'user') best = c;
     } else if (!best) best = c;
   }
