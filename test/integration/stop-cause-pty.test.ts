@@ -10,7 +10,8 @@ import { it } from 'node:test';
 import { analyze, DEFAULT_BATCH_PATTERNS } from '../../src/analysis/index.js';
 import { createProcScanner } from '../../src/probe/snapshot.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { cleanup, FIXTURES, liveWithMarker, PYTHON, runCli, spawnFixture, stateOf, uniqueMarker } from '../helpers/reap-trees.js';
+import { prepareOtherUserKit } from '../helpers/other-user-kit.js';
+import { cleanup, createTestUser, deleteTestUser, FIXTURES, liveWithMarker, PYTHON, runCli, spawnFixture, stateOf, uniqueMarker } from '../helpers/reap-trees.js';
 
 const hasBash = spawnSync('bash', ['--version']).status === 0;
 
@@ -73,4 +74,30 @@ it('a background reader of the terminal is SIGTTIN, named; sleep & kill -STOP is
   const text = doc.plan.targets.find((x) => x.pid === jobLeader.pid)?.reasons.find((r) => r.code === 'stopped')?.text ?? '';
   assert.match(text, new RegExp(`process ${reader.pid} \\(python3\\) read the terminal ${tty} \\(SIGTTIN\\)`));
   assert.match(text, new RegExp(`fg it in shell ${shell} on ${tty}`));
+});
+
+const canSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+
+it('no evidence is "cause unknown": another user cannot read /proc/PID/syscall', { skip: process.getuid?.() !== 0 || !canSetpriv ? 'needs root and setpriv' : false }, async (t) => {
+  const user = createTestUser();
+  if (!user) return t.skip('useradd failed');
+  const marker = uniqueMarker();
+  const f = await spawnFixture<{ pid: number }>([PYTHON, '-c', 'import os, time; print(\'{"pid": %d}\' % os.getpid(), flush=True); time.sleep(600)', marker]);
+  t.after(() => {
+    cleanup({ pgids: [f.pid], pids: [f.pid], marker });
+    deleteTestUser(user);
+  });
+  await prepareOtherUserKit();
+  process.kill(f.pid, 'SIGSTOP');
+  await waitFor(() => stateOf(f.pid) === 'T', { what: 'stopped' });
+  const stoppedText = async (asUser: boolean): Promise<string> => {
+    const r = await runCli(['reap', '--all-users', '--match', marker, '--dry-run', '--json', '--gpus', 'none'], asUser ? { user } : {});
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { plan: { targets: Array<{ pid: number; reasons: Array<{ code: string; text: string }> }> } };
+    return doc.plan.targets.find((x) => x.pid === f.pid)?.reasons.find((r) => r.code === 'stopped')?.text ?? '';
+  };
+  assert.match(await stoppedText(false), /stopped by a signal \(SIGSTOP, SIGTSTP or Ctrl\+Z\)/, 'root reads the evidence');
+  const other = await stoppedText(true);
+  assert.match(other, /stopped by a signal, cause unknown/);
+  assert.doesNotMatch(other, /SIGTTIN|SIGTTOU/);
 });
