@@ -203,10 +203,10 @@ function stateSeconds(ctx: Ctx, p: ProcInfo): { sec: number; exact: boolean } | 
   return { sec: Math.max(0, (ctx.s.takenAtMs - ms) / 1000), exact };
 }
 
-/** "(T) for 17 s" when the change was seen; "(T), seen so for ≥ 17 s" otherwise. Never a duration not observed. */
-function forText(d: { sec: number; exact: boolean } | null): string {
+/** " for 17 s" when the change was seen; " (seen stopped for ≥ 17 s)" otherwise. Never a duration not observed. */
+function forText(d: { sec: number; exact: boolean } | null, what: string): string {
   if (d === null) return '';
-  return d.exact ? ` for ${formatDuration(d.sec)}` : `, seen so for ≥ ${formatDuration(d.sec)}`;
+  return d.exact ? ` for ${formatDuration(d.sec)}` : ` (seen ${what} for ≥ ${formatDuration(d.sec)})`;
 }
 
 const NVIDIA_WCHAN = /nvidia|^_*nv(?!me)[a-z0-9]*_|^uvm|^os_(acquire|release|schedule|delay)/i;
@@ -219,7 +219,7 @@ function explainProcess(ctx: Ctx, p: ProcInfo): Pending {
 
   // --- stopped / traced -------------------------------------------------------------------
   if (p.state === 'T') {
-    const dur = forText(stateSeconds(ctx, p));
+    const dur = forText(stateSeconds(ctx, p), 'stopped');
     const g = ctx.groups.get(p.pgid);
     const groupNote = g && g.members > 1 ? ` (${g.stopped} of ${g.members} processes in group ${p.pgid} are stopped)` : '';
     stopCause = deriveStopCause(s, p);
@@ -232,7 +232,7 @@ function explainProcess(ctx: Ctx, p: ProcInfo): Pending {
     if (p.tracerPid !== null && p.tracerPid > 0) why += `; traced by ${describeProc(s.byPid.get(p.tracerPid), p.tracerPid)}`;
     reasons.push({ code: 'stopped', text: `stopped (T)${dur}: ${why}; it ignores SIGTERM until continued (SIGCONT) or killed` });
   } else if (p.state === 't') {
-    const dur = forText(stateSeconds(ctx, p));
+    const dur = forText(stateSeconds(ctx, p), 'traced');
     const tracer = p.tracerPid !== null && p.tracerPid > 0 ? p.tracerPid : null;
     const who =
       tracer === null
@@ -275,7 +275,7 @@ function explainProcess(ctx: Ctx, p: ProcInfo): Pending {
     if (stuck) {
       const where = p.wchan && p.wchan !== '0' ? `in ${p.wchan}` : 'in an unknown kernel function';
       const nvidia = (p.wchan !== null && NVIDIA_WCHAN.test(p.wchan)) || (p.nvidiaMinors !== null && p.nvidiaMinors.length > 0);
-      const dur = inD !== null ? forText(inD) : ' (how long: unknown from one snapshot)';
+      const dur = inD !== null ? forText(inD, 'in D') : ' (how long: unknown from one snapshot)';
       let text = `uninterruptible (D)${dur} ${where}: a kill waits until that kernel call returns`;
       if (nvidia) text += '; it is inside the NVIDIA driver or holds a GPU device, which usually needs a GPU reset (nvidia-smi -r) to release';
       reasons.push({ code: 'uninterruptible', text });

@@ -74,8 +74,8 @@ describe('durations: only what was observed', () => {
   const at = (since: number | { sinceMs: number; observed: boolean }) =>
     analyze({ snapshot: s, runs: [], patterns: [], allUsers: false, stateSinceMs: new Map([['300:1300', since]]) }).get(300)!.reasons[0]!.text;
   it('first seen already stopped: a lower bound', () => {
-    assert.match(at(s.takenAtMs - 17_000), /^stopped \(T\), seen so for ≥ 17 s:/);
-    assert.match(at({ sinceMs: s.takenAtMs - 17_000, observed: false }), /^stopped \(T\), seen so for ≥ 17 s:/);
+    assert.match(at(s.takenAtMs - 17_000), /^stopped \(T\) \(seen stopped for ≥ 17 s\):/);
+    assert.match(at({ sinceMs: s.takenAtMs - 17_000, observed: false }), /^stopped \(T\) \(seen stopped for ≥ 17 s\):/);
   });
   it('the change to T was seen: exact', () => {
     assert.match(at({ sinceMs: s.takenAtMs - 12_000, observed: true }), /^stopped \(T\) for 12 s:/);
