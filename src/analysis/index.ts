@@ -1,5 +1,6 @@
 /** Public face of the leftover analysis (pure: snapshot in, verdicts and plans out). */
-export { analyze, deriveStateSince, gpuIndicesOf, DEFAULT_STUCK_AFTER_SEC, type AnalysisInput } from './explain.js';
+export { analyze, deriveStateSince, gpuIndicesOf, DEFAULT_STUCK_AFTER_SEC, type AnalysisInput, type StateSince } from './explain.js';
+export { deriveStopCause, describeStopCause } from './stop-cause.js';
 export { protectionOf, protectionOfProc, type ProtectionOptions } from './protect.js';
 export {
   planReap,
@@ -13,4 +14,4 @@ export {
   type ReapTarget,
 } from './plan.js';
 export { DEFAULT_BATCH_PATTERNS, matchText, patternForScript } from './patterns.js';
-export { adopterOf, orphanedAncestor, orphanFacts, formatDuration } from './relations.js';
+export { adopterOf, daemonOf, orphanedAncestor, orphanFacts, orphanRootOf, serviceUnit, formatDuration } from './relations.js';

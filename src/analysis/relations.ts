@@ -8,7 +8,7 @@ import type { ProcInfo, Snapshot } from '../model/index.js';
  * Processes that adopt orphans besides pid 1. /proc does not expose PR_SET_CHILD_SUBREAPER,
  * so this is a name list of the usual ones (systemd --user, container inits, tmux does not).
  */
-const SUBREAPER_COMMS = new Set(['systemd', 'tini', 'dumb-init', 'docker-init', 'catatonit', 'containerd-shim', 's6-svscan', 'runsvdir']);
+const SUBREAPER_COMMS = new Set(['systemd', 'tini', 'dumb-init', 'docker-init', 'catatonit', 's6-svscan', 'runsvdir']);
 
 export function isInit(pid: number): boolean {
   return pid === 1;
@@ -59,6 +59,69 @@ export function orphanedAncestor(snapshot: Snapshot, p: ProcInfo): ProcInfo | nu
     const f = orphanFacts(snapshot, cur);
     if (f.adoptedBy && (f.pgidLeaderGone || f.sidLeaderGone)) return cur;
     if (f.adoptedBy) return null; // adopted, but its group and session are intact: a daemon
+    cur = snapshot.byPid.get(cur.ppid);
+  }
+  return null;
+}
+
+/**
+ * System daemons by kernel comm (15 characters at most). Whatever state they are in, they are
+ * never leftovers: a scheduler, a login server or the GPU's own helpers are not a batch.
+ */
+const KNOWN_DAEMONS = new Set([
+  'sshd', 'slurmd', 'slurmctld', 'slurmdbd', 'slurmstepd', 'slurmrestd', 'munged', 'sackd',
+  'nvidia-persiste', 'nvidia-persistenced', 'nv-hostengine', 'nv-fabricmanage', 'nvidia-fabricma', 'dcgm-exporter',
+  'systemd', 'systemd-journal', 'systemd-logind', 'systemd-udevd', 'systemd-resolve', 'systemd-timesyn',
+  'systemd-network', 'dbus-daemon', 'dbus-broker', 'cron', 'crond', 'atd', 'rsyslogd', 'syslog-ng', 'agetty', 'login',
+  // Container runtimes own their containers: a container's init is their child, not an orphan.
+  'containerd', 'containerd-shim', 'conmon', 'dockerd', 'kubelet', 'chronyd', 'ntpd', 'polkitd', 'udisksd', 'snapd', 'irqbalance', 'Xorg', 'gdm',
+  'gdm3', 'lightdm', 'sddm', 'rpcbind', 'nscd', 'sssd', 'nslcd', 'auditd', 'master', 'postfix', 'exim4',
+]);
+
+/**
+ * Why `p` is a system daemon (never a leftover), or null: a known daemon by name, or a process
+ * that a service manager started and supervises (its cgroup's leaf is a "….service" unit).
+ */
+export function daemonOf(p: ProcInfo): string | null {
+  if (KNOWN_DAEMONS.has(p.comm)) return `a system daemon (${p.comm})`;
+  const unit = serviceUnit(p.cgroup);
+  if (unit !== null) return `service ${unit}`;
+  return null;
+}
+
+/** The leaf unit of a cgroup path when it is a systemd service ("/system.slice/slurmd.service"), else null. */
+export function serviceUnit(cgroup: string | null | undefined): string | null {
+  if (!cgroup) return null;
+  const leaf = cgroup.replace(/\/+$/, '').split('/').pop() ?? '';
+  return /\.service$/.test(leaf) ? leaf : null;
+}
+
+/**
+ * Where `p` lost its owner: the nearest process in its ancestry (itself included) whose parent
+ * died (adopted by init or a subreaper), or null when a live owner holds it.
+ *  - Adopted while inside another's job (its group is not its own): that is the root when the
+ *    job's group or session leader is gone, or when its group is not its adopter's (a subshell
+ *    may still lead the group of a killed driver's workers). A child in its adopter's own
+ *    group and session was started by it (a container init's workload): owned.
+ *  - Adopted while leading its own job (setsid, a nohup'd job, tmux, a daemon): it owns its
+ *    descendants; it is its own orphan only when it made its own session or its session's
+ *    leader (the login shell) is gone.
+ *  - A daemon or service (daemonOf) owns what is below it: null.
+ */
+export function orphanRootOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
+  const seen = new Set<number>();
+  let cur: ProcInfo | undefined = p;
+  while (cur && !seen.has(cur.pid) && cur.pid > 1) {
+    seen.add(cur.pid);
+    if (cur.isKernelThread || daemonOf(cur) !== null) return null;
+    const adopter = adopterOf(snapshot, cur);
+    if (adopter) {
+      const sessionGone = cur.sid > 0 && !leaderAlive(snapshot, cur.sid, cur, 'sid');
+      if (cur.pgid === cur.pid) return cur === p && (cur.sid === cur.pid || sessionGone) ? cur : null;
+      const adopterPgid = 'pgid' in adopter ? adopter.pgid : 1;
+      if (sessionGone || !leaderAlive(snapshot, cur.pgid, cur, 'pgid') || cur.pgid !== adopterPgid) return cur;
+      return null;
+    }
     cur = snapshot.byPid.get(cur.ppid);
   }
   return null;

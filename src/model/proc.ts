@@ -51,6 +51,34 @@ export interface ProcInfo extends ProcKey {
   readonly taskId: string | null;
   /** Minor numbers of /dev/nvidia<N> this process holds open; null when fds are unreadable. */
   readonly nvidiaMinors: readonly number[] | null;
+  /**
+   * Its cgroup path (the v2 "0::" line, else v1 name=systemd). Read only for children of init
+   * or of systemd --user (null otherwise, and when unreadable); undefined when not probed. A
+   * leaf "….service" means a service manager started and supervises it.
+   */
+  readonly cgroup?: string | null;
+  /** Read only for stopped (T) processes: what it was doing when it stopped (see StopEvidence). */
+  readonly stopEvidence?: StopEvidence | null;
+}
+
+/**
+ * What a stopped process was doing when it stopped, from /proc/PID/syscall (of each thread)
+ * and its fd links. null on the process when unreadable (the file needs ptrace rights:
+ * owner or root), which is "no evidence", never a guess.
+ */
+export interface StopEvidence {
+  /**
+   * The terminal-relevant call a thread sits in: read/write/ioctl (any of their variants),
+   * 'other' (some other system call, e.g. nanosleep or wait4), 'user' (stopped outside any
+   * system call). The thread that touches a terminal wins.
+   */
+  readonly call: 'read' | 'write' | 'ioctl' | 'other' | 'user';
+  /** The fd argument of read/write/ioctl, else null. */
+  readonly fd: number | null;
+  /** Where that fd points ("/dev/pts/3", "/dev/tty", "pipe:[123]"), null when unknown. */
+  readonly fdPath: string | null;
+  /** Where fd 0 points, null when unknown or closed. */
+  readonly stdin: string | null;
 }
 
 /** Key for maps and sets: "pid:startTime". */

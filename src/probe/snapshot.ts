@@ -20,10 +20,12 @@ import type { ProcInfo } from '../model/proc.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildCmd, NO_MARKERS, parseCmdlineBytes, parseEnvMarkersBytes, type EnvMarkers } from './proc-cmdline.js';
+import { readCgroup } from './proc-cgroup.js';
 import { readNvidiaMinors } from './proc-fd.js';
 import { DENIED, GONE, GrowBuffer, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
 import { parseStatusBytes, type RawStatus } from './proc-status.js';
+import { readStopEvidence } from './proc-stop-evidence.js';
 import { clockTicksPerSecond, pageSizeBytes, readBootTimeMs, readUptimeSec } from './proc-sys.js';
 import { ttyName } from './proc-tty.js';
 import { createUserDb, type UserDb } from './users.js';
@@ -116,6 +118,11 @@ interface CacheEntry {
   argv: readonly string[] | null;
   cmd: string;
   markers: EnvMarkers;
+  /**
+   * Read only for children of init or of a `systemd --user` (the processes a service manager
+   * may supervise; the analysis asks no other), again after an exec; undefined: not read.
+   */
+  cgroup: string | null | undefined;
   minors: readonly number[] | null;
   prevTicks: number;
   prevAtMs: number;
@@ -301,6 +308,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           argv,
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
+          cgroup: undefined,
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
@@ -345,6 +353,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
             e.markers = markers;
             changed = true;
           }
+          if (exec) e.cgroup = undefined;
         }
         let minors = e.minors;
         if (kernel || zombie || !readFds) minors = noFds;
@@ -373,6 +382,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       e.prevAtMs = nowMs;
       e.seen = scanNo;
       const status = e.status;
+      if (e.cgroup === undefined && !kernel && (raw.ppid === 1 || cache.get(raw.ppid)?.comm === 'systemd')) e.cgroup = readCgroup(pid);
       const info: ProcInfo = Object.freeze({
         pid,
         startTime: raw.startTime,
@@ -409,6 +419,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         runId: e.markers.runId,
         taskId: e.markers.taskId,
         nvidiaMinors: e.minors,
+        cgroup: e.cgroup ?? null,
+        // Why it stopped, from its system call (T only: changed is always true for T, so fresh).
+        stopEvidence: raw.state === 'T' ? readStopEvidence(pid) : null,
       });
       e.info = info;
       e.commRaw = raw.comm;

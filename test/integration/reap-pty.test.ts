@@ -19,7 +19,7 @@ it('stopped background job on a pty: SIGTTIN/SIGTTOU reason, then reaped', { ski
   assert.ok(target, dry.stdout);
   const stopped = target.reasons.find((r) => r.code === 'stopped');
   assert.ok(stopped, JSON.stringify(target));
-  assert.match(stopped.text, /background job on pts\/\d+ .*SIGTTIN\/SIGTTOU/);
+  assert.match(stopped.text, /background job on pts\/\d+ .*read the terminal pts\/\d+ \(SIGTTIN\)/);
   const res = await runCli(['reap', '--match', marker, '--signal', 'kill', '--yes', '--gpus', 'none']);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.ok(isGone(job.pid, job.startTime));

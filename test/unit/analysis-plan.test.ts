@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyze, planForPids, planReap } from '../../src/analysis/index.js';
+import { analyze, DEFAULT_BATCH_PATTERNS, planForPids, planReap } from '../../src/analysis/index.js';
 import type { Verdict } from '../../src/model/index.js';
 import { proc, snap } from '../helpers/reap-fake.js';
 
@@ -20,7 +20,7 @@ describe('planReap', () => {
     ],
     { selfAncestors: [50] },
   );
-  const v = analyze({ snapshot: s, runs: [], patterns: [], allUsers: false });
+  const v = analyze({ snapshot: s, runs: [], patterns: DEFAULT_BATCH_PATTERNS, allUsers: false });
 
   it('default: leftovers with their trees, top-down, other users skipped', () => {
     const plan = planReap(s, v, {}, opts);
