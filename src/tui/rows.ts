@@ -5,6 +5,7 @@
  */
 import type { GpuState, ProcInfo, RunSummary, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString } from '../model/index.js';
+import { launcherGone } from './run-view.js';
 
 export type Grouping = 'gpu' | 'run' | 'all';
 export const GROUPINGS: readonly Grouping[] = ['gpu', 'run', 'all'];
@@ -261,7 +262,7 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
       const run = runs.find((r) => r.id === id);
       for (const pid of members) placed.add(pid);
       if (members.size === 0 && (!run || !run.live)) continue;
-      const flag = run && !run.live && members.size > 0 ? ' LAUNCHER GONE' : '';
+      const flag = run && launcherGone(run) ? ' LAUNCHER GONE' : '';
       const label = run
         ? `run ${id} ${run.name} (${run.state}${flag}): ${members.size} process${members.size === 1 ? '' : 'es'}`
         : `run ${id} (no record): ${members.size} process${members.size === 1 ? '' : 'es'}`;
@@ -278,7 +279,9 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
   for (const p of snapshot.processes) if (!placed.has(p.pid) && inScope(p.pid) && isLeftover(verdicts, p.pid)) rest.add(p.pid);
   if (rest.size > 0) {
     const label = opts.grouping === 'gpu' ? 'leftovers on no GPU' : 'leftovers in no run';
-    emitGroup(out, snapshot, subForest(snapshot, withDescendants(rest, kids, inScope)), 'other', { label, runId: null }, opts, verdicts, allMem);
+    // Their descendants come along as context, except those already shown in a group above.
+    const members = withDescendants(rest, kids, (pid) => inScope(pid) && !placed.has(pid));
+    emitGroup(out, snapshot, subForest(snapshot, members), 'other', { label, runId: null }, opts, verdicts, allMem);
   }
   return out;
 }

@@ -16,6 +16,10 @@ import { ReadonlyRefusal } from '../../src/tui/types.js';
 import { createLiveActions, LiveSource, parseTopArgs } from '../../src/cli/commands/top.js';
 import { isReaperError } from '../../src/model/index.js';
 import { proc, reasons, run, simGpu, snapshot } from '../helpers/tui-fake.js';
+import { jobLines } from '../../src/tui/components/JobsPanel.js';
+import { createTheme } from '../../src/tui/theme.js';
+import { launcherGone, taskEndMs } from '../../src/tui/run-view.js';
+import type { TaskSummary } from '../../src/model/index.js';
 
 describe('header figures', () => {
   test('/proc/stat: busy share between two readings, CPU count', () => {
@@ -149,6 +153,73 @@ describe('rows', () => {
       'leftovers on no GPU',
       '400',
     ]);
+  });
+
+  test('by GPU: a holder under a leftover parent appears once, under its GPU, not again under "leftovers on no GPU"', () => {
+    // The post-mortem shape: a stopped driver (a leftover, holds nothing) whose child holds GPU 0.
+    const ps = [
+      proc(100, 1, { cmd: 'bash' }),
+      proc(110, 100, { cmd: 'python3 batch_sampleandeval_parallel.py', stat: 'T' }),
+      proc(112, 110, { cmd: 'python3 sample_diffusion.py', stat: 'T' }),
+      proc(113, 112, { cmd: 'loader' }),
+    ];
+    const vv = new Map([
+      [110, reasons(['stopped', 'stopped'])],
+      [112, reasons(['gpu-no-owner', 'holds GPU 0'])],
+    ]);
+    const gpu = simGpu({ apps: [{ gpuUuid: 'GPU-sim-0', pid: 112, processName: 'python3', usedMemoryMiB: 1024 }] });
+    const rows = buildRows({ snapshot: snapshot(ps), gpu, verdicts: vv, runs: [] }, { ...base, grouping: 'gpu' });
+    const labels = rows.map((r) => (r.kind === 'proc' ? r.proc.pid : r.label));
+    assert.deepEqual(labels, ['GPU 0 Simulated A100: 1 holder', 112, 113, 'GPU 1 Simulated A100: 0 holders', 'leftovers on no GPU', 110]);
+  });
+});
+
+describe('runs: the screen says what the record says', () => {
+  const t0 = 1_700_000_000_000;
+  const task = (over: Partial<TaskSummary>): TaskSummary => ({ task: 0, gpu: '0', stage: 'sample', status: 'running', detail: null, startedAtMs: t0 + 1000, endedAtMs: null, leaders: [], ...over });
+  const text = (lines: ReturnType<typeof jobLines>): string[] => lines.map((l) => l.map((x) => x.text).join(''));
+
+  test('a task stops counting at its end, or at its run\'s end when it has none', () => {
+    // The guardian ended the run 30 s in (end record, state "crashed"); the screen looks an hour later.
+    const ended = run('r1', {
+      startedAtMs: t0,
+      endedAtMs: t0 + 31_000,
+      live: false,
+      state: 'crashed',
+      tasks: [task({ task: 0, status: 'cancelled' }), task({ task: 1, status: 'failed', endedAtMs: t0 + 11_000, detail: 'exit 3' })],
+    });
+    const live = run('r2', { startedAtMs: t0, tasks: [task({ task: 0 })] });
+    const now = t0 + 3_600_000;
+    assert.equal(taskEndMs(ended.tasks[0]!, ended, now), t0 + 31_000, 'no end of its own: the run\'s end');
+    assert.equal(taskEndMs(ended.tasks[1]!, ended, now), t0 + 11_000, 'its own end');
+    assert.equal(taskEndMs(live.tasks[0]!, live, now), now, 'a live task keeps counting');
+    const lines = text(jobLines([ended, live], now, createTheme(false), null));
+    const head = lines.find((l) => l.startsWith('Job r1 '))!;
+    assert.match(head, /\s31s$/, head);
+    // No line of the ended run claims more than its 31 s (the old screen showed 59:59 and more).
+    const r1 = lines.slice(lines.indexOf(head)); // ended runs come after live ones
+    assert.ok(r1.length >= 1);
+    for (const l of r1) assert.ok(!/\d+:\d\d/.test(l), l);
+    const r2task = lines[lines.findIndex((l) => l.startsWith('Job r2 ')) + 1]!;
+    assert.match(r2task, /running\s+59:59/, r2task);
+    assert.ok(!lines.some((l) => l.includes('LAUNCHER GONE')), lines.join('\n'));
+  });
+
+  test('LAUNCHER GONE only for runs with no end record whose launcher and guardian are dead', () => {
+    const cleaned = run('r1', { endedAtMs: t0, live: false, state: 'crashed' });
+    const gone = run('r2', { endedAtMs: null, live: false, state: 'crashed' });
+    const running = run('r3');
+    assert.equal(launcherGone(cleaned), false, 'the guardian cleaned it up and wrote the end');
+    assert.equal(launcherGone(gone), true);
+    assert.equal(launcherGone(running), false);
+    const procs = [proc(110, 1, { cmd: 'leftover-a', runId: 'r1' }), proc(120, 1, { cmd: 'leftover-b', runId: 'r2' })];
+    const rows = buildRows({ snapshot: snapshot(procs), gpu: simGpu(), verdicts: new Map(), runs: [cleaned, gone] }, { grouping: 'run', filter: '', leftoversOnly: false, folded: new Set(), allUsers: false });
+    const labels = rows.filter((r) => r.kind === 'group').map((r) => (r.kind === 'group' ? r.label : ''));
+    assert.ok(labels.includes('run r1 demo (crashed): 1 process'), labels.join('|'));
+    assert.ok(labels.includes('run r2 demo (crashed LAUNCHER GONE): 1 process'), labels.join('|'));
+    const jl = text(jobLines([cleaned, gone], t0, createTheme(false), null));
+    assert.ok(jl.some((l) => l.startsWith('Job r2 demo crashed LAUNCHER GONE')), jl.join('\n'));
+    assert.ok(jl.some((l) => /^Job r1 demo crashed {2}/.test(l)), jl.join('\n'));
   });
 });
 
