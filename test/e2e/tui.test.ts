@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRuns } from '../../src/launch/index.js';
@@ -173,7 +173,9 @@ describe('live screen in tmux', { skip }, () => {
     assert.ok(n >= stopped.length, `tagged ${n}, stopped ${stopped.length}`);
     tm.keys('K');
     const dialog = await waitScreen(tm, (c) => c.includes('Kill (stop, rescan, SIGKILL):'), 'kill confirmation');
-    for (const p of stopped) assert.match(dialog, new RegExp(`\\b${p.pid}\\(root\\) T`), `dialog lists ${p.pid}`);
+    // pid(user) as the dialog prints it: the user this test runs as (root or not).
+    const me = userInfo().username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    for (const p of stopped) assert.match(dialog, new RegExp(`\\b${p.pid}\\(${me}\\) T`), `dialog lists ${p.pid}`);
     const before = markerProcesses(runId).filter((p) => !stopped.some((s) => s.pid === p.pid) && p.state !== 'T');
     tm.keys('y');
     await waitScreen(tm, (c) => /kill: \d+ gone/.test(c), 'kill result line', 30_000);
