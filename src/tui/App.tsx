@@ -31,6 +31,8 @@ export interface AppProps {
   /** Fixed size (tests); otherwise the terminal's, following resizes. */
   readonly size?: TerminalSize;
   readonly theme?: Theme;
+  /** A message for the status line at start (e.g. why ./reaper.yaml is not used). */
+  readonly notice?: string;
 }
 
 function oneLine(e: unknown): string {
@@ -47,11 +49,14 @@ export function App(props: AppProps): React.ReactElement {
   );
 }
 
-function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', size, theme }: AppProps & { theme: Theme }): React.ReactElement {
+function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', size, theme, notice }: AppProps & { theme: Theme }): React.ReactElement {
   const data = useData(source);
   const { columns: width, rows: height } = useTerminalSize(size);
   const { exit } = useApp();
-  const [state, setState] = useState<UiState>(() => initialState(initialGrouping));
+  const [state, setState] = useState<UiState>(() => {
+    const s = initialState(initialGrouping);
+    return notice ? { ...s, message: { text: notice, tone: 'error' } } : s;
+  });
   const stateRef = useRef(state);
   const topRef = useRef(0);
   const mounted = useRef(true);

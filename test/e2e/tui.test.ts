@@ -264,6 +264,17 @@ describe('live screen in tmux', { skip }, () => {
     await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: 'alternate screen off after q' });
   });
 
+  test('--batch /dev/zero in a terminal: one reaper: line and exit 2 at once (it used to read forever)', async () => {
+    const tm = startTerminal(w, 100, 30);
+    await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
+    tm.type(`node ${MAIN} --batch /dev/zero; echo "exit=$?"`);
+    tm.keys('Enter');
+    const screen = await waitScreen(tm, (c) => c.includes('exit='), 'the command ended', 15_000);
+    assert.match(screen, /^reaper: batch file \/dev\/zero is not a regular file \(a character device\)$/m);
+    assert.match(screen, /exit=2/);
+    assert.equal(tm.display('#{alternate_on}'), '0', 'the screen never started');
+  });
+
   for (const [sig, code] of [
     ['SIGTERM', 143],
     ['SIGHUP', 129],
