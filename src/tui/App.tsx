@@ -170,6 +170,8 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       leftoversOnly={state.leftoversOnly}
       readonly={actions.readonly}
       processCount={data.snapshot ? data.snapshot.processes.length : null}
+      gpu={data.gpu}
+      nowMs={nowMs}
     />
   );
   const status = <StatusLine width={width} filterDraft={state.filterDraft} busy={state.busy} message={state.message} readonly={actions.readonly} />;

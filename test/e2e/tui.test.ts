@@ -123,7 +123,7 @@ async function waitScreen(tm: TmuxSession, pred: (screen: string) => boolean, wh
   }
 }
 
-const ready = (c: string): boolean => c.includes('GPUs (simulated)') && c.includes('COMMAND') && / \d+ procs /.test(c);
+const ready = (c: string): boolean => c.includes('GPUs (simulated)') && c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c);
 
 describe('live screen in tmux', { skip }, () => {
   let w: World;
@@ -250,7 +250,7 @@ describe('live screen in tmux', { skip }, () => {
     // The simulator, told to hang, stands in for a wedged driver: it prints nothing, ever.
     tm.type(`REAPER_SIM_FAIL=hang node ${MAIN} --gpus sim:1 --interval 0.5`);
     tm.keys('Enter');
-    await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+    await waitScreen(tm, (c) => c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c), 'first frame', 30_000);
     // Keys work while every GPU read hangs: help opens and closes, the filter takes input.
     for (let i = 0; i < 3; i++) {
       tm.keys('?');
@@ -260,6 +260,10 @@ describe('live screen in tmux', { skip }, () => {
     }
     // The GPU part reports the hang in place instead of data.
     await waitScreen(tm, (c) => /nvidia-smi: (no output|probe stalled|timed out|timeout)/i.test(c), 'probe trouble shown', 40_000);
+    // The header keeps the two apart: the /proc scan works, the GPU probe does not answer.
+    const head = await waitScreen(tm, (c) => /gpu: (no answer|stalled) \d+ s/.test(c.split('\n')[0]!), 'GPU state in the header', 40_000);
+    assert.match(head.split('\n')[0]!, /procs: [\d,]+ · \d+ ms {2}gpu: (no answer|stalled) \d+ s/);
+    assert.ok(!/probe: ok|gpu: ok/.test(head), 'nothing says ok about the GPU probe');
     tm.keys('q');
     await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: 'alternate screen off after q' });
   });
@@ -284,7 +288,7 @@ describe('live screen in tmux', { skip }, () => {
       await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
       tm.type(`node ${MAIN} --gpus sim:1; echo "exit=$?"`);
       tm.keys('Enter');
-      await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+      await waitScreen(tm, (c) => c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c), 'first frame', 30_000);
       assert.equal(tm.display('#{alternate_on}'), '1');
       const shell = tm.panePid();
       const tui = await waitFor(() => childrenOf(shell).find((pid) => cmdlineOf(pid).includes(MAIN) || cmdlineOf(pid).startsWith('reaper')), { what: 'the TUI process' });

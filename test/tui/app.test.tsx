@@ -94,7 +94,7 @@ describe('frames', () => {
     const broken = simGpu({ ok: false, gpus: [], error: { kind: 'driver-not-reachable', message: 'nvidia-smi: driver not reachable' } });
     const inst2 = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), broken), verdicts })));
     const f2 = await frameMatching(inst2, (p) => p.includes('driver not reachable'), 'probe error');
-    const errLine = lineWith(f2, 'driver not reachable');
+    const errLine = lineWith(f2, 'GPUs  nvidia-smi: driver not reachable');
     assert.match(plain(errLine), /^GPUs\s+nvidia-smi: driver not reachable/);
     assert.ok(colored(errLine, 31, 'nvidia-smi: driver not reachable'), 'error row is red');
     // Everything else keeps working: the tree is there.
@@ -108,6 +108,36 @@ describe('frames', () => {
     const rows3 = plain(f3).split('\n');
     const i0 = rows3.findIndex((l) => l.includes(' 1 Simulated A100'));
     assert.ok(rows3[i0 + 1]!.includes('probe stalled 12 s'), 'stall row right under the GPU rows');
+    inst3.unmount();
+  });
+
+  test('header: the /proc scan and the GPU probe are two states; a hung nvidia-smi is not "ok"', async () => {
+    const now = 1_700_000_000_000;
+    // Healthy: both states, apart.
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), new FakeActions(), { columns: 120 });
+    const f = await frameMatching(inst, (p) => p.includes('procs: '), 'header');
+    const l1 = plain(f).split('\n')[0]!;
+    assert.match(l1, /procs: 5 · 12 ms {2}gpu: ok \(sim\) 2 GPUs$/, l1);
+    inst.unmount();
+    // nvidia-smi hangs from the start (REAPER_SIM_FAIL=hang): the loop reports a timeout, no GPU
+    // ever answered; the scan goes on. 12 s since this screen started asking.
+    const hung = { ...simGpu(), ok: false, gpus: [], error: { kind: 'timeout' as const, message: 'nvidia-smi: no output for 10 s, restarting' }, sampledAtMs: now };
+    const probe = { state: 'ok' as const, message: null, scanMs: 35, intervalMs: 1000, gpuOkAtMs: null, gpuSinceMs: now - 12_000 };
+    const many = [...batchTree()];
+    for (let i = 0; i < 2068; i++) many.push(proc(10_000 + i, 1, { cmd: `w${i}` }));
+    const inst2 = mount(new FakeSource(data({ snapshot: snapshot(many, hung, now), gpu: hung, verdicts, probe })), new FakeActions(), { columns: 80, rows: 24 });
+    const f2 = await frameMatching(inst2, (p) => p.includes('gpu: '), 'hung header');
+    const h2 = plain(f2).split('\n')[0]!;
+    assert.ok(h2.length <= 80, h2);
+    assert.match(h2, /procs: 2,073 · 35 ms {2}gpu: no answer 12 s$/, h2);
+    assert.ok(colored(f2.split('\n')[0]!, 31, '  gpu: no answer 12 s'), 'the GPU state is red');
+    assert.ok(!/probe: ok/.test(plain(f2)));
+    inst2.unmount();
+    // It answered once, 20 s ago, then went quiet without an error yet: stalled, counted from that answer.
+    const quiet = simGpu({ sampledAtMs: now - 20_000 });
+    const inst3 = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), quiet, now), gpu: quiet, verdicts, probe: { ...probe, gpuOkAtMs: now - 20_000 } })), new FakeActions(), { columns: 100 });
+    const f3 = await frameMatching(inst3, (p) => p.includes('gpu: '), 'stalled header');
+    assert.match(plain(f3).split('\n')[0]!, /procs: 5 · 35 ms {2}gpu: stalled 20 s$/);
     inst3.unmount();
   });
 

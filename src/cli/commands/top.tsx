@@ -203,6 +203,9 @@ export class LiveSource implements DataSource {
   private again = false;
   private stopped = false;
   private cpuPrev: CpuTimes | null = null;
+  /** When the GPU probe last answered with data, and when this screen started asking (header). */
+  private gpuOkAtMs: number | null = null;
+  private gpuSinceMs: number | null = null;
   private since: Map<string, { state: string; sinceMs: number }> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
 
@@ -234,6 +237,7 @@ export class LiveSource implements DataSource {
   }
 
   start(): void {
+    if (this.opts.gpus.kind !== 'none') this.gpuSinceMs = Date.now();
     try {
       this.gpuLoop = createGpuLoop(resolveGpuProbeConfig(this.opts.gpus, process.env), this.opts.intervalMs, (s) => this.onGpu(s));
     } catch (e) {
@@ -264,10 +268,11 @@ export class LiveSource implements DataSource {
   private onGpu(s: GpuState): void {
     const prev = this.gpu;
     this.gpu = s;
+    if (s.ok) this.gpuOkAtMs = s.sampledAtMs ?? Date.now();
     // Errors and recoveries show at once; ordinary samples ride along with the next scan
     // (one render per interval, not two).
     const changed = prev.ok !== s.ok || (prev.error?.message ?? null) !== (s.error?.message ?? null) || prev.gpus.length !== s.gpus.length;
-    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s });
+    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s, probe: { ...this.data.probe, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs } });
   }
 
   private async tick(): Promise<void> {
@@ -306,7 +311,7 @@ export class LiveSource implements DataSource {
         verdicts,
         runs,
         host,
-        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs },
+        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs },
         protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
       });
     } catch (e) {
