@@ -209,7 +209,7 @@ describe('live screen in tmux', { skip }, () => {
     const check = (what: string): void => {
       const lines = tm.lines();
       assert.equal(lines.length, 24, what);
-      assert.match(lines[0]!, /^reaper \S+ {2}up /, `${what}: header on the first line`);
+      assert.match(lines[0]!, /^reaper \S+ {2}.*procs: [\d,]+ · \d+ ms {2}gpu: \S/, `${what}: header on the first line, both probe states on it`);
       assert.match(lines[1]!, /^\[(by GPU|by run|all processes)\]/, `${what}: view line second`);
       assert.equal(lines[23]!.trim(), '', `${what}: the last row stays free (frame is rows-1 tall)`);
       assert.ok(lines[22]!.trim() !== '', `${what}: status line at the bottom of the frame`);
