@@ -9,7 +9,8 @@ import { DetailsPane, detailLines } from './components/DetailsPane.js';
 import { GpuTable, gpuLineCount } from './components/GpuTable.js';
 import { Header } from './components/Header.js';
 import { JobsPanel, jobLines } from './components/JobsPanel.js';
-import { Block, StatusLine, confirmLines, helpScreenLines } from './components/Overlays.js';
+import { Block, StatusLine, confirmLines, helpScreenLines, resultLines } from './components/Overlays.js';
+import { sanitizeText } from '../model/index.js';
 import { ProcessTable } from './components/ProcessTable.js';
 import { useData } from './hooks/use-data.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
@@ -113,7 +114,9 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
 
   const runEffect = (e: Effect): void => {
     const done = (text: string, tone: 'ok' | 'error'): void => {
-      update((s) => ({ ...s, busy: null, message: { text, tone } }));
+      // A result wider than the status line is shown whole, wrapped, until a key is pressed.
+      const long = sanitizeText(text).length > width;
+      update((s) => ({ ...s, busy: null, message: { text, tone }, result: long ? { text, tone } : null }));
       source.refresh?.();
     };
     switch (e.kind) {
@@ -122,7 +125,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         return;
       case 'signal':
         actions.signal(e.action, e.targets).then(
-          (out) => done(summarizeOutcomes(e.action, out), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
+          (out) => done(summarizeOutcomes(e.action, out, e.targets), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
           (err: unknown) => done(`${e.action} failed: ${oneLine(err)}`, 'error'),
         );
         return;
@@ -192,8 +195,10 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       {header}
       <GpuTable gpu={data.gpu} width={width} height={layout.gpu} nowMs={nowMs} intervalMs={data.probe.intervalMs} />
       <JobsPanel runs={data.runs} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
-      {state.confirm ? (
-        <Block lines={confirmLines(state.confirm, lowerHeight, theme)} width={width} height={lowerHeight} />
+      {state.result ? (
+        <Block lines={resultLines(state.result, width, lowerHeight, theme)} width={width} height={lowerHeight} />
+      ) : state.confirm ? (
+        <Block lines={confirmLines(state.confirm, lowerHeight, theme, width)} width={width} height={lowerHeight} />
       ) : lowerHeight > 0 ? (
         <>
           <ProcessTable

@@ -56,7 +56,7 @@ export const KEYMAP: readonly Binding[] = [
   { keys: ['l'], intent: 'leftoversOnly', help: 'leftovers only on / off' },
   { keys: ['/'], intent: 'filter', help: 'filter (pid, user, command, run id)' },
   { keys: ['?', 'h'], intent: 'help', help: 'this help' },
-  { keys: ['c'], intent: 'resume', help: 'resume: SIGCONT the tree (tagged, else selected)', action: true },
+  { keys: ['c'], intent: 'resume', help: 'resume: SIGCONT the tree (a group stopped by SIGTTIN/SIGTTOU: fg or K instead)', action: true },
   { keys: ['K'], intent: 'kill', help: 'kill the tree: stop, rescan, SIGKILL, verify', action: true },
   { keys: ['T'], intent: 'terminate', help: 'terminate the tree: TERM+CONT, grace, KILL', action: true },
   { keys: ['L'], intent: 'launch', help: 'launch the batch (--batch FILE or ./reaper.yaml), detached', action: true },

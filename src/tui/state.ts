@@ -7,11 +7,21 @@ import type { ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
 import { bindingFor, type Intent } from './keymap.js';
 import { GROUPINGS, type Grouping, type Row } from './rows.js';
+import { resumeWarnings, terminalStops } from './resume-advice.js';
 import { captureTargets, selectionRoots, type SkippedTarget } from './targets.js';
 import type { ActionTarget, SignalAction } from './types.js';
 
 export type Pending =
-  | { readonly kind: 'signal'; readonly action: SignalAction; readonly targets: readonly ActionTarget[]; readonly skipped: readonly SkippedTarget[] }
+  | {
+      readonly kind: 'signal';
+      readonly action: SignalAction;
+      readonly targets: readonly ActionTarget[];
+      readonly skipped: readonly SkippedTarget[];
+      /** What the user pointed at (tagged or selected), to offer another action on the same processes. */
+      readonly roots: readonly ProcKey[];
+      /** Said before the question (resume: the group stops again, what works instead). */
+      readonly warnings: readonly string[];
+    }
   | { readonly kind: 'launch'; readonly batchFile: string }
   | { readonly kind: 'stop'; readonly runId: string; readonly label: string };
 
@@ -43,6 +53,8 @@ export interface UiState {
   readonly message: Message | null;
   /** An action in flight ("kill 3 processes …"); new actions wait for it. */
   readonly busy: string | null;
+  /** An action's result too long for the status line, shown whole until a key is pressed. */
+  readonly result: Message | null;
 }
 
 export function initialState(grouping: Grouping = 'gpu'): UiState {
@@ -60,6 +72,7 @@ export function initialState(grouping: Grouping = 'gpu'): UiState {
     confirm: null,
     message: null,
     busy: null,
+    result: null,
   };
 }
 
@@ -116,8 +129,9 @@ export function selectedRunId(row: Row | undefined, runs: readonly RunSummary[])
 
 export function handleKey(state: UiState, key: string, ctx: KeyContext): Transition {
   if (key === 'ctrl+c') return { state, effect: { kind: 'quit' } };
-  // Modal layers first: the confirmation, the filter prompt, the help screen.
-  if (state.confirm) return handleConfirm(state, key);
+  // Modal layers first: a result being read, the confirmation, the filter prompt, the help screen.
+  if (state.result) return { state: { ...state, result: null } };
+  if (state.confirm) return handleConfirm(state, key, ctx);
   if (state.filterDraft !== null) return { state: handleFilterKey(state, key) };
   if (state.help) return { state: { ...state, help: false } };
   const b = bindingFor(key);
@@ -126,8 +140,13 @@ export function handleKey(state: UiState, key: string, ctx: KeyContext): Transit
   return handleIntent(state, b.intent, ctx);
 }
 
-function handleConfirm(state: UiState, key: string): Transition {
+function handleConfirm(state: UiState, key: string, ctx: KeyContext): Transition {
   const p = state.confirm!;
+  if (p.kind === 'signal' && p.action === 'cont' && p.warnings.length > 0 && key === 'K' && !ctx.readonly) {
+    // The resume dialog offered kill instead: the same processes, planned again as a kill.
+    const next = signalConfirm(state, 'kill', p.roots, ctx);
+    return { state: next.confirm ? next : { ...next, confirm: null } };
+  }
   if (key === 'y' || key === 'Y' || key === 'enter') {
     const cleared: UiState = { ...state, confirm: null };
     switch (p.kind) {
@@ -146,6 +165,18 @@ function handleConfirm(state: UiState, key: string): Transition {
     return { state: info({ ...state, confirm: null }, 'cancelled') };
   }
   return { state };
+}
+
+/** The confirmation of a signal action on these roots' trees, or a message saying why there is nothing to do. */
+function signalConfirm(state: UiState, action: SignalAction, roots: readonly ProcKey[], ctx: KeyContext): UiState {
+  if (!ctx.snapshot) return info(state, 'no snapshot yet', 'error');
+  const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
+  if (targets.length === 0) {
+    const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${sanitizeText(skipped[0]!.why)})` : 'select a process or tag some (space, a)';
+    return info({ ...state, confirm: null }, `nothing to ${action}: ${why}`, 'error');
+  }
+  const warnings = action === 'cont' ? resumeWarnings(terminalStops(targets, ctx.verdicts), ctx.snapshot) : [];
+  return { ...state, confirm: { kind: 'signal', action, targets, skipped, roots: [...roots], warnings }, message: null };
 }
 
 function handleFilterKey(state: UiState, key: string): UiState {
@@ -242,13 +273,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
       const action: SignalAction = intent === 'resume' ? 'cont' : intent === 'kill' ? 'kill' : 'term';
       if (!ctx.snapshot) return { state: info(state, 'no snapshot yet', 'error') };
-      const roots = selectionRoots(ctx.snapshot, state.tagged, row);
-      const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
-      if (targets.length === 0) {
-        const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${skipped[0]!.why})` : 'select a process or tag some (space, a)';
-        return { state: info(state, `nothing to ${action}: ${why}`, 'error') };
-      }
-      return { state: { ...state, confirm: { kind: 'signal', action, targets, skipped }, message: null } };
+      return { state: signalConfirm(state, action, selectionRoots(ctx.snapshot, state.tagged, row), ctx) };
     }
     case 'launch':
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };

@@ -362,6 +362,70 @@ describe('keys and actions', () => {
     inst.unmount();
   });
 
+  test('resume of a group stopped by SIGTTIN: the dialog says it stops again, offers fg and kill; K switches to kill', async () => {
+    const ttin = new Map(verdicts);
+    ttin.set(110, { ...verdicts.get(110)!, stopCause: { kind: 'ttin', culpritPid: 110, shellPid: 100, tty: 'pts/3' } });
+    const actions = new FakeActions();
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts: ttin })), actions, { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, KEY.down, 'c');
+    const f = await frameMatching(inst, (p) => p.includes('Resume anyway'), 'warned confirmation');
+    const text = plain(f).split('\n').map((l) => l.trimEnd()).join(' ');
+    assert.ok(
+      text.includes('Resuming is pointless: pid 110 (python3 batch_sampleandeval_parallel.py) read the terminal from a background job (SIGTTIN); resumed, it reads again and the group stops again. What works: `fg` in shell 100 on pts/3, or K to kill.'),
+      text,
+    );
+    assert.ok(text.includes('y = resume anyway, K = kill instead, n/Esc = no'), text);
+    for (const l of plain(f).split('\n')) assert.ok(l.length <= 80, l);
+    await press(inst, 'K');
+    await frameMatching(inst, (p) => p.includes('Kill (stop, rescan, SIGKILL): 3 processes?'), 'kill confirmation of the same tree');
+    assert.equal(actions.calls.length, 0, 'nothing sent before the second confirmation');
+    await press(inst, 'y');
+    await waitFor(() => actions.calls.length === 1, { what: 'kill call' });
+    assert.equal(actions.calls[0]!.action, 'kill');
+    assert.deepEqual(actions.calls[0]!.targets!.map((t) => t.pid), [110, 111, 112]);
+    inst.unmount();
+  });
+
+  test('resume without a terminal stop asks plainly; the result counts only processes that were stopped', async () => {
+    const actions = new FakeActions();
+    actions.outcome = 'resumed';
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), actions);
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, KEY.down, 'c');
+    const f = await frameMatching(inst, (p) => p.includes('Resume (SIGCONT): 3 processes?'), 'plain confirmation');
+    assert.ok(!plain(f).includes('pointless'));
+    await press(inst, 'y');
+    // 110 was stopped (Tl); 112 (D) was not; the zombie 111 is acted on through its parent.
+    const r = await frameMatching(inst, (p) => /cont: /.test(p), 'result');
+    assert.match(plain(r), /cont: 1 resumed; 2 were not stopped \(nothing to resume\)/);
+    inst.unmount();
+  });
+
+  test('a long result is shown whole, wrapped over several lines, until a key closes it', async () => {
+    const many = [proc(100, 1, { cmd: 'bash' })];
+    for (let i = 0; i < 6; i++) many.push(proc(120 + i, 100, { cmd: `python3 worker_${i}.py`, stat: 'D' }));
+    const actions = new FakeActions();
+    const why = 'still in D state after SIGKILL: it waits in the driver (nv_wait), retried for 10 s';
+    actions.signal = async (action, targets) => {
+      actions.calls.push({ kind: 'signal', action, targets });
+      return targets.map((t) => ({ pid: t.pid, startTime: t.startTime, cmd: t.cmd, outcome: 'survived' as const, why }));
+    };
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(many, simGpu()), verdicts: new Map() })), actions, { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('worker_5'), 'tree');
+    await press(inst, 'K', 'y');
+    const f = await frameMatching(inst, (p) => p.includes('any key closes'), 'result overlay');
+    const body = plain(f).split('\n');
+    const start = body.findIndex((l) => l.startsWith('Result'));
+    const text = body.slice(start + 1).map((l) => l.trim()).filter((l) => l !== '').join(' ');
+    assert.ok(text.includes(`kill: 7 survived (100: ${why}; 120: ${why}; 121: ${why}; +4 more)`), text);
+    for (const l of body) assert.ok(l.length <= 80, l);
+    await press(inst, 'x');
+    await frameMatching(inst, (p) => !p.includes('any key closes') && p.includes('worker_5'), 'closed by a key');
+    assert.equal(actions.calls.length, 1, 'the closing key did nothing else');
+    inst.unmount();
+  });
+
   test('survivors are reported in the result line', async () => {
     const src = new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts }));
     const actions = new FakeActions();

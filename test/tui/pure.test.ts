@@ -20,6 +20,8 @@ import { jobLines } from '../../src/tui/components/JobsPanel.js';
 import { createTheme } from '../../src/tui/theme.js';
 import { launcherGone, taskEndMs } from '../../src/tui/run-view.js';
 import type { TaskSummary } from '../../src/model/index.js';
+import { resumeWarnings, terminalStops } from '../../src/tui/resume-advice.js';
+import { summarizeOutcomes } from '../../src/tui/targets.js';
 
 describe('header figures', () => {
   test('/proc/stat: busy share between two readings, CPU count', () => {
@@ -220,6 +222,33 @@ describe('runs: the screen says what the record says', () => {
     const jl = text(jobLines([cleaned, gone], t0, createTheme(false), null));
     assert.ok(jl.some((l) => l.startsWith('Job r2 demo crashed LAUNCHER GONE')), jl.join('\n'));
     assert.ok(jl.some((l) => /^Job r1 demo crashed {2}/.test(l)), jl.join('\n'));
+  });
+});
+
+describe('resume advice', () => {
+  const target = (pid: number, stat: string) => ({ pid, startTime: pid, uid: 1000, user: 'alice', stat, cmd: `cmd-${pid}`, reasons: [] });
+
+  test('one warning per terminal stop, from evidence only; "signal" and "unknown" say nothing', () => {
+    const s = snapshot([proc(100, 1, { cmd: 'bash' }), proc(110, 100, { cmd: 'python3 a.py', stat: 'T' }), proc(111, 110, { cmd: 'loader', stat: 'T' }), proc(120, 100, { cmd: 'sleep 300', stat: 'T' })]);
+    const v = new Map([
+      [110, { reasons: [], stopCause: { kind: 'ttou' as const, culpritPid: null, shellPid: null, tty: 'pts/7' } }],
+      [111, { reasons: [], stopCause: { kind: 'ttou' as const, culpritPid: null, shellPid: null, tty: 'pts/7' } }],
+      [120, { reasons: [], stopCause: { kind: 'signal' as const, culpritPid: null, shellPid: 100, tty: 'pts/7' } }],
+    ]);
+    const causes = terminalStops([target(110, 'T'), target(120, 'T')], v);
+    assert.equal(causes.length, 1, 'SIGSTOP (kind signal) gets no warning: resuming it works');
+    assert.deepEqual(resumeWarnings(causes, s), [
+      'Resuming is pointless: pid 110 (python3 a.py) wrote to the terminal or changed its modes from a background job (SIGTTOU); resumed, it writes again and the group stops again. What works: `fg` in the shell that started it (on pts/7), or K to kill.',
+    ]);
+    assert.equal(terminalStops([target(110, 'T')], new Map()).length, 0, 'no stop cause: nothing claimed');
+  });
+
+  test('a resume result counts only processes that were stopped', () => {
+    const targets = [target(1, 'T'), target(2, 'S'), target(3, 'R')];
+    const out = (pid: number, outcome: 'resumed' | 'survived') => ({ pid, startTime: pid, cmd: 'x', outcome, why: outcome === 'survived' ? 'still stopped (T) after SIGCONT' : null });
+    assert.equal(summarizeOutcomes('cont', [out(1, 'resumed'), out(2, 'resumed'), out(3, 'resumed')], targets), 'cont: 1 resumed; 2 were not stopped (nothing to resume)');
+    assert.equal(summarizeOutcomes('cont', [out(2, 'resumed')], [target(2, 'S')]), 'cont: nothing resumed; 1 was not stopped (nothing to resume)');
+    assert.equal(summarizeOutcomes('cont', [out(1, 'survived')], targets), 'cont: 1 survived (1: still stopped (T) after SIGCONT)');
   });
 });
 
