@@ -6,7 +6,7 @@
 import type { ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
 import { bindingFor, type Intent } from './keymap.js';
-import { GROUPINGS, type Grouping, type Row } from './rows.js';
+import { GROUPINGS, rowTarget, type Grouping, type Row } from './rows.js';
 import { resumeWarnings, terminalStops } from './resume-advice.js';
 import { captureTargets, selectionRoots, type SkippedTarget } from './targets.js';
 import type { ActionTarget, SignalAction } from './types.js';
@@ -210,10 +210,11 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       return { state: moveTo(state, rows, rows.length - 1) };
     case 'tag': {
       if (row?.kind !== 'proc') return { state: moveTo(state, rows, idx + 1) };
-      const k = procKeyString(row.proc);
+      const target = rowTarget(row);
+      const k = procKeyString(target);
       const tagged = new Map(state.tagged);
       if (tagged.has(k)) tagged.delete(k);
-      else tagged.set(k, { pid: row.proc.pid, startTime: row.proc.startTime });
+      else tagged.set(k, { pid: target.pid, startTime: target.startTime });
       return { state: moveTo({ ...state, tagged }, rows, idx + 1) };
     }
     case 'tagLeftovers': {
@@ -222,9 +223,10 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       for (const r of rows) {
         // Context rows (ancestors shown only for the tree's shape) are not "shown leftovers".
         if (r.kind !== 'proc' || !r.leftover || r.context) continue;
-        const k = procKeyString(r.proc);
+        const target = rowTarget(r);
+        const k = procKeyString(target);
         if (!tagged.has(k)) n++;
-        tagged.set(k, { pid: r.proc.pid, startTime: r.proc.startTime });
+        tagged.set(k, { pid: target.pid, startTime: target.startTime });
       }
       return { state: info({ ...state, tagged }, n === 0 ? 'no leftovers to tag' : `tagged ${n} leftover${n === 1 ? '' : 's'} (${tagged.size} tagged)`) };
     }

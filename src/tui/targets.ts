@@ -7,7 +7,7 @@ import { planForPids } from '../analysis/index.js';
 import type { ProcKey, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
 import { resumeCounted } from './resume-advice.js';
-import type { Row } from './rows.js';
+import { rowTarget, type Row } from './rows.js';
 import type { ActionOutcome, ActionTarget, SignalAction } from './types.js';
 
 export interface SkippedTarget {
@@ -31,7 +31,11 @@ export function selectionRoots(snapshot: Snapshot, tagged: ReadonlyMap<string, P
   }
   if (live.length > 0) return live.sort((a, b) => a.pid - b.pid);
   if (!cursorRow) return [];
-  if (cursorRow.kind === 'proc') return [{ pid: cursorRow.proc.pid, startTime: cursorRow.proc.startTime }];
+  if (cursorRow.kind === 'proc') {
+    // A row with folded wrappers stands for the outermost one: acting on it takes the whole task.
+    const t = rowTarget(cursorRow);
+    return [{ pid: t.pid, startTime: t.startTime }];
+  }
   const inGroup = new Set(cursorRow.pids);
   const out: ProcKey[] = [];
   for (const pid of cursorRow.pids) {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { cpuPercentBetween, parseCpuTimes, parseMeminfo } from '../../src/tui/host-stats.js';
 import { keyIds, keyId, KEYMAP } from '../../src/tui/keymap.js';
 import { planLayout, scrollTop, wrapText } from '../../src/tui/layout.js';
-import { buildRows } from '../../src/tui/rows.js';
+import { buildRows, rowTarget } from '../../src/tui/rows.js';
+import { rowSegments } from '../../src/tui/components/ProcessTable.js';
+import type { ProcInfo } from '../../src/model/index.js';
 import { fixIncrementalFrame, ownTerminal, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../../src/tui/terminal.js';
 import { colorsFromEnv } from '../../src/tui/theme.js';
 import { formatElapsed, formatKiB, fit, bar } from '../../src/tui/format.js';
@@ -249,6 +251,43 @@ describe('resume advice', () => {
     assert.equal(summarizeOutcomes('cont', [out(1, 'resumed'), out(2, 'resumed'), out(3, 'resumed')], targets), 'cont: 1 resumed; 2 were not stopped (nothing to resume)');
     assert.equal(summarizeOutcomes('cont', [out(2, 'resumed')], [target(2, 'S')]), 'cont: nothing resumed; 1 was not stopped (nothing to resume)');
     assert.equal(summarizeOutcomes('cont', [out(1, 'survived')], targets), 'cont: 1 survived (1: still stopped (T) after SIGCONT)');
+  });
+});
+
+describe("reaper's wrappers fold into the user's row", () => {
+  const unshare = ['/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', 'python3', 'train.py'];
+  const tree = (wrapperOver: Partial<ProcInfo> = {}) => [
+    proc(100, 1, { cmd: 'node reaper run batch.yaml', runId: 'r1' }),
+    proc(4700, 100, { argv: unshare, cmd: unshare.join(' '), runId: 'r1', pgid: 4700, sid: 4700, ...wrapperOver }),
+    proc(4701, 4700, { cmd: 'python3 train.py', runId: 'r1', pgid: 4700, sid: 4700 }),
+    proc(4702, 4701, { cmd: 'python3 -c loader', runId: 'r1', pgid: 4700, sid: 4700 }),
+  ];
+  const view = { grouping: 'all' as const, filter: '', leftoversOnly: false, folded: new Set<string>(), allUsers: false };
+
+  test('the wrapper has no row; its child carries the marker and stands for it when acted on', () => {
+    const gpu = simGpu({ apps: [{ gpuUuid: 'GPU-sim-0', pid: 4701, processName: 'python3', usedMemoryMiB: 2048 }] });
+    const s = snapshot(tree(), gpu);
+    const rows = buildRows({ snapshot: s, gpu, verdicts: new Map(), runs: [] }, view).filter((r) => r.kind === 'proc');
+    assert.deepEqual(rows.map((r) => (r.kind === 'proc' ? [r.proc.pid, r.depth, r.wrappers.map((w) => w.pid)] : null)), [
+      [100, 0, []],
+      [4701, 1, [4700]],
+      [4702, 2, []],
+    ]);
+    const row = rows[1]!;
+    assert.ok(row.kind === 'proc');
+    assert.equal(rowTarget(row).pid, 4700, 'tag and K take the whole task, wrapper included');
+    assert.equal(row.gpuMemMiB, 2048);
+    const line = rowSegments(row, s, new Set(), createTheme(false)).map((x) => x.text).join('');
+    assert.match(line, / \\_ ⊂ python3 train\.py$/);
+    assert.ok(line.length <= 80, `${line.length}: the user's script is on an 80-column line`);
+  });
+
+  test('without the evidence nothing is folded: no run marker, or not a session leader', () => {
+    for (const over of [{ runId: null }, { sid: 100, pgid: 100 }]) {
+      const rows = buildRows({ snapshot: snapshot(tree(over)), gpu: simGpu(), verdicts: new Map(), runs: [] }, view);
+      assert.ok(rows.some((r) => r.kind === 'proc' && r.proc.pid === 4700), JSON.stringify(over));
+      assert.ok(rows.every((r) => r.kind !== 'proc' || r.wrappers.length === 0));
+    }
   });
 });
 
