@@ -144,8 +144,7 @@ function handleConfirm(state: UiState, key: string, ctx: KeyContext): Transition
   const p = state.confirm!;
   if (p.kind === 'signal' && p.action === 'cont' && p.warnings.length > 0 && key === 'K' && !ctx.readonly) {
     // The resume dialog offered kill instead: the same processes, planned again as a kill.
-    const next = signalConfirm(state, 'kill', p.roots, ctx);
-    return { state: next.confirm ? next : { ...next, confirm: null } };
+    return { state: signalConfirm(state, 'kill', p.roots, ctx) };
   }
   if (key === 'y' || key === 'Y' || key === 'enter') {
     const cleared: UiState = { ...state, confirm: null };

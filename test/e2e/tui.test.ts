@@ -165,10 +165,15 @@ describe('live screen in tmux', { skip }, () => {
     tm.keys('Enter', 'l');
     const rowRe = (pid: number): RegExp => new RegExp(`^ ?\\*? ?!\\s+${pid} \\S+\\s+T\\S*\\s`, 'm');
     const shown = await waitScreen(tm, (c) => c.includes('[leftovers only]') && stopped.every((p) => rowRe(p.pid).test(c)), 'stopped rows marked as leftovers', 30_000);
-    // reaper's own wrapper (unshare, when the PID namespace layer is on) has no row of its own:
-    // the user's command carries the ⊂ marker instead.
     assert.ok(!/unshare --/.test(shown), `no wrapper row:\n${shown}`);
-    if (markerProcesses(runId).some((p) => cmdlineOf(p.pid).includes('unshare --'))) assert.match(shown, /⊂ python3 /);
+    // By run, the task's tree starts at reaper's own wrapper (unshare, when the PID namespace
+    // layer is on): it has no row of its own, the user's command carries the ⊂ marker instead.
+    tm.keys('g');
+    const byRun = await waitScreen(tm, (c) => c.includes('[by run]') && stopped.every((p) => rowRe(p.pid).test(c)), 'by run', 30_000);
+    assert.ok(!/unshare --/.test(byRun), `no wrapper row:\n${byRun}`);
+    if (markerProcesses(runId).some((p) => cmdlineOf(p.pid).includes('unshare --'))) assert.match(byRun, /⊂ \S*python3 /);
+    tm.keys('g', 'g');
+    await waitScreen(tm, (c) => c.includes('[by GPU]') && stopped.every((p) => rowRe(p.pid).test(c)), 'by GPU again', 30_000);
 
     // Tag every leftover shown, kill through one confirmation.
     tm.keys('a');
