@@ -9,7 +9,7 @@ import { DetailsPane, detailLines } from './components/DetailsPane.js';
 import { GpuTable, gpuLineCount } from './components/GpuTable.js';
 import { Header } from './components/Header.js';
 import { JobsPanel, jobLines } from './components/JobsPanel.js';
-import { Block, StatusLine, confirmLines, helpScreenLines, resultLines } from './components/Overlays.js';
+import { Block, StatusLine, confirmLines, helpPageCount, helpScreenLines, resultLines } from './components/Overlays.js';
 import { sanitizeText } from '../model/index.js';
 import { ProcessTable } from './components/ProcessTable.js';
 import { useData } from './hooks/use-data.js';
@@ -155,6 +155,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         pageSize: layout.tree,
         readonly: actions.readonly,
         batchFile: actions.batchFile,
+        helpPages: helpPageCount(width, layout.total - layout.header - layout.status),
       });
       if (t.state !== stateRef.current) update(() => t.state);
       if (t.effect) runEffect(t.effect);
@@ -184,7 +185,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
     return (
       <Box flexDirection="column" width={width}>
         {header}
-        <Block lines={helpScreenLines(width, bodyHeight, theme)} width={width} height={bodyHeight} />
+        <Block lines={helpScreenLines(width, bodyHeight, theme, state.helpPage)} width={width} height={bodyHeight} />
         {layout.status > 0 ? status : null}
       </Box>
     );

@@ -49,6 +49,8 @@ export interface UiState {
   readonly tagged: ReadonlyMap<string, ProcKey>;
   readonly details: boolean;
   readonly help: boolean;
+  /** Page of the help shown (a short terminal needs more than one). */
+  readonly helpPage: number;
   readonly confirm: Pending | null;
   readonly message: Message | null;
   /** An action in flight ("kill 3 processes …"); new actions wait for it. */
@@ -69,6 +71,7 @@ export function initialState(grouping: Grouping = 'gpu'): UiState {
     tagged: new Map(),
     details: false,
     help: false,
+    helpPage: 0,
     confirm: null,
     message: null,
     busy: null,
@@ -87,6 +90,8 @@ export interface KeyContext {
   readonly pageSize: number;
   readonly readonly: boolean;
   readonly batchFile: string | null;
+  /** Pages the help screen has at this terminal size (default 1). */
+  readonly helpPages?: number;
 }
 
 export interface Transition {
@@ -133,7 +138,12 @@ export function handleKey(state: UiState, key: string, ctx: KeyContext): Transit
   if (state.result) return { state: { ...state, result: null } };
   if (state.confirm) return handleConfirm(state, key, ctx);
   if (state.filterDraft !== null) return { state: handleFilterKey(state, key) };
-  if (state.help) return { state: { ...state, help: false } };
+  if (state.help) {
+    // Space / PgDn / j / down turn the page while there is one; any other key closes the help.
+    const next = state.helpPage + 1;
+    if ((key === 'space' || key === 'pagedown' || key === 'down' || key === 'j') && next < (ctx.helpPages ?? 1)) return { state: { ...state, helpPage: next } };
+    return { state: { ...state, help: false, helpPage: 0 } };
+  }
   const b = bindingFor(key);
   if (!b) return { state };
   if (b.action && ctx.readonly) return { state: info(state, 'read-only mode (--readonly): actions are disabled', 'error') };
@@ -265,7 +275,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
     case 'filter':
       return { state: { ...state, filterDraft: state.filter } };
     case 'help':
-      return { state: { ...state, help: true } };
+      return { state: { ...state, help: true, helpPage: 0 } };
     case 'quit':
       return { state, effect: { kind: 'quit' } };
     case 'resume':

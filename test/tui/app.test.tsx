@@ -198,6 +198,23 @@ describe('frames', () => {
     inst.unmount();
   });
 
+  test('help on 80x24 is paged: every key and the ⊂ marker can be read; Space turns the page, any other key closes', async () => {
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), new FakeActions(), { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, '?');
+    const p1 = plain(await frameMatching(inst, (p) => p.includes('page 1/2'), 'help page 1'));
+    assert.match(p1, /up k\s+move up/);
+    await press(inst, ' ');
+    const p2 = plain(await frameMatching(inst, (p) => p.includes('page 2/2'), 'help page 2'));
+    assert.match(p2, /K\s+kill the tree/);
+    assert.match(p2, /q ctrl\+c\s+quit/);
+    assert.match(p2, /⊂\s+inside reaper's wrappers \(setpriv, cgroup, unshare\), folded in/);
+    for (const l of p2.split('\n')) assert.ok(l.length <= 80, l);
+    await press(inst, ' ');
+    await frameMatching(inst, (p) => !p.includes('reaper keys') && p.includes('vim notes.txt'), 'closed after the last page');
+    inst.unmount();
+  });
+
   test('filter (/) keeps matches and their ancestors; Esc clears it', async () => {
     const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })));
     await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');

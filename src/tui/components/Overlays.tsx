@@ -75,19 +75,35 @@ export function Block({ lines, width, height }: { lines: readonly Segment[][]; w
   );
 }
 
-/** Help generated from the keymap table, in two columns when the screen is short. */
-export function helpScreenLines(width: number, height: number, t: Theme): Segment[][] {
-  const items = helpLines();
-  const title: Segment[] = [seg('reaper keys', t.header, { bold: true }), seg('   (any key closes this help)', t.dim)];
+/** How the help's lines are laid out at this size: one or two columns, and the pages that takes. Pure. */
+function helpLayout(width: number, height: number): { room: number; twoColumns: boolean; pages: number } {
+  const items = helpLines().length;
   const room = Math.max(1, height - 1);
+  const twoColumns = items > room && width >= 100;
+  const perPage = twoColumns ? room * 2 : room;
+  return { room, twoColumns, pages: Math.max(1, Math.ceil(items / perPage)) };
+}
+
+export function helpPageCount(width: number, height: number): number {
+  return helpLayout(width, height).pages;
+}
+
+/** Help generated from the keymap table, in two columns when the screen is short and wide, else in pages. */
+export function helpScreenLines(width: number, height: number, t: Theme, page = 0): Segment[][] {
+  const items = helpLines();
+  const { room, twoColumns, pages } = helpLayout(width, height);
+  const p = Math.min(Math.max(0, page), pages - 1);
+  const more = pages > 1 ? `   page ${p + 1}/${pages}: ${p + 1 < pages ? 'Space for more, any other key closes' : 'any key closes'}` : '   (any key closes this help)';
+  const title: Segment[] = [seg('reaper keys', t.header, { bold: true }), seg(more, t.dim)];
   const out: Segment[][] = [title];
-  if (items.length <= room || width < 100) {
-    for (const l of items.slice(0, room)) out.push([seg(l)]);
+  if (!twoColumns) {
+    for (const l of items.slice(p * room, (p + 1) * room)) out.push([seg(l)]);
     return out;
   }
+  const chunk = items.slice(p * room * 2, (p + 1) * room * 2);
   const colW = Math.floor(width / 2);
-  const half = Math.ceil(items.length / 2);
-  for (let i = 0; i < Math.min(half, room); i++) out.push([seg(fit(items[i]!, colW - 1) + ' '), seg(items[i + half] ?? '')]);
+  const half = Math.ceil(chunk.length / 2);
+  for (let i = 0; i < half; i++) out.push([seg(fit(chunk[i]!, colW - 1) + ' '), seg(chunk[i + half] ?? '')]);
   return out;
 }
 
