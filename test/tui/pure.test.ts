@@ -9,6 +9,7 @@ import { keyIds, keyId, KEYMAP } from '../../src/tui/keymap.js';
 import { planLayout, scrollTop, wrapText } from '../../src/tui/layout.js';
 import { buildRows, rowTarget } from '../../src/tui/rows.js';
 import { rowSegments } from '../../src/tui/components/ProcessTable.js';
+import { detailLines } from '../../src/tui/components/DetailsPane.js';
 import type { ProcInfo } from '../../src/model/index.js';
 import { fixIncrementalFrame, ownTerminal, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../../src/tui/terminal.js';
 import { colorsFromEnv } from '../../src/tui/theme.js';
@@ -258,7 +259,7 @@ describe("reaper's wrappers fold into the user's row", () => {
   const unshare = ['/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', 'python3', 'train.py'];
   const tree = (wrapperOver: Partial<ProcInfo> = {}) => [
     proc(100, 1, { cmd: 'node reaper run batch.yaml', runId: 'r1' }),
-    proc(4700, 100, { argv: unshare, cmd: unshare.join(' '), runId: 'r1', pgid: 4700, sid: 4700, ...wrapperOver }),
+    proc(4700, 100, { argv: unshare, cmd: unshare.join(' '), comm: 'unshare', runId: 'r1', pgid: 4700, sid: 4700, ...wrapperOver }),
     proc(4701, 4700, { cmd: 'python3 train.py', runId: 'r1', pgid: 4700, sid: 4700 }),
     proc(4702, 4701, { cmd: 'python3 -c loader', runId: 'r1', pgid: 4700, sid: 4700 }),
   ];
@@ -280,6 +281,8 @@ describe("reaper's wrappers fold into the user's row", () => {
     const line = rowSegments(row, s, new Set(), createTheme(false)).map((x) => x.text).join('');
     assert.match(line, / \\_ ⊂ python3 train\.py$/);
     assert.ok(line.length <= 80, `${line.length}: the user's script is on an 80-column line`);
+    const details = detailLines({ row, snapshot: s, verdicts: new Map(), gpu, runs: [], protection: () => null }, 100, createTheme(false)).map((l) => l.map((x) => x.text).join(''));
+    assert.ok(details.includes("⊂ inside reaper's wrapper: pid 4700 unshare (pidns layer), folded into this row; actions take it too"), details.join('\n'));
   });
 
   test('without the evidence nothing is folded: no run marker, or not a session leader', () => {
