@@ -137,7 +137,7 @@ async function keyLatency(env: NodeJS.ProcessEnv): Promise<{ median: number; max
   const pane = new Pane(`${process.execPath} ${MAIN} --gpus sim:1 --interval 1`, { ...env, REAPER_SIM_FAIL: 'hang' });
   try {
     const deadline = Date.now() + 30_000;
-    while (!/ \d+ procs /.test(pane.capture())) {
+    while (!/procs: [\d,]+ · \d+ ms/.test(pane.capture())) {
       if (Date.now() > deadline) throw new Error('not ready after 30 s');
       await sleep(200);
     }
@@ -210,9 +210,9 @@ export async function bench(): Promise<BenchRow[]> {
       {
         name: 'reaper top --gpus sim:2 (with its simulator children)',
         cmd: `${process.execPath} ${MAIN} --gpus sim:2 --interval 1`,
-        ready: (s) => / \d+ procs /.test(s) && s.includes('COMMAND'),
+        ready: (s) => /procs: [\d,]+ · \d+ ms/.test(s) && s.includes('COMMAND'),
       },
-      { name: 'reaper top --gpus none', cmd: `${process.execPath} ${MAIN} --gpus none --interval 1`, ready: (s) => / \d+ procs /.test(s) },
+      { name: 'reaper top --gpus none', cmd: `${process.execPath} ${MAIN} --gpus none --interval 1`, ready: (s) => /procs: [\d,]+ · \d+ ms/.test(s) },
       { name: 'htop -d 10', cmd: 'htop -d 10', ready: (s) => s.includes('PID'), ...(has('htop') ? {} : { skip: 'htop not installed (apt-get install htop)' }) },
       { name: 'btop (update_ms 1000)', cmd: 'btop --utf-force', ready: (s) => s.length > 200 && /cpu|proc/i.test(s), ...(has('btop') ? {} : { skip: 'btop not installed (apt-get install btop)' }) },
     ];

@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './sanitize.js';
 export * from './snapshot.js';
 export * from './forest.js';
+export * from './wrappers.js';

@@ -9,7 +9,8 @@ import { DetailsPane, detailLines } from './components/DetailsPane.js';
 import { GpuTable, gpuLineCount } from './components/GpuTable.js';
 import { Header } from './components/Header.js';
 import { JobsPanel, jobLines } from './components/JobsPanel.js';
-import { Block, StatusLine, confirmLines, helpScreenLines } from './components/Overlays.js';
+import { Block, StatusLine, confirmLines, helpPageCount, helpScreenLines, resultLines } from './components/Overlays.js';
+import { sanitizeText } from '../model/index.js';
 import { ProcessTable } from './components/ProcessTable.js';
 import { useData } from './hooks/use-data.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
@@ -31,6 +32,8 @@ export interface AppProps {
   /** Fixed size (tests); otherwise the terminal's, following resizes. */
   readonly size?: TerminalSize;
   readonly theme?: Theme;
+  /** A message for the status line at start (e.g. why ./reaper.yaml is not used). */
+  readonly notice?: string;
 }
 
 function oneLine(e: unknown): string {
@@ -47,11 +50,14 @@ export function App(props: AppProps): React.ReactElement {
   );
 }
 
-function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', size, theme }: AppProps & { theme: Theme }): React.ReactElement {
+function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', size, theme, notice }: AppProps & { theme: Theme }): React.ReactElement {
   const data = useData(source);
   const { columns: width, rows: height } = useTerminalSize(size);
   const { exit } = useApp();
-  const [state, setState] = useState<UiState>(() => initialState(initialGrouping));
+  const [state, setState] = useState<UiState>(() => {
+    const s = initialState(initialGrouping);
+    return notice ? { ...s, message: { text: notice, tone: 'error' } } : s;
+  });
   const stateRef = useRef(state);
   const topRef = useRef(0);
   const mounted = useRef(true);
@@ -108,7 +114,9 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
 
   const runEffect = (e: Effect): void => {
     const done = (text: string, tone: 'ok' | 'error'): void => {
-      update((s) => ({ ...s, busy: null, message: { text, tone } }));
+      // A result wider than the status line is shown whole, wrapped, until a key is pressed.
+      const long = sanitizeText(text).length > width;
+      update((s) => ({ ...s, busy: null, message: { text, tone }, result: long ? { text, tone } : null }));
       source.refresh?.();
     };
     switch (e.kind) {
@@ -117,7 +125,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         return;
       case 'signal':
         actions.signal(e.action, e.targets).then(
-          (out) => done(summarizeOutcomes(e.action, out), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
+          (out) => done(summarizeOutcomes(e.action, out, e.targets), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
           (err: unknown) => done(`${e.action} failed: ${oneLine(err)}`, 'error'),
         );
         return;
@@ -147,6 +155,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         pageSize: layout.tree,
         readonly: actions.readonly,
         batchFile: actions.batchFile,
+        helpPages: helpPageCount(width, layout.total - layout.header - layout.status),
       });
       if (t.state !== stateRef.current) update(() => t.state);
       if (t.effect) runEffect(t.effect);
@@ -165,6 +174,8 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       leftoversOnly={state.leftoversOnly}
       readonly={actions.readonly}
       processCount={data.snapshot ? data.snapshot.processes.length : null}
+      gpu={data.gpu}
+      nowMs={nowMs}
     />
   );
   const status = <StatusLine width={width} filterDraft={state.filterDraft} busy={state.busy} message={state.message} readonly={actions.readonly} />;
@@ -174,7 +185,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
     return (
       <Box flexDirection="column" width={width}>
         {header}
-        <Block lines={helpScreenLines(width, bodyHeight, theme)} width={width} height={bodyHeight} />
+        <Block lines={helpScreenLines(width, bodyHeight, theme, state.helpPage)} width={width} height={bodyHeight} />
         {layout.status > 0 ? status : null}
       </Box>
     );
@@ -185,8 +196,10 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       {header}
       <GpuTable gpu={data.gpu} width={width} height={layout.gpu} nowMs={nowMs} intervalMs={data.probe.intervalMs} />
       <JobsPanel runs={data.runs} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
-      {state.confirm ? (
-        <Block lines={confirmLines(state.confirm, lowerHeight, theme)} width={width} height={lowerHeight} />
+      {state.result ? (
+        <Block lines={resultLines(state.result, width, lowerHeight, theme)} width={width} height={lowerHeight} />
+      ) : state.confirm ? (
+        <Block lines={confirmLines(state.confirm, lowerHeight, theme, width)} width={width} height={lowerHeight} />
       ) : lowerHeight > 0 ? (
         <>
           <ProcessTable

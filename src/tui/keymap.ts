@@ -56,7 +56,7 @@ export const KEYMAP: readonly Binding[] = [
   { keys: ['l'], intent: 'leftoversOnly', help: 'leftovers only on / off' },
   { keys: ['/'], intent: 'filter', help: 'filter (pid, user, command, run id)' },
   { keys: ['?', 'h'], intent: 'help', help: 'this help' },
-  { keys: ['c'], intent: 'resume', help: 'resume: SIGCONT the tree (tagged, else selected)', action: true },
+  { keys: ['c'], intent: 'resume', help: 'resume: SIGCONT the tree (SIGTTIN/TTOU stops: fg or K instead)', action: true },
   { keys: ['K'], intent: 'kill', help: 'kill the tree: stop, rescan, SIGKILL, verify', action: true },
   { keys: ['T'], intent: 'terminate', help: 'terminate the tree: TERM+CONT, grace, KILL', action: true },
   { keys: ['L'], intent: 'launch', help: 'launch the batch (--batch FILE or ./reaper.yaml), detached', action: true },
@@ -129,8 +129,16 @@ export function keyIds(input: string, key: KeyLike): string[] {
   return out;
 }
 
+/** What the marks in the process table mean (shown after the keys in the help). */
+export const LEGEND: readonly string[] = [
+  `${'!'.padEnd(14)} a leftover (Enter: why)`,
+  `${'*'.padEnd(14)} tagged`,
+  `${'⊂'.padEnd(14)} inside reaper's wrappers (setpriv, cgroup, unshare), folded in`,
+  `${'[+N]'.padEnd(14)} N processes folded under this one`,
+];
+
 /** Help lines, generated from the table. */
 export function helpLines(): string[] {
   const show = (k: string): string => (k === 'space' ? 'Space' : k === 'enter' ? 'Enter' : k === 'escape' ? 'Esc' : k);
-  return KEYMAP.map((b) => `${b.keys.map(show).join(' ').padEnd(14)} ${b.help}`);
+  return [...KEYMAP.map((b) => `${b.keys.map(show).join(' ').padEnd(14)} ${b.help}`), ...LEGEND];
 }

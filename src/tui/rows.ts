@@ -4,7 +4,8 @@
  * "leftovers only" (matching rows plus their ancestors as context).
  */
 import type { GpuState, ProcInfo, RunSummary, Snapshot, Verdict } from '../model/index.js';
-import { procKeyString } from '../model/index.js';
+import { isReaperWrapper, procKeyString } from '../model/index.js';
+import { launcherGone } from './run-view.js';
 
 export type Grouping = 'gpu' | 'run' | 'all';
 export const GROUPINGS: readonly Grouping[] = ['gpu', 'run', 'all'];
@@ -46,6 +47,19 @@ export interface ProcRow {
   readonly context: boolean;
   readonly gpuMemMiB: number | null;
   readonly groupKey: string;
+  /**
+   * reaper's own wrappers of this task (setpriv, cgroup mover, unshare; outermost first), folded
+   * into this row: the row shows the user's command with a marker. Empty for most rows.
+   */
+  readonly wrappers: readonly ProcInfo[];
+}
+
+/** The marker before a command that runs inside reaper's folded wrappers. */
+export const WRAPPED_MARKER = '⊂ ';
+
+/** The process a row stands for when it is tagged or acted on: its outermost folded wrapper, else itself. */
+export function rowTarget(row: ProcRow): ProcInfo {
+  return row.wrappers[0] ?? row.proc;
 }
 
 export type Row = GroupRow | ProcRow;
@@ -180,10 +194,19 @@ function emitGroup(
     }
     return n;
   };
-  const walk = (pid: number, depth: number, prefix: string, last: boolean): void => {
+  const walk = (pid: number, depth: number, prefix: string, last: boolean, wrappers: readonly ProcInfo[] = []): void => {
     const p = snapshot.byPid.get(pid);
     if (!p) return;
     const kids = kidsOf(pid);
+    // One of reaper's wrappers with one child shown: no row of its own, a marker on the child's.
+    if (kids.length === 1 && isReaperWrapper(p)) {
+      walk(kids[0]!, depth, prefix, last, [...wrappers, p]);
+      return;
+    }
+    const mem = [p, ...wrappers].reduce<number | null>((n, x) => {
+      const m = gpuMem.get(x.pid);
+      return m === undefined ? n : (n ?? 0) + m;
+    }, null);
     const idKey = procKeyString(p);
     const folded = kids.length > 0 && opts.folded.has(idKey);
     out.push({
@@ -195,10 +218,11 @@ function emitGroup(
       hasChildren: kids.length > 0,
       folded,
       hiddenCount: folded ? countBelow(pid) : 0,
-      leftover: isLeftover(verdicts, pid),
+      leftover: isLeftover(verdicts, pid) || wrappers.some((w) => isLeftover(verdicts, w.pid)),
       context: filtering && !matched.has(pid),
-      gpuMemMiB: gpuMem.get(pid) ?? null,
+      gpuMemMiB: mem,
       groupKey,
+      wrappers,
     });
     if (folded) return;
     const childPrefix = depth === 0 ? '' : prefix + (last ? '    ' : ' |  ');
@@ -261,7 +285,7 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
       const run = runs.find((r) => r.id === id);
       for (const pid of members) placed.add(pid);
       if (members.size === 0 && (!run || !run.live)) continue;
-      const flag = run && !run.live && members.size > 0 ? ' LAUNCHER GONE' : '';
+      const flag = run && launcherGone(run) ? ' LAUNCHER GONE' : '';
       const label = run
         ? `run ${id} ${run.name} (${run.state}${flag}): ${members.size} process${members.size === 1 ? '' : 'es'}`
         : `run ${id} (no record): ${members.size} process${members.size === 1 ? '' : 'es'}`;
@@ -278,7 +302,9 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
   for (const p of snapshot.processes) if (!placed.has(p.pid) && inScope(p.pid) && isLeftover(verdicts, p.pid)) rest.add(p.pid);
   if (rest.size > 0) {
     const label = opts.grouping === 'gpu' ? 'leftovers on no GPU' : 'leftovers in no run';
-    emitGroup(out, snapshot, subForest(snapshot, withDescendants(rest, kids, inScope)), 'other', { label, runId: null }, opts, verdicts, allMem);
+    // Their descendants come along as context, except those already shown in a group above.
+    const members = withDescendants(rest, kids, (pid) => inScope(pid) && !placed.has(pid));
+    emitGroup(out, snapshot, subForest(snapshot, members), 'other', { label, runId: null }, opts, verdicts, allMem);
   }
   return out;
 }

@@ -6,12 +6,22 @@
 import type { ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
 import { bindingFor, type Intent } from './keymap.js';
-import { GROUPINGS, type Grouping, type Row } from './rows.js';
+import { GROUPINGS, rowTarget, type Grouping, type Row } from './rows.js';
+import { resumeWarnings, terminalStops } from './resume-advice.js';
 import { captureTargets, selectionRoots, type SkippedTarget } from './targets.js';
 import type { ActionTarget, SignalAction } from './types.js';
 
 export type Pending =
-  | { readonly kind: 'signal'; readonly action: SignalAction; readonly targets: readonly ActionTarget[]; readonly skipped: readonly SkippedTarget[] }
+  | {
+      readonly kind: 'signal';
+      readonly action: SignalAction;
+      readonly targets: readonly ActionTarget[];
+      readonly skipped: readonly SkippedTarget[];
+      /** What the user pointed at (tagged or selected), to offer another action on the same processes. */
+      readonly roots: readonly ProcKey[];
+      /** Said before the question (resume: the group stops again, what works instead). */
+      readonly warnings: readonly string[];
+    }
   | { readonly kind: 'launch'; readonly batchFile: string }
   | { readonly kind: 'stop'; readonly runId: string; readonly label: string };
 
@@ -39,10 +49,14 @@ export interface UiState {
   readonly tagged: ReadonlyMap<string, ProcKey>;
   readonly details: boolean;
   readonly help: boolean;
+  /** Page of the help shown (a short terminal needs more than one). */
+  readonly helpPage: number;
   readonly confirm: Pending | null;
   readonly message: Message | null;
   /** An action in flight ("kill 3 processes …"); new actions wait for it. */
   readonly busy: string | null;
+  /** An action's result too long for the status line, shown whole until a key is pressed. */
+  readonly result: Message | null;
 }
 
 export function initialState(grouping: Grouping = 'gpu'): UiState {
@@ -57,9 +71,11 @@ export function initialState(grouping: Grouping = 'gpu'): UiState {
     tagged: new Map(),
     details: false,
     help: false,
+    helpPage: 0,
     confirm: null,
     message: null,
     busy: null,
+    result: null,
   };
 }
 
@@ -74,6 +90,8 @@ export interface KeyContext {
   readonly pageSize: number;
   readonly readonly: boolean;
   readonly batchFile: string | null;
+  /** Pages the help screen has at this terminal size (default 1). */
+  readonly helpPages?: number;
 }
 
 export interface Transition {
@@ -116,18 +134,28 @@ export function selectedRunId(row: Row | undefined, runs: readonly RunSummary[])
 
 export function handleKey(state: UiState, key: string, ctx: KeyContext): Transition {
   if (key === 'ctrl+c') return { state, effect: { kind: 'quit' } };
-  // Modal layers first: the confirmation, the filter prompt, the help screen.
-  if (state.confirm) return handleConfirm(state, key);
+  // Modal layers first: a result being read, the confirmation, the filter prompt, the help screen.
+  if (state.result) return { state: { ...state, result: null } };
+  if (state.confirm) return handleConfirm(state, key, ctx);
   if (state.filterDraft !== null) return { state: handleFilterKey(state, key) };
-  if (state.help) return { state: { ...state, help: false } };
+  if (state.help) {
+    // Space / PgDn / j / down turn the page while there is one; any other key closes the help.
+    const next = state.helpPage + 1;
+    if ((key === 'space' || key === 'pagedown' || key === 'down' || key === 'j') && next < (ctx.helpPages ?? 1)) return { state: { ...state, helpPage: next } };
+    return { state: { ...state, help: false, helpPage: 0 } };
+  }
   const b = bindingFor(key);
   if (!b) return { state };
   if (b.action && ctx.readonly) return { state: info(state, 'read-only mode (--readonly): actions are disabled', 'error') };
   return handleIntent(state, b.intent, ctx);
 }
 
-function handleConfirm(state: UiState, key: string): Transition {
+function handleConfirm(state: UiState, key: string, ctx: KeyContext): Transition {
   const p = state.confirm!;
+  if (p.kind === 'signal' && p.action === 'cont' && p.warnings.length > 0 && key === 'K' && !ctx.readonly) {
+    // The resume dialog offered kill instead: the same processes, planned again as a kill.
+    return { state: signalConfirm(state, 'kill', p.roots, ctx) };
+  }
   if (key === 'y' || key === 'Y' || key === 'enter') {
     const cleared: UiState = { ...state, confirm: null };
     switch (p.kind) {
@@ -146,6 +174,18 @@ function handleConfirm(state: UiState, key: string): Transition {
     return { state: info({ ...state, confirm: null }, 'cancelled') };
   }
   return { state };
+}
+
+/** The confirmation of a signal action on these roots' trees, or a message saying why there is nothing to do. */
+function signalConfirm(state: UiState, action: SignalAction, roots: readonly ProcKey[], ctx: KeyContext): UiState {
+  if (!ctx.snapshot) return info(state, 'no snapshot yet', 'error');
+  const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
+  if (targets.length === 0) {
+    const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${sanitizeText(skipped[0]!.why)})` : 'select a process or tag some (space, a)';
+    return info({ ...state, confirm: null }, `nothing to ${action}: ${why}`, 'error');
+  }
+  const warnings = action === 'cont' ? resumeWarnings(terminalStops(targets, ctx.verdicts), ctx.snapshot) : [];
+  return { ...state, confirm: { kind: 'signal', action, targets, skipped, roots: [...roots], warnings }, message: null };
 }
 
 function handleFilterKey(state: UiState, key: string): UiState {
@@ -179,10 +219,11 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       return { state: moveTo(state, rows, rows.length - 1) };
     case 'tag': {
       if (row?.kind !== 'proc') return { state: moveTo(state, rows, idx + 1) };
-      const k = procKeyString(row.proc);
+      const target = rowTarget(row);
+      const k = procKeyString(target);
       const tagged = new Map(state.tagged);
       if (tagged.has(k)) tagged.delete(k);
-      else tagged.set(k, { pid: row.proc.pid, startTime: row.proc.startTime });
+      else tagged.set(k, { pid: target.pid, startTime: target.startTime });
       return { state: moveTo({ ...state, tagged }, rows, idx + 1) };
     }
     case 'tagLeftovers': {
@@ -191,9 +232,10 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       for (const r of rows) {
         // Context rows (ancestors shown only for the tree's shape) are not "shown leftovers".
         if (r.kind !== 'proc' || !r.leftover || r.context) continue;
-        const k = procKeyString(r.proc);
+        const target = rowTarget(r);
+        const k = procKeyString(target);
         if (!tagged.has(k)) n++;
-        tagged.set(k, { pid: r.proc.pid, startTime: r.proc.startTime });
+        tagged.set(k, { pid: target.pid, startTime: target.startTime });
       }
       return { state: info({ ...state, tagged }, n === 0 ? 'no leftovers to tag' : `tagged ${n} leftover${n === 1 ? '' : 's'} (${tagged.size} tagged)`) };
     }
@@ -233,7 +275,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
     case 'filter':
       return { state: { ...state, filterDraft: state.filter } };
     case 'help':
-      return { state: { ...state, help: true } };
+      return { state: { ...state, help: true, helpPage: 0 } };
     case 'quit':
       return { state, effect: { kind: 'quit' } };
     case 'resume':
@@ -242,13 +284,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
       const action: SignalAction = intent === 'resume' ? 'cont' : intent === 'kill' ? 'kill' : 'term';
       if (!ctx.snapshot) return { state: info(state, 'no snapshot yet', 'error') };
-      const roots = selectionRoots(ctx.snapshot, state.tagged, row);
-      const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
-      if (targets.length === 0) {
-        const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${skipped[0]!.why})` : 'select a process or tag some (space, a)';
-        return { state: info(state, `nothing to ${action}: ${why}`, 'error') };
-      }
-      return { state: { ...state, confirm: { kind: 'signal', action, targets, skipped }, message: null } };
+      return { state: signalConfirm(state, action, selectionRoots(ctx.snapshot, state.tagged, row), ctx) };
     }
     case 'launch':
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };

@@ -6,7 +6,8 @@
 import { planForPids } from '../analysis/index.js';
 import type { ProcKey, Snapshot, Verdict } from '../model/index.js';
 import { procKeyString, sanitizeText } from '../model/index.js';
-import type { Row } from './rows.js';
+import { resumeCounted } from './resume-advice.js';
+import { rowTarget, type Row } from './rows.js';
 import type { ActionOutcome, ActionTarget, SignalAction } from './types.js';
 
 export interface SkippedTarget {
@@ -30,7 +31,11 @@ export function selectionRoots(snapshot: Snapshot, tagged: ReadonlyMap<string, P
   }
   if (live.length > 0) return live.sort((a, b) => a.pid - b.pid);
   if (!cursorRow) return [];
-  if (cursorRow.kind === 'proc') return [{ pid: cursorRow.proc.pid, startTime: cursorRow.proc.startTime }];
+  if (cursorRow.kind === 'proc') {
+    // A row with folded wrappers stands for the outermost one: acting on it takes the whole task.
+    const t = rowTarget(cursorRow);
+    return [{ pid: t.pid, startTime: t.startTime }];
+  }
   const inGroup = new Set(cursorRow.pids);
   const out: ProcKey[] = [];
   for (const pid of cursorRow.pids) {
@@ -64,9 +69,21 @@ export const ACTION_VERB: Record<SignalAction, string> = {
   cont: 'Resume (SIGCONT)',
 };
 
-/** "kill: 3 gone, 1 survived (4712: in D state), 1 skipped (4713: identity changed)". Pure. */
-export function summarizeOutcomes(action: SignalAction, outcomes: readonly ActionOutcome[]): string {
-  if (outcomes.length === 0) return `${action}: nothing was done`;
+/**
+ * "kill: 3 gone, 1 survived (4712: in D state), 1 skipped (4713: identity changed)". With the
+ * confirmed targets, a resume counts only processes that were stopped ("cont: 1 resumed; 4 were
+ * not stopped"). Pure.
+ */
+export function summarizeOutcomes(action: SignalAction, all: readonly ActionOutcome[], targets?: readonly ActionTarget[]): string {
+  if (all.length === 0) return `${action}: nothing was done`;
+  let outcomes = all;
+  let tail = '';
+  if (action === 'cont' && targets) {
+    const r = resumeCounted(targets, all);
+    outcomes = r.counted;
+    if (r.notStopped > 0) tail = `${r.notStopped} ${r.notStopped === 1 ? 'was' : 'were'} not stopped (nothing to resume)`;
+    if (outcomes.length === 0) return `${action}: nothing resumed; ${tail}`;
+  }
   const order: ActionOutcome['outcome'][] = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped'];
   const parts: string[] = [];
   for (const o of order) {
@@ -79,7 +96,7 @@ export function summarizeOutcomes(action: SignalAction, outcomes: readonly Actio
     }
     parts.push(part);
   }
-  return `${action}: ${parts.join(', ')}`;
+  return `${action}: ${parts.join(', ')}${tail ? `; ${tail}` : ''}`;
 }
 
 export function identityKey(k: ProcKey): string {

@@ -17,12 +17,16 @@ export interface HostStats {
 }
 
 export interface ProbeStatus {
-  /** 'starting' until the first snapshot; 'error' when the last scan failed. */
+  /** State of the /proc scan only: 'starting' until the first snapshot; 'error' when the last scan failed. */
   readonly state: 'starting' | 'ok' | 'error';
   readonly message: string | null;
   /** Duration of the last process scan. */
   readonly scanMs: number | null;
   readonly intervalMs: number;
+  /** When the GPU probe last answered with data (ms since epoch); null: not since this screen started. */
+  readonly gpuOkAtMs?: number | null;
+  /** When this screen started asking the GPU probe; null or absent when there is no GPU probe. */
+  readonly gpuSinceMs?: number | null;
 }
 
 /** One immutable value per refresh. */

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRuns } from '../../src/launch/index.js';
@@ -123,7 +123,7 @@ async function waitScreen(tm: TmuxSession, pred: (screen: string) => boolean, wh
   }
 }
 
-const ready = (c: string): boolean => c.includes('GPUs (simulated)') && c.includes('COMMAND') && / \d+ procs /.test(c);
+const ready = (c: string): boolean => c.includes('GPUs (simulated)') && c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c);
 
 describe('live screen in tmux', { skip }, () => {
   let w: World;
@@ -164,7 +164,16 @@ describe('live screen in tmux', { skip }, () => {
     tm.type(runId);
     tm.keys('Enter', 'l');
     const rowRe = (pid: number): RegExp => new RegExp(`^ ?\\*? ?!\\s+${pid} \\S+\\s+T\\S*\\s`, 'm');
-    await waitScreen(tm, (c) => c.includes('[leftovers only]') && stopped.every((p) => rowRe(p.pid).test(c)), 'stopped rows marked as leftovers', 30_000);
+    const shown = await waitScreen(tm, (c) => c.includes('[leftovers only]') && stopped.every((p) => rowRe(p.pid).test(c)), 'stopped rows marked as leftovers', 30_000);
+    assert.ok(!/unshare --/.test(shown), `no wrapper row:\n${shown}`);
+    // By run, the task's tree starts at reaper's own wrapper (unshare, when the PID namespace
+    // layer is on): it has no row of its own, the user's command carries the ⊂ marker instead.
+    tm.keys('g');
+    const byRun = await waitScreen(tm, (c) => c.includes('[by run]') && stopped.every((p) => rowRe(p.pid).test(c)), 'by run', 30_000);
+    assert.ok(!/unshare --/.test(byRun), `no wrapper row:\n${byRun}`);
+    if (markerProcesses(runId).some((p) => cmdlineOf(p.pid).includes('unshare --'))) assert.match(byRun, /⊂ \S*python3 /);
+    tm.keys('g', 'g');
+    await waitScreen(tm, (c) => c.includes('[by GPU]') && stopped.every((p) => rowRe(p.pid).test(c)), 'by GPU again', 30_000);
 
     // Tag every leftover shown, kill through one confirmation.
     tm.keys('a');
@@ -173,7 +182,9 @@ describe('live screen in tmux', { skip }, () => {
     assert.ok(n >= stopped.length, `tagged ${n}, stopped ${stopped.length}`);
     tm.keys('K');
     const dialog = await waitScreen(tm, (c) => c.includes('Kill (stop, rescan, SIGKILL):'), 'kill confirmation');
-    for (const p of stopped) assert.match(dialog, new RegExp(`\\b${p.pid}\\(root\\) T`), `dialog lists ${p.pid}`);
+    // pid(user) as the dialog prints it: the user this test runs as (root or not).
+    const me = userInfo().username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    for (const p of stopped) assert.match(dialog, new RegExp(`\\b${p.pid}\\(${me}\\) T`), `dialog lists ${p.pid}`);
     const before = markerProcesses(runId).filter((p) => !stopped.some((s) => s.pid === p.pid) && p.state !== 'T');
     tm.keys('y');
     await waitScreen(tm, (c) => /kill: \d+ gone/.test(c), 'kill result line', 30_000);
@@ -207,7 +218,7 @@ describe('live screen in tmux', { skip }, () => {
     const check = (what: string): void => {
       const lines = tm.lines();
       assert.equal(lines.length, 24, what);
-      assert.match(lines[0]!, /^reaper \S+ {2}up /, `${what}: header on the first line`);
+      assert.match(lines[0]!, /^reaper \S+ {2}.*procs: [\d,]+ · \d+ ms {2}gpu: \S/, `${what}: header on the first line, both probe states on it`);
       assert.match(lines[1]!, /^\[(by GPU|by run|all processes)\]/, `${what}: view line second`);
       assert.equal(lines[23]!.trim(), '', `${what}: the last row stays free (frame is rows-1 tall)`);
       assert.ok(lines[22]!.trim() !== '', `${what}: status line at the bottom of the frame`);
@@ -248,7 +259,7 @@ describe('live screen in tmux', { skip }, () => {
     // The simulator, told to hang, stands in for a wedged driver: it prints nothing, ever.
     tm.type(`REAPER_SIM_FAIL=hang node ${MAIN} --gpus sim:1 --interval 0.5`);
     tm.keys('Enter');
-    await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+    await waitScreen(tm, (c) => c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c), 'first frame', 30_000);
     // Keys work while every GPU read hangs: help opens and closes, the filter takes input.
     for (let i = 0; i < 3; i++) {
       tm.keys('?');
@@ -258,8 +269,23 @@ describe('live screen in tmux', { skip }, () => {
     }
     // The GPU part reports the hang in place instead of data.
     await waitScreen(tm, (c) => /nvidia-smi: (no output|probe stalled|timed out|timeout)/i.test(c), 'probe trouble shown', 40_000);
+    // The header keeps the two apart: the /proc scan works, the GPU probe does not answer.
+    const head = await waitScreen(tm, (c) => /gpu: (no answer|stalled) \d+ s/.test(c.split('\n')[0]!), 'GPU state in the header', 40_000);
+    assert.match(head.split('\n')[0]!, /procs: [\d,]+ · \d+ ms {2}gpu: (no answer|stalled) \d+ s/);
+    assert.ok(!/probe: ok|gpu: ok/.test(head), 'nothing says ok about the GPU probe');
     tm.keys('q');
     await waitFor(() => tm.display('#{alternate_on}') === '0', { timeoutMs: 10_000, what: 'alternate screen off after q' });
+  });
+
+  test('--batch /dev/zero in a terminal: one reaper: line and exit 2 at once (it used to read forever)', async () => {
+    const tm = startTerminal(w, 100, 30);
+    await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
+    tm.type(`node ${MAIN} --batch /dev/zero; echo "exit=$?"`);
+    tm.keys('Enter');
+    const screen = await waitScreen(tm, (c) => /^exit=\d+$/m.test(c), 'the command ended', 15_000);
+    assert.match(screen, /^reaper: batch file \/dev\/zero is not a regular file \(a character device\)$/m);
+    assert.match(screen, /^exit=2$/m);
+    assert.equal(tm.display('#{alternate_on}'), '0', 'the screen never started');
   });
 
   for (const [sig, code] of [
@@ -271,7 +297,7 @@ describe('live screen in tmux', { skip }, () => {
       await waitScreen(tm, (c) => c.includes(PROMPT.trimEnd()), 'shell prompt');
       tm.type(`node ${MAIN} --gpus sim:1; echo "exit=$?"`);
       tm.keys('Enter');
-      await waitScreen(tm, (c) => c.includes('COMMAND') && / \d+ procs /.test(c), 'first frame', 30_000);
+      await waitScreen(tm, (c) => c.includes('COMMAND') && /procs: [\d,]+ · \d+ ms/.test(c), 'first frame', 30_000);
       assert.equal(tm.display('#{alternate_on}'), '1');
       const shell = tm.panePid();
       const tui = await waitFor(() => childrenOf(shell).find((pid) => cmdlineOf(pid).includes(MAIN) || cmdlineOf(pid).startsWith('reaper')), { what: 'the TUI process' });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../src/probe/gpu-probe.js';
@@ -180,3 +180,55 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+test("simulator: GPU memory belongs to the user's command, not reaper's unshare wrapper above it", async (t) => {
+  // The wrapper exactly as the launcher starts it: its own session, the run marker, the PID
+  // namespace layer's argv; the marker MiB is inherited by both the wrapper and the command.
+  const root = process.getuid?.() === 0;
+  const prefix = root ? ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'] : ['/usr/bin/unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child'];
+  if (!existsSync(prefix[0]!)) {
+    t.skip('unshare (util-linux) is not installed');
+    return;
+  }
+  const runId = `r-simwrap-${process.pid}-${Date.now()}`;
+  const wrapper = spawn(prefix[0]!, [...prefix.slice(1), '--', 'sleep', '600'], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, REAPER_RUN: runId, CUDA_VISIBLE_DEVICES: '0', REAPER_SIM_GPU_MIB: '1357' },
+  });
+  t.after(() => killGroupQuietly(wrapper.pid));
+  const childOf = (ppid: number): number | null => {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid && readFileSync(`/proc/${name}/cmdline`, 'utf8').startsWith('sleep\0')) return Number(name);
+      } catch {
+        // gone
+      }
+    }
+    return null;
+  };
+  let user: number | null = null;
+  try {
+    await waitFor(() => (user = childOf(wrapper.pid!)) !== null, { what: 'the command under unshare', timeoutMs: 10_000 });
+  } catch {
+    t.skip(`this machine refuses ${prefix.join(' ')}`);
+    return;
+  }
+  const probe = createGpuProbe(resolveGpuProbeConfig({ kind: 'sim', count: 2 }, process.env));
+  t.after(() => probe.close());
+  let apps: readonly { pid: number; usedMemoryMiB: number | null; processName: string }[] = [];
+  await waitFor(
+    async () => {
+      apps = (await probe.read()).apps.filter((a) => a.usedMemoryMiB === 1357);
+      return apps.length > 0;
+    },
+    { what: 'the marked holder listed' },
+  );
+  assert.deepEqual(
+    apps.map((a) => [a.pid, a.processName]),
+    [[user, 'sleep']],
+    `the holder is the command (${user}), not the wrapper (${wrapper.pid})`,
+  );
+});

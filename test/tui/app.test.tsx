@@ -94,7 +94,7 @@ describe('frames', () => {
     const broken = simGpu({ ok: false, gpus: [], error: { kind: 'driver-not-reachable', message: 'nvidia-smi: driver not reachable' } });
     const inst2 = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), broken), verdicts })));
     const f2 = await frameMatching(inst2, (p) => p.includes('driver not reachable'), 'probe error');
-    const errLine = lineWith(f2, 'driver not reachable');
+    const errLine = lineWith(f2, 'GPUs  nvidia-smi: driver not reachable');
     assert.match(plain(errLine), /^GPUs\s+nvidia-smi: driver not reachable/);
     assert.ok(colored(errLine, 31, 'nvidia-smi: driver not reachable'), 'error row is red');
     // Everything else keeps working: the tree is there.
@@ -108,6 +108,36 @@ describe('frames', () => {
     const rows3 = plain(f3).split('\n');
     const i0 = rows3.findIndex((l) => l.includes(' 1 Simulated A100'));
     assert.ok(rows3[i0 + 1]!.includes('probe stalled 12 s'), 'stall row right under the GPU rows');
+    inst3.unmount();
+  });
+
+  test('header: the /proc scan and the GPU probe are two states; a hung nvidia-smi is not "ok"', async () => {
+    const now = 1_700_000_000_000;
+    // Healthy: both states, apart.
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), new FakeActions(), { columns: 120 });
+    const f = await frameMatching(inst, (p) => p.includes('procs: '), 'header');
+    const l1 = plain(f).split('\n')[0]!;
+    assert.match(l1, /procs: 5 · 12 ms {2}gpu: ok \(sim\) 2 GPUs$/, l1);
+    inst.unmount();
+    // nvidia-smi hangs from the start (REAPER_SIM_FAIL=hang): the loop reports a timeout, no GPU
+    // ever answered; the scan goes on. 12 s since this screen started asking.
+    const hung = { ...simGpu(), ok: false, gpus: [], error: { kind: 'timeout' as const, message: 'nvidia-smi: no output for 10 s, restarting' }, sampledAtMs: now };
+    const probe = { state: 'ok' as const, message: null, scanMs: 35, intervalMs: 1000, gpuOkAtMs: null, gpuSinceMs: now - 12_000 };
+    const many = [...batchTree()];
+    for (let i = 0; i < 2068; i++) many.push(proc(10_000 + i, 1, { cmd: `w${i}` }));
+    const inst2 = mount(new FakeSource(data({ snapshot: snapshot(many, hung, now), gpu: hung, verdicts, probe })), new FakeActions(), { columns: 80, rows: 24 });
+    const f2 = await frameMatching(inst2, (p) => p.includes('gpu: '), 'hung header');
+    const h2 = plain(f2).split('\n')[0]!;
+    assert.ok(h2.length <= 80, h2);
+    assert.match(h2, /procs: 2,073 · 35 ms {2}gpu: no answer 12 s$/, h2);
+    assert.ok(colored(f2.split('\n')[0]!, 31, '  gpu: no answer 12 s'), 'the GPU state is red');
+    assert.ok(!/probe: ok/.test(plain(f2)));
+    inst2.unmount();
+    // It answered once, 20 s ago, then went quiet without an error yet: stalled, counted from that answer.
+    const quiet = simGpu({ sampledAtMs: now - 20_000 });
+    const inst3 = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), quiet, now), gpu: quiet, verdicts, probe: { ...probe, gpuOkAtMs: now - 20_000 } })), new FakeActions(), { columns: 100 });
+    const f3 = await frameMatching(inst3, (p) => p.includes('gpu: '), 'stalled header');
+    assert.match(plain(f3).split('\n')[0]!, /procs: 5 · 35 ms {2}gpu: stalled 20 s$/);
     inst3.unmount();
   });
 
@@ -165,6 +195,23 @@ describe('frames', () => {
     assert.match(plain(f), /\/\s+filter/);
     await press(inst, 'x');
     await frameMatching(inst, (p) => !p.includes('reaper keys') && p.includes('vim notes.txt'), 'help closed');
+    inst.unmount();
+  });
+
+  test('help on 80x24 is paged: every key and the ⊂ marker can be read; Space turns the page, any other key closes', async () => {
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), new FakeActions(), { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, '?');
+    const p1 = plain(await frameMatching(inst, (p) => p.includes('page 1/2'), 'help page 1'));
+    assert.match(p1, /up k\s+move up/);
+    await press(inst, ' ');
+    const p2 = plain(await frameMatching(inst, (p) => p.includes('page 2/2'), 'help page 2'));
+    assert.match(p2, /K\s+kill the tree/);
+    assert.match(p2, /q ctrl\+c\s+quit/);
+    assert.match(p2, /⊂\s+inside reaper's wrappers \(setpriv, cgroup, unshare\), folded in/);
+    for (const l of p2.split('\n')) assert.ok(l.length <= 80, l);
+    await press(inst, ' ');
+    await frameMatching(inst, (p) => !p.includes('reaper keys') && p.includes('vim notes.txt'), 'closed after the last page');
     inst.unmount();
   });
 
@@ -329,6 +376,70 @@ describe('keys and actions', () => {
     const pids = actions.calls[0]!.targets!.map((t) => t.pid);
     assert.ok(pids.includes(110) && pids.includes(112), `targets ${pids}`);
     assert.ok(!pids.includes(200) && !pids.includes(100), 'nothing untagged');
+    inst.unmount();
+  });
+
+  test('resume of a group stopped by SIGTTIN: the dialog says it stops again, offers fg and kill; K switches to kill', async () => {
+    const ttin = new Map(verdicts);
+    ttin.set(110, { ...verdicts.get(110)!, stopCause: { kind: 'ttin', culpritPid: 110, shellPid: 100, tty: 'pts/3' } });
+    const actions = new FakeActions();
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts: ttin })), actions, { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, KEY.down, 'c');
+    const f = await frameMatching(inst, (p) => p.includes('Resume anyway'), 'warned confirmation');
+    const text = plain(f).split('\n').map((l) => l.trimEnd()).join(' ');
+    assert.ok(
+      text.includes('Resuming is pointless: pid 110 (python3 batch_sampleandeval_parallel.py) read the terminal from a background job (SIGTTIN); resumed, it reads again and the group stops again. What works: `fg` in shell 100 on pts/3, or K to kill.'),
+      text,
+    );
+    assert.ok(text.includes('y = resume anyway, K = kill instead, n/Esc = no'), text);
+    for (const l of plain(f).split('\n')) assert.ok(l.length <= 80, l);
+    await press(inst, 'K');
+    await frameMatching(inst, (p) => p.includes('Kill (stop, rescan, SIGKILL): 3 processes?'), 'kill confirmation of the same tree');
+    assert.equal(actions.calls.length, 0, 'nothing sent before the second confirmation');
+    await press(inst, 'y');
+    await waitFor(() => actions.calls.length === 1, { what: 'kill call' });
+    assert.equal(actions.calls[0]!.action, 'kill');
+    assert.deepEqual(actions.calls[0]!.targets!.map((t) => t.pid), [110, 111, 112]);
+    inst.unmount();
+  });
+
+  test('resume without a terminal stop asks plainly; the result counts only processes that were stopped', async () => {
+    const actions = new FakeActions();
+    actions.outcome = 'resumed';
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(batchTree(), simGpu()), verdicts })), actions);
+    await frameMatching(inst, (p) => p.includes('vim notes.txt'), 'tree');
+    await press(inst, KEY.down, 'c');
+    const f = await frameMatching(inst, (p) => p.includes('Resume (SIGCONT): 3 processes?'), 'plain confirmation');
+    assert.ok(!plain(f).includes('pointless'));
+    await press(inst, 'y');
+    // 110 was stopped (Tl); 112 (D) was not; the zombie 111 is acted on through its parent.
+    const r = await frameMatching(inst, (p) => /cont: /.test(p), 'result');
+    assert.match(plain(r), /cont: 1 resumed; 2 were not stopped \(nothing to resume\)/);
+    inst.unmount();
+  });
+
+  test('a long result is shown whole, wrapped over several lines, until a key closes it', async () => {
+    const many = [proc(100, 1, { cmd: 'bash' })];
+    for (let i = 0; i < 6; i++) many.push(proc(120 + i, 100, { cmd: `python3 worker_${i}.py`, stat: 'D' }));
+    const actions = new FakeActions();
+    const why = 'still in D state after SIGKILL: it waits in the driver (nv_wait), retried for 10 s';
+    actions.signal = async (action, targets) => {
+      actions.calls.push({ kind: 'signal', action, targets });
+      return targets.map((t) => ({ pid: t.pid, startTime: t.startTime, cmd: t.cmd, outcome: 'survived' as const, why }));
+    };
+    const inst = mount(new FakeSource(data({ snapshot: snapshot(many, simGpu()), verdicts: new Map() })), actions, { columns: 80, rows: 24 });
+    await frameMatching(inst, (p) => p.includes('worker_5'), 'tree');
+    await press(inst, 'K', 'y');
+    const f = await frameMatching(inst, (p) => p.includes('any key closes'), 'result overlay');
+    const body = plain(f).split('\n');
+    const start = body.findIndex((l) => l.startsWith('Result'));
+    const text = body.slice(start + 1).map((l) => l.trim()).filter((l) => l !== '').join(' ');
+    assert.ok(text.includes(`kill: 7 survived (100: ${why}; 120: ${why}; 121: ${why}; +4 more)`), text);
+    for (const l of body) assert.ok(l.length <= 80, l);
+    await press(inst, 'x');
+    await frameMatching(inst, (p) => !p.includes('any key closes') && p.includes('worker_5'), 'closed by a key');
+    assert.equal(actions.calls.length, 1, 'the closing key did nothing else');
     inst.unmount();
   });
 

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { cpuPercentBetween, parseCpuTimes, parseMeminfo } from '../../src/tui/host-stats.js';
 import { keyIds, keyId, KEYMAP } from '../../src/tui/keymap.js';
 import { planLayout, scrollTop, wrapText } from '../../src/tui/layout.js';
-import { buildRows } from '../../src/tui/rows.js';
+import { buildRows, rowTarget } from '../../src/tui/rows.js';
+import { rowSegments } from '../../src/tui/components/ProcessTable.js';
+import { detailLines } from '../../src/tui/components/DetailsPane.js';
+import type { ProcInfo } from '../../src/model/index.js';
 import { fixIncrementalFrame, ownTerminal, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../../src/tui/terminal.js';
 import { colorsFromEnv } from '../../src/tui/theme.js';
 import { formatElapsed, formatKiB, fit, bar } from '../../src/tui/format.js';
@@ -16,6 +19,12 @@ import { ReadonlyRefusal } from '../../src/tui/types.js';
 import { createLiveActions, LiveSource, parseTopArgs } from '../../src/cli/commands/top.js';
 import { isReaperError } from '../../src/model/index.js';
 import { proc, reasons, run, simGpu, snapshot } from '../helpers/tui-fake.js';
+import { jobLines } from '../../src/tui/components/JobsPanel.js';
+import { createTheme } from '../../src/tui/theme.js';
+import { launcherGone, taskEndMs } from '../../src/tui/run-view.js';
+import type { TaskSummary } from '../../src/model/index.js';
+import { resumeWarnings, terminalStops } from '../../src/tui/resume-advice.js';
+import { summarizeOutcomes } from '../../src/tui/targets.js';
 
 describe('header figures', () => {
   test('/proc/stat: busy share between two readings, CPU count', () => {
@@ -149,6 +158,139 @@ describe('rows', () => {
       'leftovers on no GPU',
       '400',
     ]);
+  });
+
+  test('by GPU: a holder under a leftover parent appears once, under its GPU, not again under "leftovers on no GPU"', () => {
+    // The post-mortem shape: a stopped driver (a leftover, holds nothing) whose child holds GPU 0.
+    const ps = [
+      proc(100, 1, { cmd: 'bash' }),
+      proc(110, 100, { cmd: 'python3 batch_sampleandeval_parallel.py', stat: 'T' }),
+      proc(112, 110, { cmd: 'python3 sample_diffusion.py', stat: 'T' }),
+      proc(113, 112, { cmd: 'loader' }),
+    ];
+    const vv = new Map([
+      [110, reasons(['stopped', 'stopped'])],
+      [112, reasons(['gpu-no-owner', 'holds GPU 0'])],
+    ]);
+    const gpu = simGpu({ apps: [{ gpuUuid: 'GPU-sim-0', pid: 112, processName: 'python3', usedMemoryMiB: 1024 }] });
+    const rows = buildRows({ snapshot: snapshot(ps), gpu, verdicts: vv, runs: [] }, { ...base, grouping: 'gpu' });
+    const labels = rows.map((r) => (r.kind === 'proc' ? r.proc.pid : r.label));
+    assert.deepEqual(labels, ['GPU 0 Simulated A100: 1 holder', 112, 113, 'GPU 1 Simulated A100: 0 holders', 'leftovers on no GPU', 110]);
+  });
+});
+
+describe('runs: the screen says what the record says', () => {
+  const t0 = 1_700_000_000_000;
+  const task = (over: Partial<TaskSummary>): TaskSummary => ({ task: 0, gpu: '0', stage: 'sample', status: 'running', detail: null, startedAtMs: t0 + 1000, endedAtMs: null, leaders: [], ...over });
+  const text = (lines: ReturnType<typeof jobLines>): string[] => lines.map((l) => l.map((x) => x.text).join(''));
+
+  test('a task stops counting at its end, or at its run\'s end when it has none', () => {
+    // The guardian ended the run 30 s in (end record, state "crashed"); the screen looks an hour later.
+    const ended = run('r1', {
+      startedAtMs: t0,
+      endedAtMs: t0 + 31_000,
+      live: false,
+      state: 'crashed',
+      tasks: [task({ task: 0, status: 'cancelled' }), task({ task: 1, status: 'failed', endedAtMs: t0 + 11_000, detail: 'exit 3' })],
+    });
+    const live = run('r2', { startedAtMs: t0, tasks: [task({ task: 0 })] });
+    const now = t0 + 3_600_000;
+    assert.equal(taskEndMs(ended.tasks[0]!, ended, now), t0 + 31_000, 'no end of its own: the run\'s end');
+    assert.equal(taskEndMs(ended.tasks[1]!, ended, now), t0 + 11_000, 'its own end');
+    assert.equal(taskEndMs(live.tasks[0]!, live, now), now, 'a live task keeps counting');
+    const lines = text(jobLines([ended, live], now, createTheme(false), null));
+    const head = lines.find((l) => l.startsWith('Job r1 '))!;
+    assert.match(head, /\s31s$/, head);
+    // No line of the ended run claims more than its 31 s (the old screen showed 59:59 and more).
+    const r1 = lines.slice(lines.indexOf(head)); // ended runs come after live ones
+    assert.ok(r1.length >= 1);
+    for (const l of r1) assert.ok(!/\d+:\d\d/.test(l), l);
+    const r2task = lines[lines.findIndex((l) => l.startsWith('Job r2 ')) + 1]!;
+    assert.match(r2task, /running\s+59:59/, r2task);
+    assert.ok(!lines.some((l) => l.includes('LAUNCHER GONE')), lines.join('\n'));
+  });
+
+  test('LAUNCHER GONE only for runs with no end record whose launcher and guardian are dead', () => {
+    const cleaned = run('r1', { endedAtMs: t0, live: false, state: 'crashed' });
+    const gone = run('r2', { endedAtMs: null, live: false, state: 'crashed' });
+    const running = run('r3');
+    assert.equal(launcherGone(cleaned), false, 'the guardian cleaned it up and wrote the end');
+    assert.equal(launcherGone(gone), true);
+    assert.equal(launcherGone(running), false);
+    const procs = [proc(110, 1, { cmd: 'leftover-a', runId: 'r1' }), proc(120, 1, { cmd: 'leftover-b', runId: 'r2' })];
+    const rows = buildRows({ snapshot: snapshot(procs), gpu: simGpu(), verdicts: new Map(), runs: [cleaned, gone] }, { grouping: 'run', filter: '', leftoversOnly: false, folded: new Set(), allUsers: false });
+    const labels = rows.filter((r) => r.kind === 'group').map((r) => (r.kind === 'group' ? r.label : ''));
+    assert.ok(labels.includes('run r1 demo (crashed): 1 process'), labels.join('|'));
+    assert.ok(labels.includes('run r2 demo (crashed LAUNCHER GONE): 1 process'), labels.join('|'));
+    const jl = text(jobLines([cleaned, gone], t0, createTheme(false), null));
+    assert.ok(jl.some((l) => l.startsWith('Job r2 demo crashed LAUNCHER GONE')), jl.join('\n'));
+    assert.ok(jl.some((l) => /^Job r1 demo crashed {2}/.test(l)), jl.join('\n'));
+  });
+});
+
+describe('resume advice', () => {
+  const target = (pid: number, stat: string) => ({ pid, startTime: pid, uid: 1000, user: 'alice', stat, cmd: `cmd-${pid}`, reasons: [] });
+
+  test('one warning per terminal stop, from evidence only; "signal" and "unknown" say nothing', () => {
+    const s = snapshot([proc(100, 1, { cmd: 'bash' }), proc(110, 100, { cmd: 'python3 a.py', stat: 'T' }), proc(111, 110, { cmd: 'loader', stat: 'T' }), proc(120, 100, { cmd: 'sleep 300', stat: 'T' })]);
+    const v = new Map([
+      [110, { reasons: [], stopCause: { kind: 'ttou' as const, culpritPid: null, shellPid: null, tty: 'pts/7' } }],
+      [111, { reasons: [], stopCause: { kind: 'ttou' as const, culpritPid: null, shellPid: null, tty: 'pts/7' } }],
+      [120, { reasons: [], stopCause: { kind: 'signal' as const, culpritPid: null, shellPid: 100, tty: 'pts/7' } }],
+    ]);
+    const causes = terminalStops([target(110, 'T'), target(120, 'T')], v);
+    assert.equal(causes.length, 1, 'SIGSTOP (kind signal) gets no warning: resuming it works');
+    assert.deepEqual(resumeWarnings(causes, s), [
+      'Resuming is pointless: pid 110 (python3 a.py) wrote to the terminal or changed its modes from a background job (SIGTTOU); resumed, it writes again and the group stops again. What works: `fg` in the shell that started it (on pts/7), or K to kill.',
+    ]);
+    assert.equal(terminalStops([target(110, 'T')], new Map()).length, 0, 'no stop cause: nothing claimed');
+  });
+
+  test('a resume result counts only processes that were stopped', () => {
+    const targets = [target(1, 'T'), target(2, 'S'), target(3, 'R')];
+    const out = (pid: number, outcome: 'resumed' | 'survived') => ({ pid, startTime: pid, cmd: 'x', outcome, why: outcome === 'survived' ? 'still stopped (T) after SIGCONT' : null });
+    assert.equal(summarizeOutcomes('cont', [out(1, 'resumed'), out(2, 'resumed'), out(3, 'resumed')], targets), 'cont: 1 resumed; 2 were not stopped (nothing to resume)');
+    assert.equal(summarizeOutcomes('cont', [out(2, 'resumed')], [target(2, 'S')]), 'cont: nothing resumed; 1 was not stopped (nothing to resume)');
+    assert.equal(summarizeOutcomes('cont', [out(1, 'survived')], targets), 'cont: 1 survived (1: still stopped (T) after SIGCONT)');
+  });
+});
+
+describe("reaper's wrappers fold into the user's row", () => {
+  const unshare = ['/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', 'python3', 'train.py'];
+  const tree = (wrapperOver: Partial<ProcInfo> = {}) => [
+    proc(100, 1, { cmd: 'node reaper run batch.yaml', runId: 'r1' }),
+    proc(4700, 100, { argv: unshare, cmd: unshare.join(' '), comm: 'unshare', runId: 'r1', pgid: 4700, sid: 4700, ...wrapperOver }),
+    proc(4701, 4700, { cmd: 'python3 train.py', runId: 'r1', pgid: 4700, sid: 4700 }),
+    proc(4702, 4701, { cmd: 'python3 -c loader', runId: 'r1', pgid: 4700, sid: 4700 }),
+  ];
+  const view = { grouping: 'all' as const, filter: '', leftoversOnly: false, folded: new Set<string>(), allUsers: false };
+
+  test('the wrapper has no row; its child carries the marker and stands for it when acted on', () => {
+    const gpu = simGpu({ apps: [{ gpuUuid: 'GPU-sim-0', pid: 4701, processName: 'python3', usedMemoryMiB: 2048 }] });
+    const s = snapshot(tree(), gpu);
+    const rows = buildRows({ snapshot: s, gpu, verdicts: new Map(), runs: [] }, view).filter((r) => r.kind === 'proc');
+    assert.deepEqual(rows.map((r) => (r.kind === 'proc' ? [r.proc.pid, r.depth, r.wrappers.map((w) => w.pid)] : null)), [
+      [100, 0, []],
+      [4701, 1, [4700]],
+      [4702, 2, []],
+    ]);
+    const row = rows[1]!;
+    assert.ok(row.kind === 'proc');
+    assert.equal(rowTarget(row).pid, 4700, 'tag and K take the whole task, wrapper included');
+    assert.equal(row.gpuMemMiB, 2048);
+    const line = rowSegments(row, s, new Set(), createTheme(false)).map((x) => x.text).join('');
+    assert.match(line, / \\_ ⊂ python3 train\.py$/);
+    assert.ok(line.length <= 80, `${line.length}: the user's script is on an 80-column line`);
+    const details = detailLines({ row, snapshot: s, verdicts: new Map(), gpu, runs: [], protection: () => null }, 100, createTheme(false)).map((l) => l.map((x) => x.text).join(''));
+    assert.ok(details.includes("⊂ inside reaper's wrapper: pid 4700 unshare (pidns layer), folded into this row; actions take it too"), details.join('\n'));
+  });
+
+  test('without the evidence nothing is folded: no run marker, or not a session leader', () => {
+    for (const over of [{ runId: null }, { sid: 100, pgid: 100 }]) {
+      const rows = buildRows({ snapshot: snapshot(tree(over)), gpu: simGpu(), verdicts: new Map(), runs: [] }, view);
+      assert.ok(rows.some((r) => r.kind === 'proc' && r.proc.pid === 4700), JSON.stringify(over));
+      assert.ok(rows.every((r) => r.kind !== 'proc' || r.wrappers.length === 0));
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  * (reap through the identity-checked executor, launch and stop through the CLI), owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
 import { batchPatterns, launchDetached, parseBatchConfig, readJournal, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
 import { ReaperError } from '../../model/errors.js';
+import { sanitizeText } from '../../model/sanitize.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { RunSummary } from '../../model/run.js';
 import type { Snapshot } from '../../model/snapshot.js';
@@ -49,6 +50,52 @@ export interface TopArgs {
   readonly allUsers: boolean;
   readonly readonly: boolean;
   readonly batchFile: string | null;
+  /** Why a ./reaper.yaml found in the folder is not used (shown once on the screen), else absent. */
+  readonly batchNotice?: string;
+}
+
+/** A batch file is YAML written by a person: anything larger is not one. */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * The text of a batch file, read only when it is a regular file of at most MAX_BATCH_BYTES.
+ * Opened non-blocking (a FIFO with no writer must not hang the open) and checked on the open
+ * descriptor (no swap between check and read); at most MAX_BATCH_BYTES + 1 bytes are read, so
+ * /dev/zero or a file that grows cannot grow this process. Throws a one-line USAGE error.
+ */
+export function readBatchText(file: string, shown: string = file): string {
+  let fd: number;
+  try {
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'cannot open')}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is not a regular file (${fileKind(st)})`);
+    if (st.size > MAX_BATCH_BYTES) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is too large (${st.size} bytes; at most ${MAX_BATCH_BYTES})`);
+    const buf = Buffer.alloc(MAX_BATCH_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > MAX_BATCH_BYTES) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is too large (it grew past ${MAX_BATCH_BYTES} bytes)`);
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileKind(st: ReturnType<typeof fstatSync>): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 /** Normalise argv once; every problem is one USAGE error (exit 2). */
@@ -60,13 +107,22 @@ export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
   const sec = parseSecondsFlag('interval', flags.interval);
   if (sec !== undefined && (sec < 0.2 || sec > 60)) throw new ReaperError('USAGE', `--interval must be between 0.2 and 60 seconds, got ${sec}`);
   let batchFile: string | null = null;
+  let batchNotice: string | undefined;
   if (flags.batch !== undefined) {
     const b = String(flags.batch);
     if (b === '') throw new ReaperError('USAGE', '--batch needs a file');
     batchFile = path.resolve(cwd, b);
-    if (!existsSync(batchFile)) throw new ReaperError('USAGE', `--batch: no such file: ${b}`);
+    if (!existsSync(batchFile)) throw new ReaperError('USAGE', `--batch: no such file: ${sanitizeText(b)}`);
+    readBatchText(batchFile, b);
   } else if (existsSync(path.join(cwd, 'reaper.yaml'))) {
-    batchFile = path.join(cwd, 'reaper.yaml');
+    // Found, not given: a ./reaper.yaml that is no batch file (a FIFO, a device, huge) is set
+    // aside with a notice instead of stopping the screen.
+    try {
+      readBatchText(path.join(cwd, 'reaper.yaml'), './reaper.yaml');
+      batchFile = path.join(cwd, 'reaper.yaml');
+    } catch (e) {
+      batchNotice = `${(e as Error).message}: not used (L needs --batch FILE)`;
+    }
   }
   return {
     gpus: parseGpusFlag(flags.gpus),
@@ -74,6 +130,7 @@ export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
     allUsers: flags.all === true,
     readonly: flags.readonly === true,
     batchFile,
+    ...(batchNotice !== undefined ? { batchNotice } : {}),
   };
 }
 
@@ -146,6 +203,9 @@ export class LiveSource implements DataSource {
   private again = false;
   private stopped = false;
   private cpuPrev: CpuTimes | null = null;
+  /** When the GPU probe last answered with data, and when this screen started asking (header). */
+  private gpuOkAtMs: number | null = null;
+  private gpuSinceMs: number | null = null;
   private since: Map<string, { state: string; sinceMs: number }> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
 
@@ -177,6 +237,7 @@ export class LiveSource implements DataSource {
   }
 
   start(): void {
+    if (this.opts.gpus.kind !== 'none') this.gpuSinceMs = Date.now();
     try {
       this.gpuLoop = createGpuLoop(resolveGpuProbeConfig(this.opts.gpus, process.env), this.opts.intervalMs, (s) => this.onGpu(s));
     } catch (e) {
@@ -207,10 +268,11 @@ export class LiveSource implements DataSource {
   private onGpu(s: GpuState): void {
     const prev = this.gpu;
     this.gpu = s;
+    if (s.ok) this.gpuOkAtMs = s.sampledAtMs ?? Date.now();
     // Errors and recoveries show at once; ordinary samples ride along with the next scan
     // (one render per interval, not two).
     const changed = prev.ok !== s.ok || (prev.error?.message ?? null) !== (s.error?.message ?? null) || prev.gpus.length !== s.gpus.length;
-    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s });
+    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s, probe: { ...this.data.probe, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs } });
   }
 
   private async tick(): Promise<void> {
@@ -249,7 +311,7 @@ export class LiveSource implements DataSource {
         verdicts,
         runs,
         host,
-        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs },
+        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs },
         protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
       });
     } catch (e) {
@@ -292,9 +354,9 @@ function oneLine(e: unknown): string {
 
 /** The default batch patterns plus the script names of the batch file L launches (if it parses). */
 function patternsOf(batchFile: string | null): readonly RegExp[] {
-  if (!batchFile || !existsSync(batchFile)) return DEFAULT_BATCH_PATTERNS;
+  if (!batchFile) return DEFAULT_BATCH_PATTERNS;
   try {
-    const extra = batchPatterns(parseBatchConfig(readFileSync(batchFile, 'utf8'), batchFile)).map(patternForScript);
+    const extra = batchPatterns(parseBatchConfig(readBatchText(batchFile), batchFile)).map(patternForScript);
     return [...DEFAULT_BATCH_PATTERNS, ...extra];
   } catch {
     return DEFAULT_BATCH_PATTERNS; // a broken batch file is reported when L launches it
@@ -325,6 +387,7 @@ export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions
     async launch(): Promise<{ runId: string }> {
       guard();
       if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
+      readBatchText(args.batchFile); // still a batch file (it may have been replaced since the start)
       const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus) });
       source.refresh();
       return r;
@@ -367,7 +430,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   try {
     source.start();
-    instance = render(createElement(App, { source, actions, allUsers: args.allUsers, theme: createTheme(colorsFromEnv(process.env) && process.stdout.hasColors()) }), {
+    instance = render(createElement(App, { source, actions, allUsers: args.allUsers, ...(args.batchNotice ? { notice: args.batchNotice } : {}), theme: createTheme(colorsFromEnv(process.env) && process.stdout.hasColors()) }), {
       stdout: incrementalSafeStdout(process.stdout),
       stdin: process.stdin,
       exitOnCtrlC: false,

@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { GrowBuffer } from '../proc-read.js';
 import { readStatSync } from '../proc-stat.js';
+import { isReaperWrapper } from '../../model/wrappers.js';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
 
 export const SIM_MEMORY_TOTAL_MIB = 81559;
@@ -160,7 +161,12 @@ export async function readSimHolders(
     if (marker === undefined) {
       const env = readProcFile(`/proc/${pid}/environ`);
       const holder = env && env.includes(MARKER) ? parseHolderEnv(env, count) : null;
-      marker = holder ? { ...holder, processName: readProcessName(pid) } : null;
+      // reaper's own wrapper of a task (unshare --fork stays as the parent) inherits the marker
+      // but allocates nothing: the memory belongs to the user's command under it.
+      const runId = holder && env ? envValue(env, 'REAPER_RUN') : null;
+      const argv = holder ? readArgv(pid) : null;
+      const wrapper = holder !== null && isReaperWrapper({ pid, pgid: st.pgid, sid: st.sid, runId, argv });
+      marker = holder && !wrapper ? { ...holder, processName: processNameOf(pid, argv) } : null;
       // An unreadable environ (EACCES, gone) is not cached: it may be readable next time.
       if (env) opts.cache?.set(key, marker);
     }
@@ -198,14 +204,26 @@ function markerSettled(cache: EnvCache | undefined, key: string): boolean {
   return cache !== undefined && cache.has(key);
 }
 
-/** What nvidia-smi shows as process_name: the executable path as started (argv[0]), else comm. */
-function readProcessName(pid: number): string {
+/** One variable of an environ block (NUL-separated), or null. Pure. */
+export function envValue(environ: Buffer | string, name: string): string | null {
+  const text = typeof environ === 'string' ? environ : environ.toString('latin1');
+  const prefix = name + '=';
+  for (const kv of text.split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
+  return null;
+}
+
+/** argv from /proc/PID/cmdline, or null when unreadable. */
+function readArgv(pid: number): string[] | null {
   const cmd = readProcFile(`/proc/${pid}/cmdline`);
-  if (cmd && cmd.length > 0) {
-    const end = cmd.indexOf(0);
-    const argv0 = cmd.subarray(0, end < 0 ? cmd.length : end).toString('utf8');
-    if (argv0 !== '') return argv0;
-  }
+  if (!cmd) return null;
+  const argv = cmd.toString('utf8').split('\0');
+  if (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
+  return argv;
+}
+
+/** What nvidia-smi shows as process_name: the executable path as started (argv[0]), else comm. */
+function processNameOf(pid: number, argv: readonly string[] | null): string {
+  if (argv && argv[0]) return argv[0];
   const comm = readProcFile(`/proc/${pid}/comm`);
   return comm ? comm.toString('utf8').trim() : '[unknown]';
 }

@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import type { GpuState, RunSummary, Snapshot, Verdict } from '../../model/index.js';
-import { elapsedSec, sanitizeText } from '../../model/index.js';
+import { elapsedSec, parseWrapperArgv, sanitizeText } from '../../model/index.js';
 import { formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
 import { wrapText } from '../layout.js';
 import type { Row } from '../rows.js';
@@ -65,6 +65,11 @@ export function detailLines(inp: DetailsInput, width: number, t: Theme): Segment
   if (p.nvidiaMinors && p.nvidiaMinors.length > 0) gpuBits.push(`holds /dev/nvidia${p.nvidiaMinors.join(',')}`);
   const runBits = p.runId ? `run ${sanitizeText(p.runId)}${p.taskId ? ` task ${sanitizeText(p.taskId)}` : ''}` : '';
   if (gpuBits.length > 0 || runBits) lines.push([seg([runBits, gpuBits.join('; ')].filter((x) => x !== '').join('  '))]);
+  for (const w of row.wrappers) {
+    const kind = parseWrapperArgv(w.argv)?.kind ?? 'wrapper';
+    const name = sanitizeText(w.comm);
+    lines.push([seg(`⊂ inside reaper's wrapper: pid ${w.pid} ${name} (${kind} layer), folded into this row; actions take it too`, t.dim)]);
+  }
   const prot = inp.protection(p.pid);
   if (prot) lines.push([seg(`protected: ${sanitizeText(prot)} (actions skip it)`, t.dim)]);
   for (const l of wrapText(`cmd: ${p.cmd}`, Math.max(10, width)).slice(0, 3)) lines.push([seg(l)]);

@@ -4,8 +4,10 @@ import { sanitizeText } from '../../model/index.js';
 import { bar, clip, formatKiB, formatUptime } from '../format.js';
 import { GROUPING_LABEL, type Grouping } from '../rows.js';
 import { useTheme } from '../theme-context.js';
+import type { GpuState } from '../../model/index.js';
+import { gpuStateText, procsStateText } from '../probe-status.js';
 import type { HostStats, ProbeStatus } from '../types.js';
-import { Line, clipSegments, seg, type Segment } from './Line.js';
+import { Line, clipSegments, seg, segWidth, type Segment } from './Line.js';
 
 export interface HeaderProps {
   readonly width: number;
@@ -18,34 +20,60 @@ export interface HeaderProps {
   readonly leftoversOnly: boolean;
   readonly readonly: boolean;
   readonly processCount: number | null;
+  readonly gpu: GpuState;
+  /** The data's time (last scan), for the GPU probe's quiet time. */
+  readonly nowMs: number | null;
 }
 
-/** Two lines: the machine (host, uptime, CPU, memory, probe status) and the view. */
+/**
+ * Drop whole items, least important first, until the line fits: on 80 columns the two probe
+ * states stay and the uptime, memory and CPU go first. Pure.
+ */
+export function fitItems(items: ReadonlyArray<{ readonly segs: readonly Segment[]; readonly drop: number }>, width: number): Segment[] {
+  const keep = items.map(() => true);
+  const total = (): number => items.reduce((n, it, i) => n + (keep[i] ? segWidth(it.segs) : 0), 0);
+  const order = items.map((it, i) => ({ i, d: it.drop })).filter((x) => x.d > 0).sort((a, b) => b.d - a.d);
+  for (const { i } of order) {
+    if (total() <= width) break;
+    keep[i] = false;
+  }
+  return items.flatMap((it, i) => (keep[i] ? [...it.segs] : []));
+}
+
+/** Two lines: the machine (host, uptime, CPU, memory, the /proc scan and the GPU probe, apart) and the view. */
 export function Header(p: HeaderProps): React.ReactElement {
   const t = useTheme();
   const h = p.host;
   const cpu = h.cpuPercent;
   const memFrac = h.memUsedKiB !== null && h.memTotalKiB ? h.memUsedKiB / h.memTotalKiB : null;
   const barW = p.width >= 110 ? 12 : p.width >= 90 ? 8 : 0;
-  const probeText =
-    p.probe.state === 'starting'
-      ? 'probe: starting'
-      : p.probe.state === 'error'
-        ? `probe: ${sanitizeText(p.probe.message ?? 'error')}`
-        : `probe: ok ${p.probe.scanMs !== null ? `${Math.round(p.probe.scanMs)}ms` : ''}/${(p.probe.intervalMs / 1000).toString()}s`;
-  const line1: Segment[] = [
-    seg('reaper ', t.accent, { bold: true }),
-    seg(clip(sanitizeText(h.hostname), 24), undefined, { bold: true }),
-    seg(`  up ${formatUptime(h.uptimeSec)}`),
-    seg(`  CPU${h.cpuCount !== null ? `(${h.cpuCount})` : ''} `),
-    seg(barW > 0 ? bar(cpu === null ? null : cpu / 100, barW) + ' ' : '', cpu !== null && cpu > 85 ? t.error : t.ok),
-    seg(cpu === null ? 'n/a' : `${cpu.toFixed(0)}%`),
-    seg('  Mem '),
-    seg(barW > 0 ? bar(memFrac, barW) + ' ' : '', memFrac !== null && memFrac > 0.9 ? t.error : t.ok),
-    seg(`${formatKiB(h.memUsedKiB)}/${formatKiB(h.memTotalKiB)}`),
-    seg(p.processCount !== null ? `  ${p.processCount} procs` : ''),
-    seg(`  ${probeText}`, p.probe.state === 'error' ? t.error : t.dim),
-  ];
+  const procs = procsStateText(p.probe, p.processCount);
+  const gpu = gpuStateText(p.gpu, p.probe, p.nowMs);
+  const line1 = fitItems(
+    [
+      { segs: [seg('reaper ', t.accent, { bold: true }), seg(clip(sanitizeText(h.hostname), p.width >= 100 ? 24 : 16), undefined, { bold: true })], drop: 0 },
+      { segs: [seg(`  up ${formatUptime(h.uptimeSec)}`)], drop: 3 },
+      {
+        segs: [
+          seg(`  CPU${h.cpuCount !== null ? `(${h.cpuCount})` : ''} `),
+          seg(barW > 0 ? bar(cpu === null ? null : cpu / 100, barW) + ' ' : '', cpu !== null && cpu > 85 ? t.error : t.ok),
+          seg(cpu === null ? 'n/a' : `${cpu.toFixed(0)}%`),
+        ],
+        drop: 1,
+      },
+      {
+        segs: [
+          seg('  Mem '),
+          seg(barW > 0 ? bar(memFrac, barW) + ' ' : '', memFrac !== null && memFrac > 0.9 ? t.error : t.ok),
+          seg(`${formatKiB(h.memUsedKiB)}/${formatKiB(h.memTotalKiB)}`),
+        ],
+        drop: 2,
+      },
+      { segs: [seg(`  ${procs.text}`, procs.bad ? t.error : t.dim, { bold: procs.bad })], drop: 0 },
+      { segs: [seg(`  ${gpu.text}`, gpu.bad ? t.error : t.dim, { bold: gpu.bad })], drop: 0 },
+    ],
+    p.width,
+  );
   const line2: Segment[] = [
     seg(`[${GROUPING_LABEL[p.grouping]}]`, t.accent),
     seg(p.leftoversOnly ? ' [leftovers only]' : '', t.leftover),

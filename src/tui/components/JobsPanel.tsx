@@ -3,6 +3,7 @@ import { Box } from 'ink';
 import type { RunSummary, TaskSummary } from '../../model/index.js';
 import { sanitizeText } from '../../model/index.js';
 import { fit, formatElapsed } from '../format.js';
+import { launcherGone, spanSec, taskEndMs } from '../run-view.js';
 import type { Theme } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
@@ -15,19 +16,13 @@ export interface JobsPanelProps {
   readonly batchFile: string | null;
 }
 
-/** A run whose launcher (and guardian) are gone without an end record. */
-export function launcherGone(r: RunSummary): boolean {
-  return !r.live && (r.state === 'crashed' || r.endedAtMs === null);
-}
-
 function taskColor(t: Theme, s: TaskSummary['status']): Theme['ok'] {
   return s === 'failed' ? t.error : s === 'running' ? t.ok : s === 'succeeded' ? undefined : t.dim;
 }
 
-function elapsed(startMs: number | null, endMs: number | null, nowMs: number | null): string {
-  if (startMs === null) return '';
-  const end = endMs ?? nowMs;
-  return end === null ? '' : formatElapsed((end - startMs) / 1000);
+function elapsed(startMs: number | null, endMs: number | null): string {
+  const s = spanSec(startMs, endMs);
+  return s === null ? '' : formatElapsed(s);
 }
 
 /** Lines for the jobs panel, most important first (live runs with their tasks, then ended runs). */
@@ -50,7 +45,7 @@ export function jobLines(runs: readonly RunSummary[], nowMs: number | null, t: T
       seg(r.state, r.state === 'running' ? t.ok : r.state === 'finished' ? undefined : t.error),
       seg(gone ? ' LAUNCHER GONE' : '', t.error, { bold: true }),
       seg(`  ${summary}`, t.dim),
-      seg(`  ${elapsed(r.startedAtMs, r.endedAtMs, nowMs)}`, t.dim),
+      seg(`  ${elapsed(r.startedAtMs, r.endedAtMs ?? nowMs)}`, t.dim),
     ];
     const target = r.live || gone ? out : later;
     target.push(head);
@@ -60,7 +55,7 @@ export function jobLines(runs: readonly RunSummary[], nowMs: number | null, t: T
         seg(`  #${fit(String(task.task), 3)} gpu ${fit(sanitizeText(task.gpu), 3)} `),
         seg(fit(sanitizeText(task.stage ?? '-'), 12) + ' '),
         seg(fit(task.status, 10), taskColor(t, task.status)),
-        seg(fit(elapsed(task.startedAtMs, task.endedAtMs, nowMs), 9)),
+        seg(fit(elapsed(task.startedAtMs, taskEndMs(task, r, nowMs)), 9)),
         seg(task.detail ? sanitizeText(task.detail) : '', task.status === 'failed' ? t.error : t.dim),
       ]);
     }

@@ -3,14 +3,18 @@ import { Box } from 'ink';
 import { sanitizeText } from '../../model/index.js';
 import { fit, fitLeft } from '../format.js';
 import { helpLines } from '../keymap.js';
+import { wrapText } from '../layout.js';
 import type { Message, Pending } from '../state.js';
 import { ACTION_VERB } from '../targets.js';
 import type { Theme } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, type Segment } from './Line.js';
 
-/** The one confirmation: what will be hit (count, pid(user), command), or the run/batch concerned. */
-export function confirmLines(p: Pending, height: number, t: Theme): Segment[][] {
+/**
+ * The one confirmation: what will be hit (count, pid(user), command), or the run/batch concerned.
+ * Warnings (a resume that cannot help) come first, wrapped to `width`, with the better choice.
+ */
+export function confirmLines(p: Pending, height: number, t: Theme, width = 100): Segment[][] {
   const lines: Segment[][] = [];
   const yes = seg('   y/Enter = yes, n/Esc = no', t.dim);
   if (p.kind === 'launch') {
@@ -23,9 +27,13 @@ export function confirmLines(p: Pending, height: number, t: Theme): Segment[][] 
     return lines;
   }
   const n = p.targets.length;
-  lines.push([seg(`${ACTION_VERB[p.action]}: ${n} process${n === 1 ? '' : 'es'}?`, p.action === 'cont' ? t.ok : t.error, { bold: true }), yes]);
+  const warned = p.action === 'cont' && p.warnings.length > 0;
+  for (const w of p.warnings) for (const l of wrapText(sanitizeText(w), Math.max(20, width))) lines.push([seg(l, t.error, { bold: true })]);
+  const question = seg(`${warned ? 'Resume anyway (SIGCONT)' : ACTION_VERB[p.action]}: ${n} process${n === 1 ? '' : 'es'}?`, p.action === 'cont' && !warned ? t.ok : t.error, { bold: true });
+  if (warned) lines.push([question], [seg('y = resume anyway, K = kill instead, n/Esc = no', t.tagged, { bold: true })]);
+  else lines.push([question, yes]);
   const skippedLines = p.skipped.length > 0 ? 1 : 0;
-  const room = Math.max(1, height - 1 - skippedLines);
+  const room = Math.max(1, height - lines.length - skippedLines);
   const show = n > room ? room - 1 : n;
   for (const x of p.targets.slice(0, Math.max(0, show))) {
     lines.push([
@@ -43,6 +51,15 @@ export function confirmLines(p: Pending, height: number, t: Theme): Segment[][] 
   return lines;
 }
 
+/** An action's result, wrapped so every word of it can be read; any key closes it. */
+export function resultLines(m: Message, width: number, height: number, t: Theme): Segment[][] {
+  const color = m.tone === 'error' ? t.error : m.tone === 'ok' ? t.ok : undefined;
+  const body = wrapText(sanitizeText(m.text), Math.max(10, width));
+  const room = Math.max(1, height - 1);
+  const shown = body.length > room ? [...body.slice(0, room - 1), `… ${body.length - room + 1} more lines (a larger terminal shows them)`] : body;
+  return [[seg('Result', t.header, { bold: true }), seg('   (any key closes)', t.dim)], ...shown.map((l) => [seg(l, color, { bold: m.tone !== 'info' })])];
+}
+
 export function Block({ lines, width, height }: { lines: readonly Segment[][]; width: number; height: number }): React.ReactElement | null {
   if (height <= 0) return null;
   const shown = lines.slice(0, height);
@@ -58,19 +75,35 @@ export function Block({ lines, width, height }: { lines: readonly Segment[][]; w
   );
 }
 
-/** Help generated from the keymap table, in two columns when the screen is short. */
-export function helpScreenLines(width: number, height: number, t: Theme): Segment[][] {
-  const items = helpLines();
-  const title: Segment[] = [seg('reaper keys', t.header, { bold: true }), seg('   (any key closes this help)', t.dim)];
+/** How the help's lines are laid out at this size: one or two columns, and the pages that takes. Pure. */
+function helpLayout(width: number, height: number): { room: number; twoColumns: boolean; pages: number } {
+  const items = helpLines().length;
   const room = Math.max(1, height - 1);
+  const twoColumns = items > room && width >= 100;
+  const perPage = twoColumns ? room * 2 : room;
+  return { room, twoColumns, pages: Math.max(1, Math.ceil(items / perPage)) };
+}
+
+export function helpPageCount(width: number, height: number): number {
+  return helpLayout(width, height).pages;
+}
+
+/** Help generated from the keymap table, in two columns when the screen is short and wide, else in pages. */
+export function helpScreenLines(width: number, height: number, t: Theme, page = 0): Segment[][] {
+  const items = helpLines();
+  const { room, twoColumns, pages } = helpLayout(width, height);
+  const p = Math.min(Math.max(0, page), pages - 1);
+  const more = pages > 1 ? `   page ${p + 1}/${pages}: ${p + 1 < pages ? 'Space for more, any other key closes' : 'any key closes'}` : '   (any key closes this help)';
+  const title: Segment[] = [seg('reaper keys', t.header, { bold: true }), seg(more, t.dim)];
   const out: Segment[][] = [title];
-  if (items.length <= room || width < 100) {
-    for (const l of items.slice(0, room)) out.push([seg(l)]);
+  if (!twoColumns) {
+    for (const l of items.slice(p * room, (p + 1) * room)) out.push([seg(l)]);
     return out;
   }
+  const chunk = items.slice(p * room * 2, (p + 1) * room * 2);
   const colW = Math.floor(width / 2);
-  const half = Math.ceil(items.length / 2);
-  for (let i = 0; i < Math.min(half, room); i++) out.push([seg(fit(items[i]!, colW - 1) + ' '), seg(items[i + half] ?? '')]);
+  const half = Math.ceil(chunk.length / 2);
+  for (let i = 0; i < half; i++) out.push([seg(fit(chunk[i]!, colW - 1) + ' '), seg(chunk[i + half] ?? '')]);
   return out;
 }
 

@@ -3,7 +3,7 @@ import { Box } from 'ink';
 import type { Snapshot } from '../../model/index.js';
 import { elapsedSec, procKeyString, sanitizeText } from '../../model/index.js';
 import { fit, fitLeft, formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
-import type { Row } from '../rows.js';
+import { WRAPPED_MARKER, rowTarget, type Row } from '../rows.js';
 import type { Theme } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, segWidth, type Segment } from './Line.js';
@@ -28,7 +28,7 @@ export function rowSegments(row: Row, snapshot: Snapshot | null, tagged: Readonl
     return [seg('-- ', t.header), seg(sanitizeText(row.label), t.header, { bold: true })];
   }
   const p = row.proc;
-  const isTagged = tagged.has(procKeyString(p));
+  const isTagged = tagged.has(procKeyString(rowTarget(row)));
   const el = snapshot ? elapsedSec(snapshot, p.startTime) : null;
   const dim = row.context;
   const cmdColor = row.leftover ? t.leftover : dim ? t.dim : undefined;
@@ -45,6 +45,7 @@ export function rowSegments(row: Row, snapshot: Snapshot | null, tagged: Readonl
     seg(fitLeft(row.gpuMemMiB === null ? '-' : formatMiB(row.gpuMemMiB), 6) + ' ', dim ? t.dim : undefined),
     seg(fitLeft(formatElapsed(el), 8) + ' ', dim ? t.dim : undefined),
     seg(row.prefix, t.dim),
+    seg(row.wrappers.length > 0 ? WRAPPED_MARKER : '', t.dim),
     seg(p.cmd, cmdColor, { bold: row.leftover }),
     seg(fold, t.accent),
   ];

@@ -1,0 +1,62 @@
+/**
+ * reaper's own wrapper processes around a task (src/launch/containment.ts, wrapArgv): the
+ * pdeathsig layer (`setpriv --pdeathsig KILL -- …`), the cgroup mover (`/bin/sh -c <script>
+ * reaper-cgroup DIR …`) and the PID namespace (`unshare [--user --map-current-user] --pid
+ * --fork --kill-child -- …`). setpriv and the mover exec into what they wrap; `unshare --fork`
+ * stays as the parent of the user's command, the one the screen and `ls` fold away.
+ *
+ * A process is one of them only on evidence, never on its name: it carries a run marker
+ * (REAPER_RUN), it is a session leader (the launcher spawns each task in its own session), and
+ * its argv is exactly one of the shapes above with a command after it. Pure.
+ */
+import type { ProcInfo } from './proc.js';
+
+/** The cgroup mover's script, byte for byte as containment.ts builds it (a test keeps them equal). */
+export const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
+/** `$0` of the cgroup mover's shell. */
+export const CGROUP_MOVER_NAME = 'reaper-cgroup';
+
+export type WrapperKind = 'pdeathsig' | 'cgroup' | 'pidns';
+
+const UNSHARE_FLAGS = ['--pid', '--fork', '--kill-child', '--'];
+const UNSHARE_USER_FLAGS = ['--user', '--map-current-user', ...UNSHARE_FLAGS];
+const SETPRIV_FLAGS = ['--pdeathsig', 'KILL', '--'];
+
+function absoluteNamed(arg0: string | undefined, name: string): boolean {
+  return arg0 !== undefined && arg0.startsWith('/') && arg0.endsWith('/' + name);
+}
+
+function startsWith(argv: readonly string[], at: number, words: readonly string[]): boolean {
+  return words.every((w, i) => argv[at + i] === w);
+}
+
+/** The wrapper layer an argv has the exact shape of, and where the wrapped command starts; null when none. */
+export function parseWrapperArgv(argv: readonly string[] | null): { kind: WrapperKind; commandAt: number } | null {
+  if (!argv || argv.length === 0) return null;
+  let kind: WrapperKind | null = null;
+  let at = 0;
+  if (absoluteNamed(argv[0], 'setpriv') && startsWith(argv, 1, SETPRIV_FLAGS)) (kind = 'pdeathsig'), (at = 1 + SETPRIV_FLAGS.length);
+  else if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_MOVER_SCRIPT && argv[3] === CGROUP_MOVER_NAME && argv.length > 4) (kind = 'cgroup'), (at = 5);
+  else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_FLAGS.length);
+  else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_USER_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_USER_FLAGS.length);
+  if (kind === null || at >= argv.length) return null;
+  return { kind, commandAt: at };
+}
+
+export type WrapperEvidence = Pick<ProcInfo, 'pid' | 'pgid' | 'sid' | 'runId' | 'argv'>;
+
+/** True when this process is one of reaper's wrappers of a task (see the module comment for the evidence). */
+export function isReaperWrapper(p: WrapperEvidence): boolean {
+  if (p.runId === null || p.runId === '') return false;
+  if (p.pid !== p.sid || p.pid !== p.pgid) return false;
+  return parseWrapperArgv(p.argv) !== null;
+}
+
+/** The command a wrapper runs, innermost (past every nested wrapper layer), or null when `argv` is no wrapper. */
+export function wrappedCommand(argv: readonly string[] | null): readonly string[] | null {
+  let w = parseWrapperArgv(argv);
+  if (!w || !argv) return null;
+  let rest = argv.slice(w.commandAt);
+  while ((w = parseWrapperArgv(rest)) !== null) rest = rest.slice(w.commandAt);
+  return rest;
+}
