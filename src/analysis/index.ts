@@ -6,6 +6,7 @@ export {
   planReap,
   planForPids,
   hasSelector,
+  scopeText,
   type PlanOptions,
   type ReapAction,
   type ReapPlan,

@@ -2,7 +2,7 @@
 export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, formatDuration, expandTemplate, placeholdersIn, BUILTIN_PLACEHOLDERS, type BatchConfig, type StageConfig, type TaskConfig, type GpuSpec, type StageOrder } from './config.js';
 export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, assertRunId, ensureStateDir, createRunDir, type RunPaths } from './paths.js';
 export { readRuns, readRunsReport, resolveRunId, listRunIds, readJournal, readRunJournal, parseJournal, summarizeRun, claimRunEnd, JournalWriter, RUN_ID_MIN_PREFIX, type JournalEvent, type LayerState, type SkippedRun } from './journal.js';
-export { inspectStateDir, inspectRunFolder, trustRun, type TrustedRun } from './run-trust.js';
+export { inspectStateDir, inspectRunFolder, trustRun, readTrustedText, type TrustedRun } from './run-trust.js';
 export { endAbandonedRun, appendRunEnd, type EndAbandonedResult } from './run-end.js';
 export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
 export { detectContainment, parseContainment, describeLayers, findCgroup2Mount, wrapArgv, type Containment, type ContainmentRequest, type LayerInfo, type LayerId } from './containment.js';

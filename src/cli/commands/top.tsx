@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { batchPatterns, launchDetached, parseBatchConfig, readJournal, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
+import { batchPatterns, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readTrustedText, RUN_ID_RE, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
@@ -147,8 +147,11 @@ export function gpusFlagText(sel: GpuSelection): string {
 type RunsReader = (snapshot: Snapshot) => RunSummary[];
 
 export function createRunsReader(state: string): RunsReader {
-  const cache = new Map<string, { size: number; mtimeMs: number; events: ReturnType<typeof readJournal> }>();
+  const cache = new Map<string, { ino: number; size: number; mtimeMs: number; events: ReturnType<typeof parseJournal> }>();
   return (snapshot) => {
+    // The same trust rules as stop and reap: a state or run folder others can write, a symlink
+    // or a foreign journal is left out (its markers then prove nothing to the analysis).
+    if (inspectStateDir(state) !== null) return [];
     let ids: string[];
     try {
       ids = readdirSync(runsDir(state))
@@ -160,16 +163,17 @@ export function createRunsReader(state: string): RunsReader {
     const out: RunSummary[] = [];
     const seen = new Set<string>();
     for (const id of ids) {
-      const p = runPaths(state, id);
       try {
-        const st = statSync(p.journal);
+        const t = inspectRunFolder(state, id);
+        if (!t.ok) continue;
+        const st = statSync(t.run.journal);
         let c = cache.get(id);
-        if (!c || c.size !== st.size || c.mtimeMs !== st.mtimeMs) {
-          c = { size: st.size, mtimeMs: st.mtimeMs, events: readJournal(p.journal) };
+        if (!c || c.ino !== t.run.ino || c.size !== st.size || c.mtimeMs !== st.mtimeMs) {
+          c = { ino: t.run.ino, size: st.size, mtimeMs: st.mtimeMs, events: parseJournal(readTrustedText(t.run)) };
           cache.set(id, c);
         }
         seen.add(id);
-        const s = summarizeRun(p.dir, c.events, snapshot);
+        const s = summarizeRun(t.run.dir, c.events, snapshot);
         if (s) out.push(s);
       } catch {
         // unreadable or torn beyond repair: skip it this time
@@ -206,7 +210,7 @@ export class LiveSource implements DataSource {
   /** When the GPU probe last answered with data, and when this screen started asking (header). */
   private gpuOkAtMs: number | null = null;
   private gpuSinceMs: number | null = null;
-  private since: Map<string, { state: string; sinceMs: number }> | undefined;
+  private since: Map<string, { state: string; sinceMs: number; observed: boolean }> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
 
   constructor(private readonly opts: LiveSourceOptions) {
@@ -293,8 +297,8 @@ export class LiveSource implements DataSource {
         runs = [];
       }
       this.since = deriveStateSince(this.since, snapshot);
-      const stateSinceMs = new Map<string, number>();
-      for (const [k, v] of this.since) stateSinceMs.set(k, v.sinceMs);
+      // As derived: an observed change gives "stopped for N s", one only seen gives "≥ N s".
+      const stateSinceMs = this.since;
       const verdicts = analyze({
         snapshot,
         runs,

@@ -1,6 +1,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { sanitizeText } from '../../model/index.js';
+import { scopeText } from '../../analysis/index.js';
 import { fit, fitLeft } from '../format.js';
 import { helpLines } from '../keymap.js';
 import { wrapText } from '../layout.js';
@@ -32,6 +33,8 @@ export function confirmLines(p: Pending, height: number, t: Theme, width = 100):
   const question = seg(`${warned ? 'Resume anyway (SIGCONT)' : ACTION_VERB[p.action]}: ${n} process${n === 1 ? '' : 'es'}?`, p.action === 'cont' && !warned ? t.ok : t.error, { bold: true });
   if (warned) lines.push([question], [seg('y = resume anyway, K = kill instead, n/Esc = no', t.tagged, { bold: true })]);
   else lines.push([question, yes]);
+  // The promise the executor keeps (src/actions/execute.ts): descendants found while acting, nothing else.
+  if (p.action !== 'cont' && n > 0) for (const l of wrapText(`It ${scopeText(p.action, n)}.`, Math.max(20, width))) lines.push([seg(l, t.dim)]);
   const skippedLines = p.skipped.length > 0 ? 1 : 0;
   const room = Math.max(1, height - lines.length - skippedLines);
   const show = n > room ? room - 1 : n;
