@@ -43,14 +43,28 @@ export function readSmall(path: string, buf: Buffer): number {
   }
 }
 
-/** A growable buffer for files of unknown size (cmdline, environ). */
+/** At most this much of /proc/<pid>/cmdline is read (the kernel's MAX_ARG_STRLEN): longer argv is cut and shown with `…`. */
+export const CMDLINE_CAP = 128 * 1024;
+/** At most this much of /proc/<pid>/environ is searched for run markers (reaper puts its own first). */
+export const ENVIRON_CAP = 256 * 1024;
+
+const probeByte = Buffer.allocUnsafe(1);
+
+/**
+ * A growable buffer for files of unknown size (cmdline, environ). It grows to the largest file
+ * read so far, never past the cap of a read, and callers use only the bytes a read returned:
+ * one huge argv must not make every later read or search cost its size.
+ */
 export class GrowBuffer {
   buf: Buffer;
+  /** The last readAll stopped at its cap with more bytes in the file. */
+  truncated = false;
   constructor(size = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(size);
   }
-  /** Reads the whole file; returns the byte count, GONE or DENIED. Caps at maxBytes. */
+  /** Reads the file up to maxBytes; returns the byte count, GONE or DENIED. Use buf[0, count) only. */
   readAll(path: string, maxBytes = 4 * 1024 * 1024): number {
+    this.truncated = false;
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -60,13 +74,16 @@ export class GrowBuffer {
     try {
       let len = 0;
       for (;;) {
+        if (len >= maxBytes) {
+          this.truncated = readSync(fd, probeByte, 0, 1, null) > 0;
+          return len;
+        }
         if (len === this.buf.length) {
-          if (len >= maxBytes) return len;
           const bigger = Buffer.allocUnsafe(Math.min(maxBytes, this.buf.length * 2));
           this.buf.copy(bigger, 0, 0, len);
           this.buf = bigger;
         }
-        const n = readSync(fd, this.buf, len, this.buf.length - len, null);
+        const n = readSync(fd, this.buf, len, Math.min(this.buf.length, maxBytes) - len, null);
         if (n === 0) return len;
         len += n;
       }

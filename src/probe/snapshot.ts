@@ -4,8 +4,12 @@
  *  - stat: always; through a kept fd and pread (one syscall) where the fd budget allows.
  *    Identical bytes to the previous scan (an idle process) → the previous frozen ProcInfo is
  *    reused as is (cheap, and stable references for the TUI).
- *  - status (real uid, VmLck for 'L', TracerPid): for a new identity, when state or comm
+ *  - status (real uid, VmLck for 'L', TracerPid, VmRSS): for a new identity, when state or comm
  *    changed, and every `statusRefreshEvery` scans (staggered by pid).
+ *  - statm (resident pages = VmRSS, what ps prints; stat's rss is an approximate counter, ~10 %
+ *    low): when stat changed and status was not read; an idle process keeps its last value.
+ *  - cmdline and environ are read up to CMDLINE_CAP / ENVIRON_CAP bytes (a longer argv ends in
+ *    `…`; a run marker beyond the environ cap is not seen: reaper puts its own first).
  *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
  *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans.
  *  - fd links (/dev/nvidia<N>): once per identity and every `fdRefreshEvery` scans, only
@@ -21,9 +25,9 @@ import { sanitizeText } from '../model/sanitize.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildCmd, NO_MARKERS, parseCmdlineBytes, parseEnvMarkersBytes, type EnvMarkers } from './proc-cmdline.js';
 import { readNvidiaMinors } from './proc-fd.js';
-import { DENIED, GONE, GrowBuffer, readSmall } from './proc-read.js';
+import { CMDLINE_CAP, DENIED, ENVIRON_CAP, GONE, GrowBuffer, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
-import { parseStatusBytes, type RawStatus } from './proc-status.js';
+import { parseStatmResidentPages, parseStatusBytes, type RawStatus } from './proc-status.js';
 import { clockTicksPerSecond, pageSizeBytes, readBootTimeMs, readUptimeSec } from './proc-sys.js';
 import { ttyName } from './proc-tty.js';
 import { createUserDb, type UserDb } from './users.js';
@@ -116,6 +120,8 @@ interface CacheEntry {
   argv: readonly string[] | null;
   cmd: string;
   markers: EnvMarkers;
+  /** VmRSS in KiB from status or statm; null when neither was readable. */
+  rssKiB: number | null;
   minors: readonly number[] | null;
   prevTicks: number;
   prevAtMs: number;
@@ -131,7 +137,7 @@ interface CacheEntry {
   readAt: number;
 }
 
-const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null };
+const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null, rssKiB: 0 };
 const EMPTY: readonly number[] = Object.freeze([]);
 const EMPTY_ARGV: readonly string[] = Object.freeze([]);
 
@@ -210,14 +216,20 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   }
 
   const readArgv = (pid: number): readonly string[] | null => {
-    const n = grow.readAll(`/proc/${pid}/cmdline`);
+    const n = grow.readAll(`/proc/${pid}/cmdline`, CMDLINE_CAP);
     if (n === GONE || n === DENIED) return null;
-    return Object.freeze(parseCmdlineBytes(grow.buf, n));
+    return Object.freeze(parseCmdlineBytes(grow.buf, n, grow.truncated));
   };
   const readMarkers = (pid: number): EnvMarkers => {
-    const n = grow.readAll(`/proc/${pid}/environ`);
+    const n = grow.readAll(`/proc/${pid}/environ`, ENVIRON_CAP);
     if (n <= 0) return NO_MARKERS;
-    return parseEnvMarkersBytes(grow.buf, n);
+    return parseEnvMarkersBytes(grow.buf, n, grow.truncated);
+  };
+  const readStatmKiB = (base: string): number | null => {
+    const n = readSmall(base + 'statm', smallBuf);
+    if (n <= 0) return null;
+    const pages = parseStatmResidentPages(smallBuf, n);
+    return pages === null ? null : pages * pageKiB;
   };
   const readWchan = (pid: number): string | null => {
     const n = readSmall(`/proc/${pid}/wchan`, smallBuf);
@@ -290,9 +302,10 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         const ns = readSmall(base + 'status', statusBuf);
         if (ns === GONE) return null; // vanished mid-read
         const argv = kernel ? EMPTY_ARGV : readArgv(pid);
+        const status = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
         e = {
           startTime: raw.startTime,
-          status: ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS,
+          status,
           statusState: raw.state,
           statusComm: raw.comm,
           comm: raw.comm,
@@ -301,6 +314,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           argv,
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
+          rssKiB: ns > 0 ? status.rssKiB : readStatmKiB(base),
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
@@ -316,16 +330,28 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         changed = true;
       } else {
         const stagger = pid + scanNo;
+        let rssKiB = e.rssKiB;
+        let rssRead = false;
         if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % statusEvery === 0) {
           const ns = readSmall(base + 'status', statusBuf);
           if (ns === GONE) return null;
           const st = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
           if (st.uid !== e.status.uid || st.lockedKiB !== e.status.lockedKiB || st.tracerPid !== e.status.tracerPid) changed = true;
           e.status = st;
+          if (ns > 0) {
+            rssKiB = st.rssKiB;
+            rssRead = true;
+          }
           if (!same) {
             e.statusState = raw.state;
             e.statusComm = raw.comm;
           }
+        }
+        // stat changed (it ran, or its approximate rss moved): the exact figure from statm.
+        if (!rssRead && !same) rssKiB = readStatmKiB(base);
+        if (rssKiB !== e.rssKiB) {
+          e.rssKiB = rssKiB;
+          changed = true;
         }
         const exec = !same && (e.comm !== raw.comm || e.startCode !== raw.startCode || e.startStack !== raw.startStack);
         if (!kernel && (exec || stagger % argvEvery === 0)) {
@@ -400,7 +426,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         comm: e.info !== null && e.info.comm !== undefined && e.commRaw === raw.comm ? e.info.comm : sanitizeText(raw.comm),
         argv: e.argv,
         cmd: e.cmd,
-        rssKiB: raw.rssPages * pageKiB,
+        rssKiB: e.rssKiB,
         cpuTicks,
         cpuPercent,
         wchan: raw.state === 'T' || raw.state === 't' || raw.state === 'D' ? readWchan(pid) : null,
