@@ -8,8 +8,9 @@
  *    changed, and every `statusRefreshEvery` scans (staggered by pid).
  *  - statm (resident pages = VmRSS, what ps prints; stat's rss is an approximate counter, ~10 %
  *    low): when stat changed and status was not read; an idle process keeps its last value.
- *  - cmdline and environ are read up to CMDLINE_CAP / ENVIRON_CAP bytes (a longer argv ends in
- *    `…`; a run marker beyond the environ cap is not seen: reaper puts its own first).
+ *  - cmdline is read up to CMDLINE_CAP bytes (a longer argv ends in `…`); environ is searched
+ *    in ENVIRON_CHUNK pieces to its end, looking only at the bytes read: one huge argv or
+ *    environment costs its own read, never a slower search of every other process.
  *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
  *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans.
  *  - fd links (/dev/nvidia<N>): once per identity and every `fdRefreshEvery` scans, only
@@ -23,9 +24,9 @@ import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
 import type { ProcInfo } from '../model/proc.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { buildCmd, NO_MARKERS, parseCmdlineBytes, parseEnvMarkersBytes, type EnvMarkers } from './proc-cmdline.js';
+import { buildCmd, NO_MARKERS, parseCmdlineBytes, type EnvMarkers } from './proc-cmdline.js';
 import { readNvidiaMinors } from './proc-fd.js';
-import { CMDLINE_CAP, DENIED, ENVIRON_CAP, GONE, GrowBuffer, readSmall } from './proc-read.js';
+import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, readEnvMarkers, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
 import { parseStatmResidentPages, parseStatusBytes, type RawStatus } from './proc-status.js';
 import { clockTicksPerSecond, pageSizeBytes, readBootTimeMs, readUptimeSec } from './proc-sys.js';
@@ -154,6 +155,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   const statusBuf = Buffer.allocUnsafe(8192);
   const smallBuf = Buffer.allocUnsafe(256);
   const grow = new GrowBuffer(64 * 1024);
+  const envBuf = Buffer.allocUnsafe(ENVIRON_CHUNK);
   const raw = emptyRawStat();
   const cache = new Map<number, CacheEntry>();
   const users: UserDb = createUserDb();
@@ -220,11 +222,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     if (n === GONE || n === DENIED) return null;
     return Object.freeze(parseCmdlineBytes(grow.buf, n, grow.truncated));
   };
-  const readMarkers = (pid: number): EnvMarkers => {
-    const n = grow.readAll(`/proc/${pid}/environ`, ENVIRON_CAP);
-    if (n <= 0) return NO_MARKERS;
-    return parseEnvMarkersBytes(grow.buf, n, grow.truncated);
-  };
+  const readMarkers = (pid: number): EnvMarkers => readEnvMarkers(`/proc/${pid}/environ`, envBuf);
   const readStatmKiB = (base: string): number | null => {
     const n = readSmall(base + 'statm', smallBuf);
     if (n <= 0) return null;
