@@ -4,7 +4,8 @@
  * cmdline is read up to CMDLINE_CAP and shown cut with `…`.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CUT_MARK } from '../../src/probe/proc-cmdline.js';
 import { CMDLINE_CAP, GrowBuffer } from '../../src/probe/proc-read.js';
@@ -122,4 +123,25 @@ test('a 1.9 MB argv is read up to the cap, shown cut with …, and the buffer st
   assert.ok(firstBig > 0, 'the first big argument is whole');
   assert.ok(BIG_ARGS[argv.length - 1 - firstBig]!.startsWith(last.slice(0, -CUT_MARK.length)));
   assert.ok(p.cmd.endsWith(CUT_MARK));
+});
+
+test('ls text: RSS, STAT, USER, %CPU and ELAPSED of a process equal what ps prints for it', async () => {
+  const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const pid = holder.pid!;
+  const etimeSec = (s: string): number => {
+    const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(s.trim())!;
+    return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  };
+  await waitFor(
+    () => {
+      const ps = execFileSync('ps', ['-o', 'rss=,stat=,ruser=,pcpu=,etime=', '-p', String(pid)], { env: { ...process.env, LC_ALL: 'C' } }).toString().trim().split(/\s+/);
+      const r = spawnSync(process.execPath, [CLI, 'ls', '--pid', String(pid), '--gpus', 'none'], { encoding: 'utf8' });
+      const row = r.stdout.trimEnd().split('\n')[1]!.trim().split(/\s+/);
+      // Row: [!] PID USER STAT %CPU RSS GPU GPUMEM ELAPSED COMMAND…
+      const cells = row[0] === '!' ? row.slice(1) : row;
+      const [, user, stat, cpu, rss, , , elapsed] = cells;
+      return rss === ps[0] && stat === ps[1] && user === ps[2] && cpu === Number(ps[3]).toFixed(1) && Math.abs(etimeSec(elapsed!) - etimeSec(ps[4]!)) <= 1;
+    },
+    { timeoutMs: 10_000, what: 'ls columns to equal ps' },
+  );
 });
