@@ -8,11 +8,11 @@
  *    changed, and every `statusRefreshEvery` scans (staggered by pid).
  *  - statm (resident pages = VmRSS, what ps prints; stat's rss is an approximate counter, ~10 %
  *    low): when stat changed and status was not read; an idle process keeps its last value.
- *  - cmdline is read up to CMDLINE_CAP bytes (a longer argv ends in `…`); environ is searched
- *    in ENVIRON_CHUNK pieces to its end, looking only at the bytes read: one huge argv or
- *    environment costs its own read, never a slower search of every other process.
  *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
- *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans.
+ *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans. cmdline is
+ *    read up to CMDLINE_CAP bytes (a longer argv ends in `…`); environ is searched in
+ *    ENVIRON_CHUNK pieces to its end, looking only at the bytes read: one huge argv or
+ *    environment costs its own read, never a slower search of every other process.
  *  - fd links (/dev/nvidia<N>): once per identity and every `fdRefreshEvery` scans, only
  *    where an NVIDIA driver exists; never for kernel threads and zombies.
  *  - wchan: every scan, only for T/t/D.
