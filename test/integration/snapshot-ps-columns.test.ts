@@ -125,7 +125,7 @@ test('a 1.9 MB argv is read up to the cap, shown cut with …, and the buffer st
   assert.ok(p.cmd.endsWith(CUT_MARK));
 });
 
-test('ls text: RSS, STAT, USER, %CPU and ELAPSED of a process equal what ps prints for it', async () => {
+test('ls text and --json: RSS, STAT, USER, %CPU and ELAPSED of a process equal what ps prints for it', async () => {
   const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const pid = holder.pid!;
   const etimeSec = (s: string): number => {
@@ -140,7 +140,11 @@ test('ls text: RSS, STAT, USER, %CPU and ELAPSED of a process equal what ps prin
       // Row: [!] PID USER STAT %CPU RSS GPU GPUMEM ELAPSED COMMAND…
       const cells = row[0] === '!' ? row.slice(1) : row;
       const [, user, stat, cpu, rss, , , elapsed] = cells;
-      return rss === ps[0] && stat === ps[1] && user === ps[2] && cpu === Number(ps[3]).toFixed(1) && Math.abs(etimeSec(elapsed!) - etimeSec(ps[4]!)) <= 1;
+      const j = spawnSync(process.execPath, [CLI, 'ls', '--json', '--pid', String(pid), '--gpus', 'none'], { encoding: 'utf8' });
+      const doc = JSON.parse(j.stdout) as { processes: { rssKiB: number; stat: string; cpuPercent: number }[] };
+      const jp = doc.processes[0]!;
+      const jsonOk = String(jp.rssKiB) === ps[0] && jp.stat === ps[1] && jp.cpuPercent.toFixed(1) === Number(ps[3]).toFixed(1);
+      return jsonOk && rss === ps[0] && stat === ps[1] && user === ps[2] && cpu === Number(ps[3]).toFixed(1) && Math.abs(etimeSec(elapsed!) - etimeSec(ps[4]!)) <= 1;
     },
     { timeoutMs: 10_000, what: 'ls columns to equal ps' },
   );
