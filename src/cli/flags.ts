@@ -1,10 +1,16 @@
 /**
  * One edge for command-line parsing. meow 14 throws plain Errors for `choices` and repeated
  * flags and turns a bad number into null (facts.md), so numbers and choices are declared as
- * strings here and checked by hand; every problem becomes one USAGE error (exit 2).
+ * strings here and checked by hand; every problem becomes one USAGE error (exit 2), with the
+ * operator's text sanitised. The rules, for every command:
+ *  - a boolean flag takes no value (`--json=1` is an error, not a silent false);
+ *  - a string flag needs a non-empty value (`--pid --json` is an error, not pid "");
+ *  - numbers are plain decimal (no 1e29, 0x10, Infinity), finite and within their range;
+ *  - a command takes at most the positional arguments it declares (`doctor extra` is an error).
  */
 import meow from 'meow';
 import { ReaperError } from '../model/errors.js';
+import { sanitizeText } from '../model/sanitize.js';
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boolean; default?: string | boolean }>;
 
@@ -13,7 +19,18 @@ export interface Parsed {
   readonly flags: Record<string, unknown>;
 }
 
-export function parseFlags(argv: string[], spec: FlagSpec, help: string): Parsed {
+export interface PositionalRule {
+  /** Command name for the message ("doctor takes no arguments"). */
+  readonly command: string;
+  /** The most positional arguments the command takes. */
+  readonly args: number;
+}
+
+function usage(message: string): ReaperError {
+  return new ReaperError('USAGE', sanitizeText(message));
+}
+
+export function parseFlags(argv: string[], spec: FlagSpec, help: string, positional?: PositionalRule): Parsed {
   assertKnownFlags(argv, spec);
   let cli;
   try {
@@ -28,25 +45,39 @@ export function parseFlags(argv: string[], spec: FlagSpec, help: string): Parsed
       booleanDefault: undefined,
     });
   } catch (e) {
-    throw new ReaperError('USAGE', (e as Error).message.split('\n')[0] ?? 'bad arguments');
+    throw usage((e as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  return { input: cli.input, flags: cli.flags as Record<string, unknown> };
+  const flags = cli.flags as Record<string, unknown>;
+  for (const [name, s] of Object.entries(spec)) {
+    if (s.type !== 'string') continue;
+    const v = flags[name];
+    const values = Array.isArray(v) ? v : [v];
+    if (values.some((x) => x === '')) throw usage(`--${kebab(name)} needs a value`);
+  }
+  if (positional && cli.input.length > positional.args) {
+    const extra = cli.input[positional.args]!;
+    throw usage(positional.args === 0 ? `${positional.command} takes no arguments, got "${extra}"` : `${positional.command}: unexpected argument "${extra}"`);
+  }
+  return { input: cli.input, flags };
 }
 
-/** Unknown-flag check that does not depend on meow's process.exit path. */
+/** Unknown flags, and values given to boolean flags, checked before meow sees them. */
 export function assertKnownFlags(argv: string[], spec: FlagSpec): void {
-  const known = new Set<string>();
+  const known = new Map<string, 'string' | 'boolean'>();
   for (const [name, s] of Object.entries(spec)) {
-    known.add('--' + kebab(name));
-    if (s.type === 'boolean') known.add('--no-' + kebab(name));
-    if (s.shortFlag) known.add('-' + s.shortFlag);
+    known.set('--' + kebab(name), s.type);
+    if (s.type === 'boolean') known.set('--no-' + kebab(name), 'boolean');
+    if (s.shortFlag) known.set('-' + s.shortFlag, s.type);
   }
-  known.add('--help');
+  if (!known.has('--help')) known.set('--help', 'boolean');
   for (const a of argv) {
     if (a === '--') break;
     if (!a.startsWith('-') || a === '-') continue;
-    const name = a.split('=')[0]!;
-    if (!known.has(name)) throw new ReaperError('USAGE', `unknown flag ${name}`);
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    const type = known.get(name);
+    if (type === undefined) throw usage(`unknown flag ${name}`);
+    if (type === 'boolean' && eq >= 0) throw usage(`${name} takes no value, got "${a}"`);
   }
 }
 
@@ -54,27 +85,38 @@ export function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+/** Integers: plain decimal, at most 10 digits, within [min, max] (default: a 32-bit int). */
 export function parseIntFlag(name: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {
   if (value === undefined || value === null) return undefined;
   const s = String(value);
-  if (!/^-?\d+$/.test(s)) throw new ReaperError('USAGE', `--${kebab(name)} expects an integer, got "${s}"`);
+  if (!/^-?\d{1,10}$/.test(s)) throw usage(`--${kebab(name)} expects an integer, got "${s}"`);
   const n = Number(s);
-  if (opts.min !== undefined && n < opts.min) throw new ReaperError('USAGE', `--${kebab(name)} must be >= ${opts.min}, got ${n}`);
-  if (opts.max !== undefined && n > opts.max) throw new ReaperError('USAGE', `--${kebab(name)} must be <= ${opts.max}, got ${n}`);
+  const min = opts.min ?? -(2 ** 31);
+  const max = opts.max ?? 2 ** 31 - 1;
+  if (n < min) throw usage(`--${kebab(name)} must be >= ${min}, got ${n}`);
+  if (n > max) throw usage(`--${kebab(name)} must be <= ${max}, got ${n}`);
   return n;
 }
 
-export function parseSecondsFlag(name: string, value: unknown): number | undefined {
+/** Longest duration any flag takes: a day (Node timers overflow above 24.8 days anyway). */
+export const MAX_FLAG_SECONDS = 86_400;
+
+/** Seconds: plain decimal (5, 0.5; no exponent), within [min, max] (default 0 to a day). */
+export function parseSecondsFlag(name: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {
   if (value === undefined || value === null) return undefined;
   const s = String(value);
-  if (!/^\d+(\.\d+)?$/.test(s)) throw new ReaperError('USAGE', `--${kebab(name)} expects seconds (e.g. 5 or 0.5), got "${s}"`);
-  return Number(s);
+  if (!/^\d{1,9}(\.\d{1,9})?$/.test(s)) throw usage(`--${kebab(name)} expects seconds (e.g. 5 or 0.5), got "${s}"`);
+  const n = Number(s);
+  const min = opts.min ?? 0;
+  const max = opts.max ?? MAX_FLAG_SECONDS;
+  if (!Number.isFinite(n) || n < min || n > max) throw usage(`--${kebab(name)} must be between ${min} and ${max} seconds, got ${s}`);
+  return n;
 }
 
 export function parseChoiceFlag<T extends string>(name: string, value: unknown, choices: readonly T[]): T | undefined {
   if (value === undefined || value === null) return undefined;
   const s = String(value);
-  if (!(choices as readonly string[]).includes(s)) throw new ReaperError('USAGE', `--${kebab(name)} must be one of ${choices.join(', ')}; got "${s}"`);
+  if (!(choices as readonly string[]).includes(s)) throw usage(`--${kebab(name)} must be one of ${choices.join(', ')}; got "${s}"`);
   return s as T;
 }
 
@@ -87,5 +129,5 @@ export function parseGpusFlag(value: unknown): GpuSelection {
   if (s === 'none') return { kind: 'none' };
   const m = /^sim:(\d{1,2})$/.exec(s);
   if (m && Number(m[1]) >= 1 && Number(m[1]) <= 64) return { kind: 'sim', count: Number(m[1]) };
-  throw new ReaperError('USAGE', `--gpus expects auto, none or sim:N (1-64), got "${s}"`);
+  throw usage(`--gpus expects auto, none or sim:N (1-64), got "${s}"`);
 }

@@ -1,5 +1,5 @@
 /** What this machine allows, for `reaper doctor` (and what each finding means for the guarantees). */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import type { GpuState } from '../model/gpu.js';
 import { detectContainment, parseContainment, type LayerInfo } from './containment.js';
 
@@ -36,26 +36,125 @@ export function procChecks(): DoctorCheck[] {
     title: '/proc shows other users',
     ok: !hidden,
     detail: procLine ? (hidden ? `mounted with hidepid=${hide}` : 'no hidepid') : '/proc mount not found',
-    meaning: hidden ? 'only your own processes are visible: leftovers of other users cannot be seen' : 'every process is visible; environments (run markers) of other users only to root',
+    meaning: hidden ? 'only your own processes are visible: leftovers of other users cannot be seen' : 'every process is visible (whose environments can be read: next line)',
   });
-  const uid = process.getuid?.() ?? -1;
-  const env1 = read('/proc/1/environ');
-  out.push({
-    id: 'proc-environ',
-    title: 'environments of other users readable',
-    ok: env1 !== null,
-    detail: env1 !== null ? 'yes (root or CAP_SYS_PTRACE)' : `no (uid ${uid})`,
-    meaning: env1 !== null ? 'run markers are found on every process' : 'run markers are found on your own processes only (enough for your runs)',
-  });
+  out.push(environCheck(readEnvironTrial(), process.geteuid?.() ?? -1, hasCapSysPtrace()));
   const ps = read('/proc/sys/kernel/yama/ptrace_scope');
   out.push({
     id: 'ptrace-scope',
     title: 'ptrace scope (yama)',
-    ok: ps === null ? null : Number(ps.trim()) <= 1,
+    ok: ps === null ? null : true,
     detail: ps === null ? 'yama not present' : `kernel.yama.ptrace_scope = ${ps.trim()}`,
-    meaning: ps !== null && Number(ps.trim()) >= 2 ? 'environ and fd of processes may be unreadable: run markers and GPU device files can be missed' : 'environ and fd of your own processes are readable',
+    // Yama restricts attaching (PTRACE_MODE_ATTACH) only; environ and fd are read-mode accesses.
+    meaning: 'restricts only debuggers attaching; reaper never attaches, and reading environ and fd is not affected',
   });
   return out;
+}
+
+/** What trying to read other users' environments found. */
+export interface EnvironTrial {
+  /** Processes of other users (not kernel threads, not zombies) whose environ was opened. */
+  readonly tried: readonly { readonly pid: number; readonly uid: number; readonly readable: boolean }[];
+}
+
+const TRY_AT_MOST = 8;
+
+/**
+ * Opens /proc/<pid>/environ of a few live processes of other users (distinct uids first): the
+ * kernel's answer (ptrace read access: same uid, or CAP_SYS_PTRACE, and a dumpable process) is
+ * the truth, where /proc/1 alone says nothing about other users (it may be root's own
+ * non-dumpable init, or in another user namespace).
+ */
+export function readEnvironTrial(): EnvironTrial {
+  const self = process.geteuid?.() ?? -1;
+  const candidates: { pid: number; uid: number }[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return { tried: [] };
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const status = read(`/proc/${name}/status`);
+    if (status === null) continue;
+    const uid = Number(/\nUid:\s*(\d+)/.exec(status)?.[1] ?? NaN);
+    const state = /\nState:\s*(\S)/.exec(status)?.[1];
+    // Kernel threads have no VmSize line and no environment; zombies have none either.
+    if (!Number.isInteger(uid) || uid === self || state === 'Z' || state === 'X' || !/\nVmSize:/.test(status)) continue;
+    candidates.push({ pid: Number(name), uid });
+  }
+  // One process per uid first (the answer can differ by owner), then more of the same uids.
+  const seenUids = new Set<number>();
+  const first = candidates.filter((c) => (seenUids.has(c.uid) ? false : (seenUids.add(c.uid), true)));
+  const rest = candidates.filter((c) => !first.includes(c)).slice(0, TRY_AT_MOST);
+  const picked = [...first, ...rest].slice(0, TRY_AT_MOST);
+  const tried: { pid: number; uid: number; readable: boolean }[] = [];
+  const one = Buffer.allocUnsafe(1);
+  for (const c of picked) {
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${c.pid}/environ`, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') tried.push({ ...c, readable: false });
+      continue; // gone meanwhile
+    }
+    try {
+      readSync(fd, one, 0, 1, null);
+      tried.push({ ...c, readable: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') tried.push({ ...c, readable: false });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { tried };
+}
+
+/** CAP_SYS_PTRACE (bit 19) in this process's effective set. */
+export function hasCapSysPtrace(): boolean {
+  const hex = /\nCapEff:\s*([0-9a-f]+)/.exec(read('/proc/self/status') ?? '')?.[1];
+  return hex !== undefined && (BigInt('0x' + hex) & (1n << 19n)) !== 0n;
+}
+
+/** Pure: the doctor line for a trial. */
+export function environCheck(trial: EnvironTrial, euid: number, capSysPtrace: boolean): DoctorCheck {
+  const title = 'environments of other users readable';
+  const ok = trial.tried.filter((t) => t.readable);
+  const list = (xs: EnvironTrial['tried']): string => xs.map((t) => `${t.pid} (uid ${t.uid})`).join(', ');
+  if (trial.tried.length === 0) {
+    return {
+      id: 'proc-environ',
+      title,
+      ok: null,
+      detail: `no process of another user to try (uid ${euid}${capSysPtrace ? ', CAP_SYS_PTRACE' : ''})`,
+      meaning: capSysPtrace
+        ? 'with CAP_SYS_PTRACE the kernel lets you read them: run markers should be found on every process'
+        : 'without CAP_SYS_PTRACE the kernel shows only environments of your own uid: run markers of other users may be missed',
+    };
+  }
+  if (ok.length === trial.tried.length) {
+    return { id: 'proc-environ', title, ok: true, detail: `yes: read ${list(ok)}`, meaning: 'run markers are found on every process' };
+  }
+  const denied = trial.tried.filter((t) => !t.readable);
+  if (ok.length === 0) {
+    return {
+      id: 'proc-environ',
+      title,
+      ok: false,
+      detail: `no: denied for ${list(denied)} (uid ${euid}${capSysPtrace ? ', CAP_SYS_PTRACE' : ', no CAP_SYS_PTRACE'})`,
+      meaning: 'run markers are found on your own processes only (enough for your runs)',
+    };
+  }
+  return {
+    id: 'proc-environ',
+    title,
+    ok: null,
+    detail: `some: read ${list(ok)}; denied for ${list(denied)}`,
+    meaning: 'run markers of some other users\' processes (non-dumpable or in other user namespaces) cannot be read',
+  };
 }
 
 export function gpuCheck(gpu: GpuState): DoctorCheck {

@@ -1,20 +1,27 @@
 /** Pure parsers for /proc/<pid>/cmdline and /proc/<pid>/environ bytes. */
 import { sanitizeText } from '../model/sanitize.js';
 
-/** argv from cmdline bytes: NUL-separated, trailing NUL dropped; [] when empty. */
-export function parseCmdlineBytes(buf: Buffer, len: number): string[] {
+/** Appended to the last argument of an argv that was cut at the read cap. */
+export const CUT_MARK = '…';
+
+/**
+ * argv from cmdline bytes: NUL-separated, trailing NUL dropped; [] when empty. Only buf[0, len)
+ * is looked at. `truncated`: the read stopped at its cap, so the last argument ends in `…`.
+ */
+export function parseCmdlineBytes(buf: Buffer, len: number, truncated = false): string[] {
   if (len <= 0) return [];
+  const view = buf.subarray(0, len);
   let end = len;
-  if (buf[end - 1] === 0) end--;
+  if (!truncated && view[end - 1] === 0) end--;
   const out: string[] = [];
   let start = 0;
   for (;;) {
-    const z = buf.indexOf(0, start);
+    const z = view.indexOf(0, start);
     if (z < 0 || z >= end) {
-      out.push(buf.toString('utf8', start, end));
+      out.push(view.toString('utf8', start, end) + (truncated ? CUT_MARK : ''));
       return out;
     }
-    out.push(buf.toString('utf8', start, z));
+    out.push(view.toString('utf8', start, z));
     start = z + 1;
   }
 }
@@ -40,25 +47,46 @@ export const NO_MARKERS: EnvMarkers = Object.freeze({ runId: null, taskId: null 
 const RUN = Buffer.from('REAPER_RUN=');
 const TASK = Buffer.from('REAPER_TASK=');
 
-function valueOf(buf: Buffer, len: number, key: Buffer): string | null {
+/** The value of `key` in NUL-separated KEY=value bytes; `view` is exactly the bytes read. */
+function valueOf(view: Buffer, key: Buffer, truncated: boolean): string | null {
   let from = 0;
   for (;;) {
-    const at = buf.indexOf(key, from);
-    if (at < 0 || at + key.length > len) return null;
-    if (at === 0 || buf[at - 1] === 0) {
-      let z = buf.indexOf(0, at);
-      if (z < 0 || z > len) z = len;
-      return buf.toString('utf8', at + key.length, z);
+    const at = view.indexOf(key, from);
+    if (at < 0) return null;
+    if (at === 0 || view[at - 1] === 0) {
+      let z = view.indexOf(0, at);
+      if (z < 0) {
+        // Cut at the read cap: the value may go on, and a prefix of a run id is not that id.
+        if (truncated) return null;
+        z = view.length;
+      }
+      return view.toString('utf8', at + key.length, z);
     }
     from = at + 1;
   }
 }
 
-/** REAPER_RUN / REAPER_TASK from environ bytes (NUL-separated KEY=value). */
-export function parseEnvMarkersBytes(buf: Buffer, len: number): EnvMarkers {
+/** One environ variable buf[start, end) if it is REAPER_RUN or REAPER_TASK, else null. */
+export function envMarkerOf(buf: Buffer, start: number, end: number): { key: 'run' | 'task'; value: string } | null {
+  if (end - start >= RUN.length && buf[start] === 0x52 && buf.compare(RUN, 0, RUN.length, start, start + RUN.length) === 0) {
+    return { key: 'run', value: buf.toString('utf8', start + RUN.length, end) };
+  }
+  if (end - start >= TASK.length && buf[start] === 0x52 && buf.compare(TASK, 0, TASK.length, start, start + TASK.length) === 0) {
+    return { key: 'task', value: buf.toString('utf8', start + TASK.length, end) };
+  }
+  return null;
+}
+
+/**
+ * REAPER_RUN / REAPER_TASK from environ bytes (NUL-separated KEY=value). Searches buf[0, len)
+ * only: the reused buffer may be much larger than this file, with stale bytes behind it.
+ * `truncated`: the read stopped at its cap (a value cut there is not used).
+ */
+export function parseEnvMarkersBytes(buf: Buffer, len: number, truncated = false): EnvMarkers {
   if (len <= 0) return NO_MARKERS;
-  const runId = valueOf(buf, len, RUN);
-  const taskId = valueOf(buf, len, TASK);
+  const view = buf.subarray(0, len);
+  const runId = valueOf(view, RUN, truncated);
+  const taskId = valueOf(view, TASK, truncated);
   if (runId === null && taskId === null) return NO_MARKERS;
   return { runId, taskId };
 }

@@ -1,4 +1,4 @@
-/** /proc/<pid>/status: only the lines the snapshot needs (real uid, VmLck, TracerPid). */
+/** /proc/<pid>/status: only the lines the snapshot needs (real uid, VmLck, VmRSS, TracerPid). */
 import { readFileSync, readlinkSync } from 'node:fs';
 
 export interface RawStatus {
@@ -8,6 +8,11 @@ export interface RawStatus {
   readonly lockedKiB: number;
   /** 0 when not traced; null when the line is missing. */
   readonly tracerPid: number | null;
+  /**
+   * VmRSS in KiB (what ps -o rss, top and psutil print; 0 when absent: kernel threads, zombies).
+   * Not stat's field 24: that is the kernel's approximate per-CPU counter, about 10 % low.
+   */
+  readonly rssKiB: number;
 }
 
 function numberAfter(text: string, key: string): number | null {
@@ -24,12 +29,14 @@ export function parseStatus(text: string): RawStatus {
     uid: numberAfter(t, '\nUid:'),
     lockedKiB: numberAfter(t, '\nVmLck:') ?? 0,
     tracerPid: numberAfter(t, '\nTracerPid:'),
+    rssKiB: numberAfter(t, '\nVmRSS:') ?? 0,
   };
 }
 
 const UID = Buffer.from('\nUid:');
 const VMLCK = Buffer.from('\nVmLck:');
 const TRACER = Buffer.from('\nTracerPid:');
+const VMRSS = Buffer.from('\nVmRSS:');
 
 function numberAtBytes(buf: Buffer, len: number, needle: Buffer, from: number): { value: number; end: number } | null {
   const at = buf.indexOf(needle, from);
@@ -48,12 +55,30 @@ function numberAtBytes(buf: Buffer, len: number, needle: Buffer, from: number): 
   return { value: v, end: p };
 }
 
-/** The same from bytes (scanner hot path). Lines appear in the order TracerPid, Uid, …, VmLck. */
+/** The same from bytes (scanner hot path). Lines appear in the order TracerPid, Uid, …, VmLck, …, VmRSS. */
 export function parseStatusBytes(buf: Buffer, len: number): RawStatus {
-  const tracer = numberAtBytes(buf, len, TRACER, 0);
-  const uid = numberAtBytes(buf, len, UID, tracer ? tracer.end : 0);
-  const lck = numberAtBytes(buf, len, VMLCK, uid ? uid.end : 0);
-  return { uid: uid ? uid.value : null, lockedKiB: lck ? lck.value : 0, tracerPid: tracer ? tracer.value : null };
+  const view = buf.subarray(0, len);
+  const tracer = numberAtBytes(view, len, TRACER, 0);
+  const uid = numberAtBytes(view, len, UID, tracer ? tracer.end : 0);
+  const lck = numberAtBytes(view, len, VMLCK, uid ? uid.end : 0);
+  const rss = numberAtBytes(view, len, VMRSS, lck ? lck.end : uid ? uid.end : 0);
+  return { uid: uid ? uid.value : null, lockedKiB: lck ? lck.value : 0, tracerPid: tracer ? tracer.value : null, rssKiB: rss ? rss.value : 0 };
+}
+
+/** Resident pages from /proc/<pid>/statm (field 2): the same counters as VmRSS, a cheaper file. */
+export function parseStatmResidentPages(buf: Buffer, len: number): number | null {
+  let p = 0;
+  while (p < len && buf[p] !== 0x20) p++;
+  p++;
+  const start = p;
+  let v = 0;
+  while (p < len) {
+    const c = buf[p]!;
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    p++;
+  }
+  return p === start ? null : v;
 }
 
 /**

@@ -4,10 +4,15 @@
  *  - stat: always; through a kept fd and pread (one syscall) where the fd budget allows.
  *    Identical bytes to the previous scan (an idle process) → the previous frozen ProcInfo is
  *    reused as is (cheap, and stable references for the TUI).
- *  - status (real uid, VmLck for 'L', TracerPid): for a new identity, when state or comm
+ *  - status (real uid, VmLck for 'L', TracerPid, VmRSS): for a new identity, when state or comm
  *    changed, and every `statusRefreshEvery` scans (staggered by pid).
+ *  - statm (resident pages = VmRSS, what ps prints; stat's rss is an approximate counter, ~10 %
+ *    low): when stat changed and status was not read; an idle process keeps its last value.
  *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
- *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans.
+ *    (comm or code/stack addresses changed) and every `argvRefreshEvery` scans. cmdline is
+ *    read up to CMDLINE_CAP bytes (a longer argv ends in `…`); environ is searched in
+ *    ENVIRON_CHUNK pieces to its end, looking only at the bytes read: one huge argv or
+ *    environment costs its own read, never a slower search of every other process.
  *  - fd links (/dev/nvidia<N>): once per identity and every `fdRefreshEvery` scans, only
  *    where an NVIDIA driver exists; never for kernel threads and zombies.
  *  - wchan: every scan, only for T/t/D.
@@ -19,12 +24,12 @@ import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
 import type { ProcInfo } from '../model/proc.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { buildCmd, NO_MARKERS, parseCmdlineBytes, parseEnvMarkersBytes, type EnvMarkers } from './proc-cmdline.js';
+import { buildCmd, NO_MARKERS, parseCmdlineBytes, type EnvMarkers } from './proc-cmdline.js';
 import { readCgroup } from './proc-cgroup.js';
 import { readNvidiaMinors } from './proc-fd.js';
-import { DENIED, GONE, GrowBuffer, readSmall } from './proc-read.js';
+import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, readEnvMarkers, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
-import { parseStatusBytes, type RawStatus } from './proc-status.js';
+import { parseStatmResidentPages, parseStatusBytes, type RawStatus } from './proc-status.js';
 import { readStopEvidence } from './proc-stop-evidence.js';
 import { clockTicksPerSecond, pageSizeBytes, readBootTimeMs, readUptimeSec } from './proc-sys.js';
 import { ttyName } from './proc-tty.js';
@@ -123,6 +128,8 @@ interface CacheEntry {
    * may supervise; the analysis asks no other), again after an exec; undefined: not read.
    */
   cgroup: string | null | undefined;
+  /** VmRSS in KiB from status or statm; null when neither was readable. */
+  rssKiB: number | null;
   minors: readonly number[] | null;
   prevTicks: number;
   prevAtMs: number;
@@ -138,7 +145,7 @@ interface CacheEntry {
   readAt: number;
 }
 
-const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null };
+const UNKNOWN_STATUS: RawStatus = { uid: null, lockedKiB: 0, tracerPid: null, rssKiB: 0 };
 const EMPTY: readonly number[] = Object.freeze([]);
 const EMPTY_ARGV: readonly string[] = Object.freeze([]);
 
@@ -155,6 +162,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   const statusBuf = Buffer.allocUnsafe(8192);
   const smallBuf = Buffer.allocUnsafe(256);
   const grow = new GrowBuffer(64 * 1024);
+  const envBuf = Buffer.allocUnsafe(ENVIRON_CHUNK);
   const raw = emptyRawStat();
   const cache = new Map<number, CacheEntry>();
   const users: UserDb = createUserDb();
@@ -217,14 +225,16 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   }
 
   const readArgv = (pid: number): readonly string[] | null => {
-    const n = grow.readAll(`/proc/${pid}/cmdline`);
+    const n = grow.readAll(`/proc/${pid}/cmdline`, CMDLINE_CAP);
     if (n === GONE || n === DENIED) return null;
-    return Object.freeze(parseCmdlineBytes(grow.buf, n));
+    return Object.freeze(parseCmdlineBytes(grow.buf, n, grow.truncated));
   };
-  const readMarkers = (pid: number): EnvMarkers => {
-    const n = grow.readAll(`/proc/${pid}/environ`);
-    if (n <= 0) return NO_MARKERS;
-    return parseEnvMarkersBytes(grow.buf, n);
+  const readMarkers = (pid: number): EnvMarkers => readEnvMarkers(`/proc/${pid}/environ`, envBuf);
+  const readStatmKiB = (base: string): number | null => {
+    const n = readSmall(base + 'statm', smallBuf);
+    if (n <= 0) return null;
+    const pages = parseStatmResidentPages(smallBuf, n);
+    return pages === null ? null : pages * pageKiB;
   };
   const readWchan = (pid: number): string | null => {
     const n = readSmall(`/proc/${pid}/wchan`, smallBuf);
@@ -297,9 +307,10 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         const ns = readSmall(base + 'status', statusBuf);
         if (ns === GONE) return null; // vanished mid-read
         const argv = kernel ? EMPTY_ARGV : readArgv(pid);
+        const status = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
         e = {
           startTime: raw.startTime,
-          status: ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS,
+          status,
           statusState: raw.state,
           statusComm: raw.comm,
           comm: raw.comm,
@@ -309,6 +320,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           cmd: buildCmd(argv, raw.comm),
           markers: kernel ? NO_MARKERS : readMarkers(pid),
           cgroup: undefined,
+          rssKiB: ns > 0 ? status.rssKiB : readStatmKiB(base),
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
           prevAtMs: nowMs,
@@ -324,16 +336,28 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         changed = true;
       } else {
         const stagger = pid + scanNo;
+        let rssKiB = e.rssKiB;
+        let rssRead = false;
         if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % statusEvery === 0) {
           const ns = readSmall(base + 'status', statusBuf);
           if (ns === GONE) return null;
           const st = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
           if (st.uid !== e.status.uid || st.lockedKiB !== e.status.lockedKiB || st.tracerPid !== e.status.tracerPid) changed = true;
           e.status = st;
+          if (ns > 0) {
+            rssKiB = st.rssKiB;
+            rssRead = true;
+          }
           if (!same) {
             e.statusState = raw.state;
             e.statusComm = raw.comm;
           }
+        }
+        // stat changed (it ran, or its approximate rss moved): the exact figure from statm.
+        if (!rssRead && !same) rssKiB = readStatmKiB(base);
+        if (rssKiB !== e.rssKiB) {
+          e.rssKiB = rssKiB;
+          changed = true;
         }
         const exec = !same && (e.comm !== raw.comm || e.startCode !== raw.startCode || e.startStack !== raw.startStack);
         if (!kernel && (exec || stagger % argvEvery === 0)) {
@@ -410,7 +434,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         comm: e.info !== null && e.info.comm !== undefined && e.commRaw === raw.comm ? e.info.comm : sanitizeText(raw.comm),
         argv: e.argv,
         cmd: e.cmd,
-        rssKiB: raw.rssPages * pageKiB,
+        rssKiB: e.rssKiB,
         cpuTicks,
         cpuPercent,
         wchan: raw.state === 'T' || raw.state === 't' || raw.state === 'D' ? readWchan(pid) : null,

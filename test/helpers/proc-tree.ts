@@ -17,51 +17,88 @@ import { existsSync } from 'node:fs';
 
 export const PYTHON = existsSync('/root/.pyenv/shims/python3') ? '/root/.pyenv/shims/python3' : 'python3';
 
+// Every child hands-shake before the pids are printed: it holds the write end of a pipe
+// (close-on-exec, as Python makes every fd) and closes it once it is what the test expects, or
+// its exec closes it; the root reads to EOF. The root then waits until each child's argv is the
+// exec'd program, so a test never meets a child that has not exec'd yet.
 const SCRIPT = String.raw`
 import os, sys, time, json, threading, ctypes, pty
 pids = {'root': os.getpid()}
 def child(fn):
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(r)
         try:
-            fn()
+            fn(w)
         finally:
             os._exit(0)
+    os.close(w)
+    while os.read(r, 64):
+        pass
+    os.close(r)
     return pid
+def ready(w):
+    os.close(w)
 def forever():
     time.sleep(600)
-pids['stopped'] = child(lambda: os.execvp('sleep', ['sleep', '600']))
-pids['zombie'] = child(lambda: None)
-def threads():
+def wait_argv(pid, argv0):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                if f.read().split(b'\0')[0] == argv0.encode():
+                    return
+        except OSError:
+            return
+        time.sleep(0.005)
+pids['stopped'] = child(lambda w: os.execvp('sleep', ['sleep', '600']))
+pids['zombie'] = child(lambda w: None)
+def threads(w):
     for _ in range(3):
         threading.Thread(target=forever, daemon=True).start()
+    ready(w)
     forever()
 pids['threads'] = child(threads)
-def setsid():
+def setsid(w):
     os.setsid()
+    ready(w)
     forever()
 pids['setsid'] = child(setsid)
-def weird():
+def weird(w):
     with open('/proc/self/comm', 'w') as f:
         f.write('x) (y')
+    ready(w)
     forever()
 pids['weird'] = child(weird)
-pids['argv0'] = child(lambda: os.execvp('bash', ['bash', '-c', "exec -a 'weird) (argv0' sleep 600"]))
-def nice():
+# One exec with argv[0] chosen (no shell in between, so the pipe's EOF means: exec'd).
+pids['argv0'] = child(lambda w: os.execvp('sleep', ['weird) (argv0', '600']))
+def nice(w):
     os.nice(5)
+    ready(w)
     forever()
 pids['nice'] = child(nice)
-def locked():
+def locked(w):
     libc = ctypes.CDLL(None, use_errno=True)
     buf = ctypes.create_string_buffer(8192)
     libc.mlock(buf, ctypes.c_size_t(8192))
+    ready(w)
     forever()
 pids['locked'] = child(locked)
+r, w = os.pipe()
 ppid, fd = pty.fork()
 if ppid == 0:
+    os.close(r)
+    os.close(w)
     forever()
     os._exit(0)
+os.close(w)
+while os.read(r, 64):
+    pass
 pids['pty'] = ppid
+# A failed exec would leave python's argv: make sure both really run sleep now.
+wait_argv(pids['stopped'], 'sleep')
+wait_argv(pids['argv0'], 'weird) (argv0')
 print(json.dumps(pids), flush=True)
 forever()
 `;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { psStat } from '../helpers/proc-ps.js';
-import { startProcTree, type ProcTree } from '../helpers/proc-tree.js';
+import { PYTHON, startProcTree, type ProcTree } from '../helpers/proc-tree.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -146,4 +146,26 @@ test('ls: bad input is one line on stderr and exit 2', () => {
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^reaper: /);
   }
+});
+
+test('ls: ESC, C1, bidi and newline in a real argv are escaped in JSON and sanitised in text', async (t) => {
+  const hostile = ['x\x1b[2Jy', 'c\u009b31md', 'e\u202ef', 'g\nh', 'i\u2028j'];
+  const child = spawn(PYTHON, ['-c', 'import time; print("up", flush=True); time.sleep(600)', ...hostile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((resolve) => child.stdout!.once('data', resolve));
+  const pid = String(child.pid);
+  const json = reaper('ls', '--json', '--pid', pid, '--gpus', 'none');
+  assert.equal(json.code, 0, json.stderr);
+  // No raw control, C1, bidi or separator character anywhere in the document…
+  assert.doesNotMatch(json.stdout.trimEnd(), /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+  assert.ok(json.stdout.includes('\\u009b') && json.stdout.includes('\\u202e'));
+  // …and the argv still parses back to exactly what the process has.
+  const doc = JSON.parse(json.stdout) as Doc;
+  assert.deepEqual(doc.processes[0]!.argv!.slice(-hostile.length), hostile);
+  const text = reaper('ls', '--pid', pid, '--gpus', 'none');
+  assert.equal(text.code, 0, text.stderr);
+  assert.doesNotMatch(text.stdout.trimEnd(), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+  const lines = text.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 2, 'header and one row: the newline in argv does not start a line');
+  assert.match(lines[1]!, /x\\x1b\[2Jy c\\x9b31md e\\u202ef g\\nh i\\u2028j$/);
 });

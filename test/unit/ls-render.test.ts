@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isReaperError } from '../../src/model/errors.js';
+import { sanitizeText, toSafeJson } from '../../src/model/sanitize.js';
 import { buildLsDocument } from '../../src/cli/render/ls-json.js';
 import { gpuHoldings, selectLs } from '../../src/cli/render/ls-model.js';
 import { formatElapsed, renderLsText } from '../../src/cli/render/ls-text.js';
@@ -80,4 +81,19 @@ test('formatElapsed like ps etime', () => {
   assert.equal(formatElapsed(65), '01:05');
   assert.equal(formatElapsed(3600 + 62), '01:01:02');
   assert.equal(formatElapsed(2 * 86400 + 3 * 3600 + 4 * 60 + 5), '2-03:04:05');
+});
+
+test('toSafeJson: C1, bidi, LRM/RLM and U+2028/9 are \\u escapes; the value round-trips', () => {
+  const hostile = ['a\x1b[2Jb', 'c\u009b31md', 'e\u202ef\u2066g\u2069', 'h\u200ei\u200fj', 'k\u2028l\u2029m', 'n\x7fo', 'p\nq', 'ünïcode ✓'];
+  const text = toSafeJson({ argv: hostile }, 2);
+  assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+  assert.ok(text.includes('\\u009b') && text.includes('\\u202e') && text.includes('\\u2028') && text.includes('\\u007f'));
+  assert.ok(text.includes('ünïcode ✓'), 'other text is left as it is');
+  assert.deepEqual(JSON.parse(text), { argv: hostile });
+  assert.equal(toSafeJson(undefined), 'null');
+});
+
+test('sanitizeText escapes bidi marks and line separators too', () => {
+  assert.equal(sanitizeText('a\u200eb\u2028c\u061cd'), 'a\\u200eb\\u2028c\\u061cd');
+  assert.equal(sanitizeText(sanitizeText('x\x1by')), 'x\\x1by', 'idempotent');
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCmdline, parseCmdlineBytes, parseEnvMarkers, buildCmd } from '../../src/probe/proc-cmdline.js';
+import { parseCmdline, parseCmdlineBytes, parseEnvMarkers, parseEnvMarkersBytes, buildCmd } from '../../src/probe/proc-cmdline.js';
 import { nvidiaMinorOf } from '../../src/probe/proc-fd.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStat, parseStatBytes, PF_KTHREAD } from '../../src/probe/proc-stat.js';
-import { parseStatus, parseStatusBytes } from '../../src/probe/proc-status.js';
+import { parseStatmResidentPages, parseStatus, parseStatusBytes } from '../../src/probe/proc-status.js';
 import { parseAuxv, parseBootTime } from '../../src/probe/proc-sys.js';
 import { parseTtyName, ttyMajor, ttyMinor } from '../../src/probe/proc-tty.js';
 import { parsePasswd } from '../../src/probe/users.js';
@@ -99,12 +99,24 @@ test('formatStat: the pr_stat() table', () => {
   for (const [over, want] of rows) assert.equal(formatStat({ ...base, ...over }), want, JSON.stringify(over));
 });
 
+function rssOf(status: string): number {
+  return Number(/VmRSS:\s*(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+test('statm: resident pages are field 2, bytes past len ignored', () => {
+  const b = Buffer.from('2405 454 398 2 0 87 0\n');
+  assert.equal(parseStatmResidentPages(b, b.length), 454);
+  assert.equal(parseStatmResidentPages(Buffer.from('2405 '), 5), null);
+  const stale = Buffer.from('1 2345678');
+  assert.equal(parseStatmResidentPages(stale, 3), 2);
+});
+
 test('parseStatus and parseStatusBytes', () => {
-  const cases: Array<[string, { uid: number | null; lockedKiB: number; tracerPid: number | null }]> = [
-    [STATUS_INIT, { uid: 0, lockedKiB: 15212, tracerPid: 0 }],
-    [STATUS_TRACED, { uid: 1000, lockedKiB: 0, tracerPid: 4300 }],
-    [STATUS_ZOMBIE, { uid: 1001, lockedKiB: 0, tracerPid: 0 }],
-    ['', { uid: null, lockedKiB: 0, tracerPid: null }],
+  const cases: Array<[string, { uid: number | null; lockedKiB: number; tracerPid: number | null; rssKiB: number }]> = [
+    [STATUS_INIT, { uid: 0, lockedKiB: 15212, tracerPid: 0, rssKiB: 15308 }],
+    [STATUS_TRACED, { uid: 1000, lockedKiB: 0, tracerPid: 4300, rssKiB: rssOf(STATUS_TRACED) }],
+    [STATUS_ZOMBIE, { uid: 1001, lockedKiB: 0, tracerPid: 0, rssKiB: 0 }],
+    ['', { uid: null, lockedKiB: 0, tracerPid: null, rssKiB: 0 }],
   ];
   for (const [text, want] of cases) {
     assert.deepEqual({ ...parseStatus(text) }, want);
@@ -131,6 +143,24 @@ test('environ markers', () => {
   assert.deepEqual({ ...parseEnvMarkers('REAPER_RUN=first\0X=1\0') }, { runId: 'first', taskId: null });
   assert.deepEqual({ ...parseEnvMarkers('NOT_REAPER_RUN=x\0') }, { runId: null, taskId: null });
   assert.deepEqual({ ...parseEnvMarkers('') }, { runId: null, taskId: null });
+});
+
+test('cmdline cut at the read cap: the last argument ends in …', () => {
+  const b = Buffer.from('python3\0-c\0print(1)\0');
+  assert.deepEqual(parseCmdlineBytes(b, 13, true), ['python3', '-c', 'pr…']);
+  // A cut right after a NUL: the empty tail still says that more followed.
+  assert.deepEqual(parseCmdlineBytes(b, 11, true), ['python3', '-c', '…']);
+  assert.deepEqual(parseCmdlineBytes(b, b.length, false), ['python3', '-c', 'print(1)']);
+});
+
+test('environ markers: only the bytes read count; a value cut at the cap is not a run id', () => {
+  // A reused buffer: this file is 8 bytes, stale bytes of a bigger earlier file follow.
+  const b = Buffer.from('A=1\0B=2\0REAPER_RUN=stale\0');
+  assert.deepEqual({ ...parseEnvMarkersBytes(b, 8) }, { runId: null, taskId: null });
+  const cut = Buffer.from('REAPER_TASK=3\0REAPER_RUN=run-2026-abc\0');
+  assert.deepEqual({ ...parseEnvMarkersBytes(cut, 30, true) }, { runId: null, taskId: '3' });
+  assert.deepEqual({ ...parseEnvMarkersBytes(cut, 30, false) }, { runId: 'run-2', taskId: '3' });
+  assert.deepEqual({ ...parseEnvMarkersBytes(cut, cut.length, true) }, { runId: 'run-2026-abc', taskId: '3' });
 });
 
 test('nvidiaMinorOf ignores control devices', () => {

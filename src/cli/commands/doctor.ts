@@ -1,6 +1,7 @@
 /** `reaper doctor`: what this machine allows, and which containment layers `reaper run` will use. */
 import { readDoctorReport } from '../../launch/index.js';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../probe/gpu-probe.js';
+import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 import { parseFlags, parseGpusFlag } from '../flags.js';
 
 const HELP = `Usage
@@ -10,7 +11,12 @@ Prints what this machine allows (cgroup v2, PID namespaces, setpriv, /proc visib
 scope, nvidia-smi) and which containment layers "reaper run" will use here.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { flags } = parseFlags(argv, { json: { type: 'boolean' }, gpus: { type: 'string' }, containment: { type: 'string' }, help: { type: 'boolean' } }, HELP);
+  const { flags } = parseFlags(
+    argv,
+    { json: { type: 'boolean' }, gpus: { type: 'string' }, containment: { type: 'string' }, help: { type: 'boolean' } },
+    HELP,
+    { command: 'doctor', args: 0 },
+  );
   if (flags.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -21,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   probe.close();
   const rep = readDoctorReport(gpu, (flags.containment as string | undefined) ?? process.env.REAPER_CONTAINMENT);
   if (flags.json) {
-    process.stdout.write(JSON.stringify(rep) + '\n');
+    process.stdout.write(toSafeJson(rep) + '\n');
     return 0;
   }
   const mark = (ok: boolean | null): string => (ok === null ? ' ? ' : ok ? 'yes' : ' no');
@@ -37,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`  [${mark(c.ok)}] ${c.title.padEnd(38)} ${c.detail}`);
     lines.push(`        ${c.meaning}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  // GPU names, probe errors and paths come from outside: every line goes through the sanitiser.
+  process.stdout.write(lines.map(sanitizeText).join('\n') + '\n');
   return 0;
 }

@@ -7,6 +7,7 @@
  *   --gpus auto|none|sim:N
  */
 import { ReaperError } from '../../model/errors.js';
+import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 import { parseFlags, parseGpusFlag, parseIntFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
@@ -48,12 +49,10 @@ export interface LsArgs {
 /** Normalise argv once (USAGE errors for anything wrong). */
 export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
-  const { input, flags } = parseFlags(argv, SPEC, HELP);
-  if (input.length > 0) throw new ReaperError('USAGE', `ls takes no arguments, got "${input[0]}"`);
+  const { flags } = parseFlags(argv, SPEC, HELP, { command: 'ls', args: 0 });
   const pid = parseIntFlag('pid', flags.pid, { min: 1 });
   const gpu = parseIntFlag('gpu', flags.gpu, { min: 0 });
   if (pid !== undefined && gpu !== undefined) throw new ReaperError('USAGE', '--pid and --gpu cannot be combined');
-  if (flags.pid === '' || flags.gpu === '') throw new ReaperError('USAGE', `--${flags.pid === '' ? 'pid' : 'gpu'} needs a value`);
   const selection: LsSelection =
     pid !== undefined ? { kind: 'pid', pid } : gpu !== undefined ? { kind: 'gpu', index: gpu } : flags.all ? { kind: 'all' } : { kind: 'user', uid: selfUid };
   let match: RegExp | null = null;
@@ -61,7 +60,7 @@ export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {
     try {
       match = new RegExp(String(flags.match));
     } catch (e) {
-      throw new ReaperError('USAGE', `--match: bad regular expression "${String(flags.match)}": ${(e as Error).message.split('\n')[0]}`);
+      throw new ReaperError('USAGE', sanitizeText(`--match: bad regular expression "${String(flags.match)}": ${(e as Error).message.split('\n')[0]}`));
     }
   }
   return {
@@ -88,14 +87,14 @@ export async function run(argv: string[]): Promise<number> {
   const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
   const runs = buildLsRuns(view.runs, snapshot);
   if (args.json) {
-    process.stdout.write(JSON.stringify({ ...buildLsDocument(snapshot, shared), runs }) + '\n');
+    process.stdout.write(toSafeJson({ ...buildLsDocument(snapshot, shared), runs }) + '\n');
   } else {
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
     process.stdout.write(renderLsText(snapshot, { ...shared, ...(width ? { width } : {}) }));
     process.stdout.write(renderLsRunsText(runs));
     // No nvidia-smi under auto is the normal case on a machine without NVIDIA GPUs: stay quiet.
     if (gpu.error && !(args.gpus.kind === 'auto' && gpu.error.kind === 'not-installed')) {
-      process.stderr.write(`reaper: gpu probe: ${gpu.error.message}\n`);
+      process.stderr.write(`reaper: gpu probe: ${sanitizeText(gpu.error.message)}\n`);
     }
   }
   return 0;

@@ -23,9 +23,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (input.length !== 1) throw new ReaperError('USAGE', 'stop: expected one run id (or "last")');
+  const wait = parseSecondsFlag('wait', flags.wait);
   const state = stateDir(process.env);
   const runId = resolveRunId(state, input[0]!);
-  const wait = parseSecondsFlag('wait', flags.wait);
   const json = !!flags.json;
   const r = await stopRun(state, runId, {
     kill: !!flags.kill,

@@ -1,6 +1,6 @@
 /** `reaper ls --json`: the document, built by a pure function (README documents it). */
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
-import { selectLs, type LsGpuRef, type LsOptions, type LsVerdict } from './ls-model.js';
+import { lsCpuPercent, selectLs, type LsGpuRef, type LsOptions, type LsVerdict } from './ls-model.js';
 
 export interface LsJsonProcess {
   pid: number;
@@ -20,8 +20,10 @@ export interface LsJsonProcess {
   tty: string | null;
   comm: string;
   argv: readonly string[] | null;
+  /** VmRSS, as ps -o rss prints it. */
   rssKiB: number | null;
-  cpuPercent: number | null;
+  /** As the text's %CPU: ps's lifetime average on a one-shot `ls` (lsCpuPercent). */
+  cpuPercent: number;
   elapsedSec: number;
   runId: string | null;
   taskId: string | null;
@@ -81,7 +83,7 @@ export function buildLsDocument(snapshot: Snapshot, opts: LsOptions = {}): LsDoc
       comm: p.comm,
       argv: p.argv,
       rssKiB: p.rssKiB,
-      cpuPercent: p.cpuPercent === null ? null : Math.round(p.cpuPercent * 10) / 10,
+      cpuPercent: Math.round(lsCpuPercent(snapshot, p) * 10) / 10,
       elapsedSec: Math.round(elapsedSec(snapshot, p.startTime) * 100) / 100,
       runId: p.runId,
       taskId: p.taskId,

@@ -5,7 +5,7 @@
 import { buildForest, descendants, type Forest } from '../../model/forest.js';
 import type { ProcInfo } from '../../model/proc.js';
 import { ReaperError } from '../../model/errors.js';
-import type { Snapshot } from '../../model/snapshot.js';
+import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
 
 export type LsSelection =
   | { readonly kind: 'user'; readonly uid: number }
@@ -119,4 +119,15 @@ export function selectLs(
   }
   if (onlyPids) shown = shown.filter((p) => onlyPids.has(p.pid));
   return { forest: buildForest(shown), shown, holdings };
+}
+
+/**
+ * %CPU as ls prints it: since the previous scan of the same scanner when there was one (a
+ * rate, like top), else the lifetime average, cpu time / elapsed time: what `ps` prints, and
+ * what a one-shot `reaper ls` shows.
+ */
+export function lsCpuPercent(snapshot: Pick<Snapshot, 'uptimeSec' | 'clockTicks'>, p: Pick<ProcInfo, 'cpuPercent' | 'cpuTicks' | 'startTime'>): number {
+  if (p.cpuPercent !== null) return p.cpuPercent;
+  const el = elapsedSec(snapshot, p.startTime);
+  return el > 0 ? (p.cpuTicks / snapshot.clockTicks / el) * 100 : 0;
 }

@@ -47,7 +47,8 @@ export function renderLsRunsText(runs: readonly LsRun[]): string {
   const lines = runs.map((r) => {
     const who = r.live ? r.state : `${r.state}, launcher gone, ${r.processes} process${r.processes === 1 ? '' : 'es'} left (reaper reap --run ${r.id})`;
     const t = r.tasks;
-    return `run ${r.id} ${sanitizeText(r.name)}: ${who}; tasks ${t.succeeded} ok, ${t.failed} failed, ${t.running} running, ${t.pending} pending`;
+    // Ids, names and states come from journals: the whole line goes through the sanitiser.
+    return sanitizeText(`run ${r.id} ${r.name}: ${who}; tasks ${t.succeeded} ok, ${t.failed} failed, ${t.running} running, ${t.pending} pending`);
   });
   return `\n${lines.join('\n')}\n`;
 }

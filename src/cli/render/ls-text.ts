@@ -5,7 +5,7 @@
 import { flattenForest } from '../../model/forest.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
-import { selectLs, type LsOptions } from './ls-model.js';
+import { lsCpuPercent, selectLs, type LsOptions } from './ls-model.js';
 
 /** ps's etime: [[dd-]hh:]mm:ss. */
 export function formatElapsed(sec: number): string {
@@ -39,9 +39,8 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
     const gpuCol = refs.length === 0 ? '-' : refs.map((x) => (x.index !== null ? String(x.index) : x.minor !== null ? `m${x.minor}` : '?')).join(',');
     const mems = refs.filter((x) => x.usedMemoryMiB !== null);
     const memCol = mems.length === 0 ? '-' : `${mems.reduce((a, x) => a + x.usedMemoryMiB!, 0)}MiB`;
-    // %CPU: since the previous scan when there was one, else the lifetime average (what ps prints).
     const el = elapsedSec(snapshot, p.startTime);
-    const cpu = p.cpuPercent ?? (el > 0 ? (p.cpuTicks / snapshot.clockTicks / el) * 100 : 0);
+    const cpu = lsCpuPercent(snapshot, p);
     const v = verdicts?.get(p.pid);
     const tree = r.depth === 0 ? '' : r.prefix + ' \\_ ';
     table.push([
