@@ -5,6 +5,7 @@ import { sanitizeText, toSafeJson } from '../../src/model/sanitize.js';
 import { buildLsDocument } from '../../src/cli/render/ls-json.js';
 import { gpuHoldings, selectLs } from '../../src/cli/render/ls-model.js';
 import { formatElapsed, renderLsText } from '../../src/cli/render/ls-text.js';
+import { wrapArgv } from '../../src/launch/containment.js';
 import { fakeGpuState, fakeProc, fakeSnapshot } from '../helpers/proc-fake.js';
 
 // A driver (10) with two pool workers (11 stopped on GPU 0, 12 on GPU 1 via /dev/nvidia1 only),
@@ -96,4 +97,21 @@ test('toSafeJson: C1, bidi, LRM/RLM and U+2028/9 are \\u escapes; the value roun
 test('sanitizeText escapes bidi marks and line separators too', () => {
   assert.equal(sanitizeText('a\u200eb\u2028c\u061cd'), 'a\\u200eb\\u2028c\\u061cd');
   assert.equal(sanitizeText(sanitizeText('x\x1by')), 'x\\x1by', 'idempotent');
+});
+
+test("ls text names reaper's wrapper by its layer and shows the user's command (JSON keeps the argv)", () => {
+  // The argv the launcher really builds for the PID-namespace layer alone.
+  const argv = wrapArgv({ layers: [], cgroupBase: null, cgroupKill: false, pidnsPrefix: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'], setpriv: null, guardian: false }, ['python3', 'sample_diffusion.py', '--ckpt', 'a.pt'], null);
+  const wrapper = fakeProc({ pid: 40, ppid: 1, pgid: 40, sid: 40, runId: '20261202-010000-ab12', argv, cmd: argv.join(' ') });
+  const user = fakeProc({ pid: 41, ppid: 40, pgid: 40, sid: 40, runId: '20261202-010000-ab12', argv: argv.slice(5), cmd: argv.slice(5).join(' ') });
+  // The same argv without the evidence (no marker): an ordinary unshare the user ran, shown as is.
+  const plain = fakeProc({ pid: 50, ppid: 1, pgid: 50, sid: 50, argv, cmd: argv.join(' ') });
+  const s = fakeSnapshot([wrapper, user, plain], fakeGpuState(0, []));
+  const text = renderLsText(s);
+  const row = (pid: number): string => text.split('\n').find((l) => new RegExp(`^\\s*\\S?\\s*${pid} `).test(l)) ?? '';
+  assert.match(row(40), /\[reaper pidns\] python3 sample_diffusion\.py --ckpt a\.pt$/);
+  assert.doesNotMatch(row(40), /--kill-child/);
+  assert.match(row(50), /\/usr\/bin\/unshare --pid --fork --kill-child -- python3/);
+  const doc = buildLsDocument(s) as unknown as { processes: { pid: number; argv: string[] }[] };
+  assert.deepEqual(doc.processes.find((p) => p.pid === 40)?.argv, argv);
 });

@@ -9,7 +9,7 @@ import { buildRunHistory, parseJournalText, type RunHistory } from '../../src/an
 import { formatRunHistoryLines } from '../../src/analysis/run-history-text.js';
 import { attachStderrTails, readStderrTail } from '../../src/launch/history.js';
 import { resolveRunId } from '../../src/launch/journal.js';
-import { stringifySafe } from '../../src/cli/render/json-safe.js';
+import { toSafeJson } from '../../src/model/sanitize.js';
 
 const ID = '20261202-010000-ab12';
 const ctx = (over: Partial<Parameters<typeof buildRunHistory>[1]> = {}): Parameters<typeof buildRunHistory>[1] => ({ id: ID, dir: '/s/runs/' + ID, live: false, nowMs: 10_000, ...over });
@@ -147,10 +147,10 @@ describe('resolveRunId (the one resolver stop, show and reap share)', () => {
   });
 });
 
-describe('stringifySafe', () => {
+describe('toSafeJson (the one JSON serialiser of every --json output)', () => {
   it('escapes DEL, C1, bidi and line separators that JSON.stringify leaves raw; the value round-trips', () => {
     const v = { s: 'a\x7fb\x9bc\u200ed\u200fe\u202af\u202eg\u2066h\u2069i\u2028j\u2029k\x1bl' };
-    const out = stringifySafe(v);
+    const out = toSafeJson(v);
     assert.ok(!/[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\x1b]/.test(out), out);
     assert.ok(out.includes('\\u009b') && out.includes('\\u202e') && out.includes('\\u200f'));
     assert.deepEqual(JSON.parse(out), v);

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import { executeReap, type ReapResult } from '../../actions/index.js';
 import { planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
 import { ReaperError } from '../../model/errors.js';
-import { sanitizeText, type ProcKey, type RunSummary, type Snapshot } from '../../model/index.js';
+import { sanitizeText, toSafeJson, type ProcKey, type RunSummary, type Snapshot } from '../../model/index.js';
 import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { parseChoiceFlag, parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 import { buildReapJson } from '../render/reap-json.js';
@@ -181,12 +181,12 @@ export async function run(argv: string[]): Promise<number> {
   const out = args.json ? process.stderr : process.stdout;
 
   if (args.dryRun) {
-    if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, [], true), null, 2) + '\n');
+    if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, [], true), 2) + '\n');
     else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
     return 0;
   }
   if (plan.targets.length === 0) {
-    if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, [], false), null, 2) + '\n');
+    if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, [], false), 2) + '\n');
     else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
     return 0;
   }
@@ -203,7 +203,7 @@ export async function run(argv: string[]): Promise<number> {
   const results = await executeReap(plan, {
     onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
   } as Parameters<typeof executeReap>[1]);
-  if (args.json) process.stdout.write(JSON.stringify(buildReapJson(plan, results, false), null, 2) + '\n');
+  if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, results, false), 2) + '\n');
   else process.stdout.write(summarizeResults(results) + '\n');
   if (selection.runId !== undefined) {
     // Whoever ends a run records its end, once: when its launcher and guardian are gone, this reap did.

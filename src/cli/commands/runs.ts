@@ -5,7 +5,7 @@ import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
 import { buildRunsDocument } from '../render/history-json.js';
 import { renderRunsText } from '../render/history-text.js';
-import { stringifySafe } from '../render/json-safe.js';
+import { toSafeJson } from '../../model/sanitize.js';
 
 const HELP = `Usage
   reaper runs [--limit N] [--all] [--json]
@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   const total = listRunIds(state).length;
   const entries = readRunHistories(state, args.limit === null ? {} : { limit: args.limit });
   const more = Math.max(0, total - entries.length);
-  if (args.json) process.stdout.write(stringifySafe(buildRunsDocument(entries, more)) + '\n');
+  if (args.json) process.stdout.write(toSafeJson(buildRunsDocument(entries, more)) + '\n');
   else process.stdout.write(renderRunsText(entries, more, process.stdout.isTTY ? process.stdout.columns : undefined));
   return 0;
 }

@@ -5,7 +5,7 @@ import { sanitizeText } from '../../model/sanitize.js';
 import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
 import { buildShowDocument } from '../render/history-json.js';
-import { stringifySafe } from '../render/json-safe.js';
+import { toSafeJson } from '../../model/sanitize.js';
 
 const HELP = `Usage
   reaper show RUN|last [--lines N] [--json]
@@ -47,11 +47,11 @@ export async function run(argv: string[]): Promise<number> {
   const id = resolveRunId(state, args.run);
   const entry = readRunHistory(state, id, { tailLines: args.lines });
   if (entry.kind === 'unreadable') {
-    if (args.json) process.stdout.write(stringifySafe({ id: entry.id, dir: entry.dir, readable: false, unreadable: entry.reason }) + '\n');
+    if (args.json) process.stdout.write(toSafeJson({ id: entry.id, dir: entry.dir, readable: false, unreadable: entry.reason }) + '\n');
     process.stderr.write(`reaper: run ${entry.id} is unreadable: ${sanitizeText(entry.reason)}\n`);
     return 1;
   }
-  if (args.json) process.stdout.write(stringifySafe(buildShowDocument(entry)) + '\n');
+  if (args.json) process.stdout.write(toSafeJson(buildShowDocument(entry)) + '\n');
   // Not cut to the terminal: log paths and stderr lines are what the operator came for.
   else process.stdout.write(formatRunHistoryLines(entry).join('\n') + '\n');
   return 0;

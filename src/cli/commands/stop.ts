@@ -1,6 +1,6 @@
 /** `reaper stop RUN|last`: tear a run down (through its launcher when alive, directly otherwise). */
 import { ReaperError } from '../../model/errors.js';
-import { sanitizeText } from '../../model/sanitize.js';
+import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 import { resolveRunId, stateDir, stopRun } from '../../launch/index.js';
 import { parseFlags, parseSecondsFlag } from '../flags.js';
 
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!json) process.stdout.write(sanitizeText(l) + '\n');
     },
   });
-  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  if (json) process.stdout.write(toSafeJson(r) + '\n');
   else if (r.by === 'none') process.stdout.write(`run ${runId} had already ended; nothing of it is alive\n`);
   else process.stdout.write(`run ${runId} stopped (by ${r.by}); processes left alive: ${r.survivors}${r.detail ? `\n  ${sanitizeText(r.detail)}` : ''}\n`);
   return r.survivors === 0 ? 0 : 1;

@@ -1,6 +1,6 @@
 /**
  * The JSON documents of `reaper runs --json` and `reaper show --json`: the history objects as
- * they are, with ISO times next to the millisecond ones. Pure; stringify with stringifySafe.
+ * they are, with ISO times next to the millisecond ones. Pure; stringify with toSafeJson.
  */
 import type { RunHistory, RunHistoryEntry } from '../../launch/index.js';
 

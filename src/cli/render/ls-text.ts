@@ -3,6 +3,7 @@
  * scripts and pipes). Rows with a verdict get `!` in the first column and a REASONS column.
  */
 import { flattenForest } from '../../model/forest.js';
+import { isReaperWrapper, parseWrapperArgv, wrappedCommand } from '../../model/wrappers.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
 import { lsCpuPercent, selectLs, type LsOptions } from './ls-model.js';
@@ -54,7 +55,7 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
       memCol,
       formatElapsed(el),
       ...(withReasons ? [v ? v.reasons.map((x) => sanitizeText(x.code)).join(',') : '-'] : []),
-      tree + sanitizeText(p.cmd),
+      tree + sanitizeText(commandText(p)),
     ]);
   }
   const right = new Set(['PID', '%CPU', 'RSS', 'GPUMEM', 'ELAPSED']);
@@ -67,4 +68,16 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
     return opts.width !== undefined && line.length > opts.width ? line.slice(0, Math.max(0, opts.width)) : line;
   };
   return [fmt(header), ...table.map(fmt)].join('\n') + '\n';
+}
+
+/**
+ * A row's command: reaper's own wrappers (setpriv, the cgroup mover, unshare) are named by their
+ * layer and followed by the user's command, so at 80 columns the script name is not pushed off
+ * by the wrapper's flags. `--json` keeps the whole argv.
+ */
+function commandText(p: Snapshot['processes'][number]): string {
+  if (!isReaperWrapper(p)) return p.cmd;
+  const kind = parseWrapperArgv(p.argv)?.kind ?? 'wrapper';
+  const inner = wrappedCommand(p.argv);
+  return `[reaper ${kind}] ${inner ? inner.join(' ') : p.cmd}`;
 }
