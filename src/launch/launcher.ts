@@ -430,7 +430,9 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     if (interrupted) {
-      if (killNowRequested) return;
+      // A hung-up terminal delivers SIGHUP more than once (the kernel to the session leader, the
+      // shell to its jobs): only a person asking again (Ctrl+C twice, a second stop) means "kill now".
+      if (killNowRequested || sig === 'SIGHUP') return;
       killNowRequested = true;
       emit({ ev: 'signal', t: Date.now(), signal: sig, action: 'kill now' });
       void teardownAll('kill');

@@ -20,6 +20,9 @@ import {
 import { parseFlags, parseGpusFlag, type GpuSelection } from '../flags.js';
 import { createProgressRenderer, safeSink } from '../render/run-progress.js';
 import { renderRunSummary } from '../render/run-summary.js';
+import { sanitizeText } from '../../model/sanitize.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 const HELP = `Usage
   reaper run BATCH.yaml [--gpus auto|sim:N] [--detach] [--json] [--containment MODE]
@@ -98,16 +101,34 @@ export async function run(argv: string[]): Promise<number> {
   const state = stateDir(env);
   const json = !!flags.json;
   const out = safeSink(process.stdout);
+  const err = safeSink(process.stderr);
+  // From here on a signal never kills reaper outright: before the run starts it only means "do not
+  // start"; once it runs, the launcher's own handlers tear it down. A hang-up also ends all writing
+  // to the terminal (it is gone: writes would fail with EIO).
+  let early: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals): void => {
+    early ??= s;
+    if (s === 'SIGHUP') {
+      out.hangUp();
+      err.hangUp();
+    }
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
 
   if (flags.detach && !flags.detachedChild) {
     const runId = newRunId();
     const args = [path.resolve(file), '--gpus', sel.kind === 'sim' ? `sim:${sel.count}` : sel.kind];
     if (containmentValue) args.push('--containment', containmentValue);
     const { pid, log } = await spawnDetachedLauncher(args, state, runId, env);
+    // stdout is the id alone (`reaper stop "$(reaper run --detach b.yaml)"`); hints go to stderr.
     if (json) out.write(JSON.stringify({ runId, launcherPid: pid, dir: path.dirname(log), log }) + '\n');
-    else out.write(`${runId}\nrun ${runId} started detached (launcher pid ${pid}); log ${log}\n  watch: reaper ls   stop: reaper stop ${runId}\n`);
+    else {
+      out.write(`${runId}\n`);
+      err.write(`run ${runId} started detached (launcher pid ${pid}); log ${sanitizeText(log)}\n  watch: reaper ls   stop: reaper stop ${runId}\n`);
+    }
     return 0;
   }
+  if (early) return SIGNAL_EXIT[early] ?? 1;
 
   const containment = detectContainment(req);
   const mode = json ? 'json' : out.isTTY ? 'tty' : 'lines';

@@ -10,17 +10,36 @@ import { sanitizeText } from '../../model/sanitize.js';
 export interface ProgressSink {
   write(s: string): void;
   readonly isTTY: boolean;
+  /** False once a write failed or the terminal hung up: nothing is written any more. */
+  readonly alive: boolean;
+  /** The terminal is gone (SIGHUP): stop writing to it, quietly. */
+  hangUp(): void;
 }
 
+/**
+ * A stream the run writes to without ever failing: the first write error (EIO after the SSH
+ * connection dropped, EPIPE) ends all writing; the run goes on to tear down and record its end.
+ */
 export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
-  stream.on('error', () => undefined);
+  let alive = true;
+  stream.on('error', () => {
+    alive = false;
+  });
   return {
     isTTY: !!stream.isTTY,
+    get alive() {
+      return alive;
+    },
+    hangUp() {
+      if (stream.isTTY) alive = false;
+    },
     write(s: string) {
+      if (!alive) return;
       try {
         if (!stream.destroyed && stream.writable) stream.write(s);
+        else alive = false;
       } catch {
-        /* terminal gone */
+        alive = false;
       }
     },
   };
