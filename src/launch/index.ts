@@ -1,5 +1,6 @@
 /** Public face of the launcher: batch config, run records, launching, stopping, containment. */
 export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, formatDuration, expandTemplate, placeholdersIn, BUILTIN_PLACEHOLDERS, type BatchConfig, type StageConfig, type TaskConfig, type GpuSpec, type StageOrder } from './config.js';
+export { readBatchFile, loadBatchFile, MAX_BATCH_BYTES, MAX_DURATION_MS } from './config.js';
 export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, type RunPaths } from './paths.js';
 export { readRuns, resolveRunId, readJournal, summarizeRun, JournalWriter, type JournalEvent, type LayerState } from './journal.js';
 export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';

@@ -5,7 +5,7 @@
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
@@ -111,12 +111,29 @@ interface StageRun {
   reasonDetail: string | null;
   teardownP: Promise<unknown> | null;
   startedAtMs: number;
-  timer: NodeJS.Timeout | null;
+  timer: LongTimer | null;
   stuckSeen: Map<string, number>;
   stuckWarned: Set<string>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Node's timers fire at once above 2^31-1 ms (24.8 days): longer delays are chained. */
+const MAX_TIMER_MS = 2_147_483_647;
+export interface LongTimer {
+  clear(): void;
+}
+export function setLongTimeout(fn: () => void, ms: number): LongTimer {
+  let t: NodeJS.Timeout;
+  const due = Date.now() + ms;
+  const arm = (): void => {
+    const left = due - Date.now();
+    if (left <= MAX_TIMER_MS) t = setTimeout(fn, Math.max(0, left));
+    else t = setTimeout(arm, MAX_TIMER_MS);
+  };
+  arm();
+  return { clear: () => clearTimeout(t) };
+}
 
 /** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
 function groupAlive(pgid: number): boolean {
@@ -137,22 +154,66 @@ function readWchan(pid: number): string | null {
   }
 }
 
-/** Resolves argv[0] like execvp would, so a missing program is a config error that starts nothing. */
+/**
+ * What a task needs from the file system, checked before anything starts: its working folder
+ * exists and is a folder, its program resolves like execvp would to an executable regular file
+ * (a folder is "executable" for access(2), but exec fails). Templates are expanded with each
+ * task's own values; one that uses {gpu}, {run} or {out} is only known at launch and is skipped.
+ */
 export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
+  const PATH = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
+  const late = (tpl: string): boolean => placeholdersIn(tpl).some((p) => p === 'gpu' || p === 'run' || p === 'out');
+  const isExecFile = (c: string): 'ok' | 'folder' | null => {
+    try {
+      const st = statSync(c);
+      if (st.isDirectory()) return 'folder';
+      if (!st.isFile()) return null;
+      accessSync(c, constants.X_OK);
+      return 'ok';
+    } catch {
+      return null;
+    }
+  };
+  const seen = new Set<string>();
   for (const s of config.stages) {
-    const prog = s.cmd[0]!;
-    if (placeholdersIn(prog).length > 0) continue;
-    const cwd = s.cwd !== null && placeholdersIn(s.cwd).length === 0 ? path.resolve(config.baseDir, s.cwd) : config.baseDir;
-    const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((d) => path.join(d, prog));
-    const ok = candidates.some((c) => {
-      try {
-        accessSync(c, constants.X_OK);
-        return true;
-      } catch {
-        return false;
+    for (const t of config.tasks) {
+      const vars = { ...t.vars, task: String(t.index) };
+      const where = (key: string): string => `${config.file}:${s.line}: stages.${s.name}.${key}`;
+      const forTask = (tpl: string): string => (placeholdersIn(tpl).length > 0 ? ` (task ${t.index})` : '');
+      let cwd = config.baseDir;
+      if (s.cwd !== null && !late(s.cwd)) {
+        cwd = path.resolve(config.baseDir, expandTemplate(s.cwd, vars));
+        if (!seen.has(`cwd\0${cwd}`)) {
+          seen.add(`cwd\0${cwd}`);
+          let st;
+          try {
+            st = statSync(cwd);
+          } catch (e) {
+            throw new ReaperError('CONFIG', `${where('cwd')}: no such folder${forTask(s.cwd)}: ${cwd} (${(e as NodeJS.ErrnoException).code ?? 'cannot stat'})`);
+          }
+          if (!st.isDirectory()) throw new ReaperError('CONFIG', `${where('cwd')}: not a folder${forTask(s.cwd)}: ${cwd}`);
+          try {
+            accessSync(cwd, constants.X_OK);
+          } catch {
+            throw new ReaperError('CONFIG', `${where('cwd')}: folder not accessible${forTask(s.cwd)}: ${cwd}`);
+          }
+        }
       }
-    });
-    if (!ok) throw new ReaperError('CONFIG', `${config.file}:${s.line}: stages.${s.name}.cmd: program not found or not executable: ${prog}`);
+      const tpl = s.cmd[0]!;
+      if (late(tpl)) continue;
+      const prog = expandTemplate(tpl, vars);
+      // A relative path under a folder known only at launch cannot be checked now.
+      if (s.cwd !== null && late(s.cwd) && prog.includes('/') && !path.isAbsolute(prog)) continue;
+      const key = `prog\0${cwd}\0${prog}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (prog === '') throw new ReaperError('CONFIG', `${where('cmd')}: the program is empty${forTask(tpl)}`);
+      const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : PATH.map((d) => path.resolve(cwd, d, prog));
+      const found = candidates.map(isExecFile);
+      if (found.includes('ok')) continue;
+      if (found.includes('folder') && prog.includes('/')) throw new ReaperError('CONFIG', `${where('cmd')}: the program is a folder${forTask(tpl)}: ${prog}`);
+      throw new ReaperError('CONFIG', `${where('cmd')}: program not found or not executable${forTask(tpl)}: ${prog}`);
+    }
   }
 }
 
@@ -396,7 +457,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (r.reason) return;
     r.reason = reason;
     r.reasonDetail = detail;
-    if (r.timer) clearTimeout(r.timer);
+    r.timer?.clear();
     if (reason !== 'interrupted') r.teardownP = teardownStage(r, 'term');
   };
   /** After a stage's leader exited: whatever of it is left is a leftover. */
@@ -541,11 +602,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         stdout: logs.stdout,
         stderr: logs.stderr,
       });
-      if (s.timeoutMs !== null) r.timer = setTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
+      if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
       if (interrupted) stopStage(r, 'interrupted', `interrupted by ${interrupted}`);
     }
     const res = await exited;
-    if (r.timer) clearTimeout(r.timer);
+    r.timer?.clear();
     if (r.teardownP) await r.teardownP;
     else if (!res.error) await sweepAfterExit(r);
     if (child.pid !== undefined) {

@@ -1,5 +1,4 @@
 /** `reaper run BATCH.yaml`: launch a batch so that nothing of it survives (src/launch). */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../../model/errors.js';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../probe/gpu-probe.js';
@@ -9,7 +8,7 @@ import {
   detectContainment,
   launchRun,
   newRunId,
-  parseBatchConfig,
+  loadBatchFile,
   parseContainment,
   resolveBatchGpus,
   RUN_ID_RE,
@@ -18,7 +17,7 @@ import {
   type BatchConfig,
 } from '../../launch/index.js';
 import { parseFlags, parseGpusFlag, type GpuSelection } from '../flags.js';
-import { createProgressRenderer, safeSink } from '../render/run-progress.js';
+import { createProgressRenderer, jsonLine, safeSink } from '../render/run-progress.js';
 import { renderRunSummary } from '../render/run-summary.js';
 import { sanitizeText } from '../../model/sanitize.js';
 
@@ -55,14 +54,9 @@ async function availableGpus(sel: GpuSelection, env: NodeJS.ProcessEnv): Promise
   }
 }
 
+/** The batch file, read safely (regular file, size limit, UTF-8) and validated. */
 export function loadBatch(file: string): BatchConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ReaperError('CONFIG', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseBatchConfig(text, file);
+  return loadBatchFile(file);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -121,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     if (containmentValue) args.push('--containment', containmentValue);
     const { pid, log } = await spawnDetachedLauncher(args, state, runId, env);
     // stdout is the id alone (`reaper stop "$(reaper run --detach b.yaml)"`); hints go to stderr.
-    if (json) out.write(JSON.stringify({ runId, launcherPid: pid, dir: path.dirname(log), log }) + '\n');
+    if (json) out.write(jsonLine({ runId, launcherPid: pid, dir: path.dirname(log), log }) + '\n');
     else {
       out.write(`${runId}\n`);
       err.write(`run ${runId} started detached (launcher pid ${pid}); log ${sanitizeText(log)}\n  watch: reaper ls   stop: reaper stop ${runId}\n`);
@@ -132,8 +126,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const containment = detectContainment(req);
   const mode = json ? 'json' : out.isTTY ? 'tty' : 'lines';
-  if (json) out.write(JSON.stringify({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
-  else out.write(describeLayers(containment) + '\n');
+  if (json) out.write(jsonLine({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
+  else out.write(sanitizeText(describeLayers(containment)) + '\n');
   const renderer = createProgressRenderer(out, mode);
   const outcome = await launchRun(config, {
     state,
@@ -147,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     onEvent: (e, v) => renderer.onEvent(e, v),
   });
   renderer.stop();
-  if (json) out.write(JSON.stringify({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir }) + '\n');
+  if (json) out.write(jsonLine({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir }) + '\n');
   else out.write(renderRunSummary(outcome, config.name));
   return outcome.exitCode;
 }

@@ -45,24 +45,32 @@ export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
   };
 }
 
+/**
+ * JSON for a terminal or a log: JSON.stringify escapes C0 controls but passes C1 controls, DEL and
+ * bidi overrides raw, and those reach whoever reads the output with `cat` or `tail`.
+ */
+export function jsonLine(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function eventLine(e: JournalEvent, view: RunView): string | null {
   const at = `[${formatDuration(Math.max(0, e.t - view.startedAtMs)).padStart(5)}]`;
   switch (e.ev) {
     case 'run-start':
-      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${e.stages.join(' → ')} on GPU ${e.gpus.join(', ')}; batch ${sanitizeText(e.file)}`;
+      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${sanitizeText(e.stages.join(' → '))} on GPU ${sanitizeText(e.gpus.join(', '))}; batch ${sanitizeText(e.file)}`;
     case 'task-start':
-      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
+      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
     case 'task-end':
-      if (e.status === 'succeeded') return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} done in ${formatDuration(e.durationMs)}`;
-      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
+      if (e.status === 'succeeded') return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} done in ${formatDuration(e.durationMs)}`;
+      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
     case 'task-skip':
-      return `${at} task ${e.task} ${e.stage} ${e.detail}`;
+      return `${at} task ${e.task} ${sanitizeText(e.stage)} ${sanitizeText(e.detail)}`;
     case 'task-stuck':
-      return `${at} task ${e.task} ${e.stage}: pid ${e.pid} (${sanitizeText(e.cmd.slice(0, 60))}) in state ${e.state} for ${formatDuration(e.forMs)}${e.action === 'fail' ? ': failing the task' : ''}`;
+      return `${at} task ${e.task} ${sanitizeText(e.stage)}: pid ${e.pid} (${sanitizeText(e.cmd.slice(0, 60))}) in state ${e.state} for ${formatDuration(e.forMs)}${e.action === 'fail' ? ': failing the task' : ''}`;
     case 'sweep':
-      return e.found > 0 ? `${at} ${e.scope}: tore down ${e.found} process(es)${e.cgroupKilled ? ' (cgroup.kill)' : ''}${e.survived ? `, ${e.survived} SURVIVED` : ''}` : null;
+      return e.found > 0 ? `${at} ${sanitizeText(e.scope)}: tore down ${e.found} process(es)${e.cgroupKilled ? ' (cgroup.kill)' : ''}${e.survived ? `, ${e.survived} SURVIVED` : ''}` : null;
     case 'signal':
-      return `${at} ${e.signal}: ${e.action}`;
+      return `${at} ${sanitizeText(e.signal)}: ${sanitizeText(e.action)}`;
     case 'run-end':
       return `${at} run ${e.state}${e.detail ? `: ${sanitizeText(e.detail)}` : ''}`;
   }
@@ -95,7 +103,7 @@ export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' 
     onEvent(e, v) {
       view = v;
       if (mode === 'json') {
-        out.write(JSON.stringify(e) + '\n');
+        out.write(jsonLine(e) + '\n');
         return;
       }
       if (mode === 'lines') {

@@ -12,8 +12,8 @@ export function renderRunSummary(o: RunOutcome, name: string): string {
   const lines = [`run ${o.runId} (${sanitizeText(name)}) ${o.state}${o.signal ? ` by ${o.signal}` : ''}: ${o.tasks.length} tasks, ${parts.join(', ')} in ${formatDuration(o.durationMs)}; processes left alive: ${o.survivors}`];
   for (const t of o.tasks) {
     if (t.status === 'succeeded') continue;
-    lines.push(`  task ${t.task}${t.gpu !== null ? ` gpu ${t.gpu}` : ''}${t.stage ? ` ${t.stage}` : ''}: ${t.status}${t.detail ? `: ${sanitizeText(t.detail)}` : ''}`);
+    lines.push(`  task ${t.task}${t.gpu !== null ? ` gpu ${sanitizeText(t.gpu)}` : ''}${t.stage ? ` ${sanitizeText(t.stage)}` : ''}: ${t.status}${t.detail ? `: ${sanitizeText(t.detail)}` : ''}`);
   }
-  lines.push(`record: ${o.dir}`);
+  lines.push(`record: ${sanitizeText(o.dir)}`);
   return lines.join('\n') + '\n';
 }
