@@ -3,7 +3,7 @@ export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, forma
 export { readBatchFile, loadBatchFile, MAX_BATCH_BYTES, MAX_DURATION_MS } from './config.js';
 export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, type RunPaths } from './paths.js';
 export { readRuns, resolveRunId, readJournal, summarizeRun, JournalWriter, type JournalEvent, type LayerState } from './journal.js';
-export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
+export { launchRun, checkPrograms, checkStateFolder, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
 export { detectContainment, parseContainment, describeLayers, findCgroup2Mount, wrapArgv, type Containment, type ContainmentRequest, type LayerInfo, type LayerId } from './containment.js';
 export { runGuardian, teardownRunFromJournal } from './guardian.js';
 export { stopRun, type StopOptions, type StopResult } from './stop.js';

@@ -5,7 +5,7 @@
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
@@ -16,7 +16,7 @@ import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type 
 import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
-import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
@@ -80,6 +80,8 @@ export interface RunOutcome {
   readonly survivors: number;
   readonly layers: readonly LayerInfo[];
   readonly durationMs: number;
+  /** Why the run was aborted by reaper itself (its journal could not be written), or null. */
+  readonly error: string | null;
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -217,31 +219,74 @@ export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void
   }
 }
 
+/** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
+export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
+
+/** "ENOSPC: no space left on device" from a Node fs error (without the syscall and path). */
+function errText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/, \w+ '.*'$/, '').replace(/, \w+$/, '');
+}
+
+/**
+ * Before anything starts: the state folder exists (0700), is writable and has room. A run that
+ * cannot record itself must not start (its journal is what `stop`, `ls` and the guardian read).
+ */
+export function checkStateFolder(state: string): void {
+  const dir = runsDir(state);
+  const fail = (what: string): never => {
+    throw new ReaperError('INTERNAL', `state folder ${dir}: ${what}; nothing was started (free space there, or point XDG_STATE_HOME elsewhere)`);
+  };
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    fail(`cannot create it (${errText(e)})`);
+  }
+  try {
+    const st = statfsSync(dir);
+    const free = st.bavail * st.bsize;
+    if (free < MIN_STATE_FREE_BYTES) fail(`full (${Math.floor(free / 1024)} KiB free; a run needs ${MIN_STATE_FREE_BYTES / 1024 / 1024} MiB for its journal and logs)`);
+    if (st.files > 0 && st.ffree < 64) fail(`no free inodes (${st.ffree} left)`);
+  } catch (e) {
+    if (e instanceof ReaperError) throw e;
+    /* statfs unsupported: the probe below still tells */
+  }
+  // statfs sees neither quotas nor a read-only bind mount: write a probe and remove it.
+  const probe = path.join(dir, `.probe-${process.pid}`);
+  try {
+    const fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, Buffer.alloc(64 * 1024));
+    } finally {
+      closeSync(fd);
+      unlinkSync(probe);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(probe);
+    } catch {
+      /* not created */
+    }
+    fail(`not writable (${errText(e)})`);
+  }
+}
+
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
   const t0 = Date.now();
   const runId = opts.runId ?? newRunId();
   const paths = runPaths(opts.state, runId);
-  mkdirSync(paths.logs, { recursive: true });
-  mkdirSync(paths.out, { recursive: true });
   const c = opts.containment;
   const baseEnv = { ...(opts.env ?? process.env) };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
-  const journal = new JournalWriter(paths.journal);
   const gpuLabels = opts.gpus.map(String);
+  checkStateFolder(opts.state);
 
-  // cgroup for the run
+  // Everything before the first task can fail (a full or read-only state disk): then nothing of
+  // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
+  const createdDir = !existsSync(paths.dir);
   let runCgroup: string | null = null;
-  if (c.cgroupBase) {
-    const dir = path.join(c.cgroupBase, runId);
-    if (makeCgroup(dir)) runCgroup = dir;
-  }
-
-  // guardian
   let guardian: GuardianHandle | null = null;
-  if (c.guardian) {
-    guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
-  }
-
+  let journal: JournalWriter | null = null;
   const view: RunView = {
     runId,
     startedAtMs: t0,
@@ -252,30 +297,71 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     running: 0,
     interrupted: null,
   };
-  const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
-  const emit = (e: JournalEvent): void => {
-    journal.append(e);
-    opts.onEvent?.(e, view);
-  };
-
   const self = readProcIdentity(process.pid);
   const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
-  emit({
-    ev: 'run-start',
-    t: Date.now(),
-    run: runId,
-    name: config.name,
-    file: config.file,
-    launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
-    guardian: guardian?.key ?? null,
-    layers,
-    gpus: gpuLabels,
-    tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
-    stages: config.stages.map((s) => s.name),
-    graceMs: config.graceMs,
-    cgroup: runCgroup,
-    detached: opts.detached ?? false,
-  });
+  let step = 'create the run folder';
+  try {
+    mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
+    mkdirSync(paths.out, { recursive: true, mode: 0o700 });
+    step = 'open the journal';
+    journal = new JournalWriter(paths.journal);
+    if (c.cgroupBase) {
+      const dir = path.join(c.cgroupBase, runId);
+      if (makeCgroup(dir)) runCgroup = dir;
+    }
+    step = 'start the guardian';
+    if (c.guardian) guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
+    step = 'write the journal';
+    const start: JournalEvent = {
+      ev: 'run-start',
+      t: Date.now(),
+      run: runId,
+      name: config.name,
+      file: config.file,
+      launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
+      guardian: guardian?.key ?? null,
+      layers,
+      gpus: gpuLabels,
+      tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
+      stages: config.stages.map((s) => s.name),
+      graceMs: config.graceMs,
+      cgroup: runCgroup,
+      detached: opts.detached ?? false,
+    };
+    journal.append(start);
+    opts.onEvent?.(start, view);
+  } catch (e) {
+    // The guardian finds no start record when its lifeline closes and does nothing.
+    guardian?.release();
+    journal?.close();
+    if (runCgroup) removeCgroupTree(runCgroup);
+    if (createdDir && !opts.detached) {
+      try {
+        rmSync(paths.dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
+    throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
+  }
+  const jw = journal;
+  const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
+  /** First journal write failure: the run is torn down (containment never depends on the journal). */
+  let failure: string | null = null;
+  let onFailure: () => void = () => undefined;
+  const abortRun = (why: string): void => {
+    if (failure !== null) return;
+    failure = why;
+    onFailure();
+  };
+  const emit = (e: JournalEvent): void => {
+    try {
+      jw.append(e);
+    } catch (err) {
+      abortRun(`cannot write the journal ${paths.journal} (${errText(err)})`);
+    }
+    opts.onEvent?.(e, view);
+  };
   opts.onStarted?.(runId, paths);
 
   const tasks: TaskState[] = config.tasks.map((t) => ({
@@ -480,7 +566,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
-    for (const r of runs) stopStage(r, 'interrupted', `interrupted by ${interrupted ?? 'signal'}`);
+    for (const r of runs) stopStage(r, 'interrupted', stopWhy());
     const p = (async () => {
       if (mode === 'kill' && runCgroup) await killCgroup(runCgroup, { remove: false });
       await teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs });
@@ -488,6 +574,13 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     })();
     for (const r of runs) r.teardownP = p;
     return p;
+  };
+  /** Why stages are stopped and pending tasks never start. */
+  const stopWhy = (): string => (interrupted ? `interrupted by ${interrupted}` : failure ? `run aborted: ${failure}` : 'interrupted');
+  onFailure = (): void => {
+    if (interrupted || teardownAllP) return;
+    teardownAllP = teardownAll('term');
+    poke();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     if (interrupted) {
@@ -520,7 +613,6 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // ---- one stage ----
   const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
     const outDir = taskOutDir(paths, t.index);
-    mkdirSync(outDir, { recursive: true });
     const vars: Record<string, string> = { ...t.vars, gpu: String(gpu), task: String(t.index), run: runId, out: outDir };
     const logs = taskLogPaths(paths, t.index, s.name);
     const r: StageRun = {
@@ -543,6 +635,25 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     let argv: string[];
     let env: NodeJS.ProcessEnv;
     let cwd: string;
+    let outFd: number;
+    let errFd: number;
+    try {
+      mkdirSync(outDir, { recursive: true, mode: 0o700 });
+      outFd = openSync(logs.stdout, 'a', 0o600);
+      try {
+        errFd = openSync(logs.stderr, 'a', 0o600);
+      } catch (e) {
+        closeSync(outFd);
+        throw e;
+      }
+    } catch (e) {
+      // The state disk failed under the run (full, read-only): this stage cannot start, and a run
+      // that cannot record itself is torn down.
+      const why = `cannot write task logs under ${paths.logs} (${errText(e)})`;
+      endStage(r, 'failed', 'spawn', `cannot start: ${why}`, null, null);
+      abortRun(why);
+      return;
+    }
     try {
       const cmd = s.cmd.map((a) => expandTemplate(a, vars));
       env = { ...baseEnv };
@@ -559,11 +670,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       }
       argv = wrapArgv(c, cmd, r.cgroup);
     } catch (e) {
+      closeSync(outFd);
+      closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    const outFd = openSync(logs.stdout, 'a');
-    const errFd = openSync(logs.stderr, 'a');
     let child: ChildProcess;
     try {
       child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
@@ -603,7 +714,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         stderr: logs.stderr,
       });
       if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
-      if (interrupted) stopStage(r, 'interrupted', `interrupted by ${interrupted}`);
+      if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
     }
     const res = await exited;
     r.timer?.clear();
@@ -625,7 +736,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
 
   const endStage = (r: StageRun, status: 'succeeded' | 'failed' | 'cancelled', reason: string, detail: string | null, code: number | null, signal: string | null): void => {
     const t = r.task;
-    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted;
+    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted && !failure;
     emit({
       ev: 'task-end',
       t: Date.now(),
@@ -666,7 +777,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const watcher = watch();
   const running = new Set<Promise<void>>();
   for (;;) {
-    if (!interrupted) {
+    if (!interrupted && !failure) {
       for (const gpu of opts.gpus) {
         while ((slots.get(gpu) ?? 0) < config.concurrency) {
           const t = pick(gpu);
@@ -711,23 +822,24 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
 
   for (const t of tasks) {
     if (t.status === 'pending' || t.status === 'running') {
-      t.status = interrupted ? 'cancelled' : t.status;
-      if (interrupted) t.detail ??= `not run: interrupted by ${interrupted}`;
+      t.status = interrupted || failure ? 'cancelled' : t.status;
+      if (interrupted || failure) t.detail ??= `not run: ${stopWhy()}`;
     }
   }
   const anyFailed = tasks.some((t) => t.status === 'failed');
-  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed ? 'failed' : 'finished';
-  const exitCode = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : anyFailed || survivors > 0 ? 1 : 0;
+  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
+  const exitCode = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : anyFailed || failure || survivors > 0 ? 1 : 0;
+  const error = failure === null ? null : `${failure}: the run was torn down, ${survivors === 0 ? 'nothing of it is left' : `${survivors} process(es) SURVIVED`}`;
   emit({
     ev: 'run-end',
     t: Date.now(),
     state,
     by: 'launcher',
-    detail: interrupted ? `interrupted by ${interrupted}` : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
+    detail: interrupted ? `interrupted by ${interrupted}` : error ? error : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
     exitCode,
     survivors,
   });
-  journal.close();
+  jw.close();
   guardian?.release();
   for (const [s, h] of sigHandlers) process.off(s, h);
   opts.signal?.removeEventListener('abort', onAbort);
@@ -738,6 +850,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     state,
     exitCode,
     signal: interrupted,
+    error,
     tasks: tasks.map((t) => ({ task: t.index, gpu: t.gpu === null ? null : String(t.gpu), status: t.status === 'running' ? 'cancelled' : t.status, stage: t.stage, detail: t.detail })),
     survivors,
     layers: c.layers,

@@ -4,6 +4,7 @@ import { ReaperError } from '../../model/errors.js';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../probe/gpu-probe.js';
 import {
   checkPrograms,
+  checkStateFolder,
   describeLayers,
   detectContainment,
   launchRun,
@@ -93,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   const gpus = resolveBatchGpus(config, avail.indices);
   checkPrograms(config, env);
   const state = stateDir(env);
+  checkStateFolder(state);
   const json = !!flags.json;
   const out = safeSink(process.stdout);
   const err = safeSink(process.stderr);
@@ -141,7 +143,8 @@ export async function run(argv: string[]): Promise<number> {
     onEvent: (e, v) => renderer.onEvent(e, v),
   });
   renderer.stop();
-  if (json) out.write(jsonLine({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir }) + '\n');
+  if (json) out.write(jsonLine({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir, error: outcome.error }) + '\n');
   else out.write(renderRunSummary(outcome, config.name));
+  if (outcome.error) err.write(`reaper: ${sanitizeText(outcome.error)}\n`);
   return outcome.exitCode;
 }
