@@ -466,3 +466,41 @@ export function batchPatterns(config: BatchConfig): string[] {
   }
   return [...out];
 }
+
+/** Names a driver run after its script (`python3 batch_eval.py` → batch_eval), else its program. */
+export function driverName(cmd: readonly string[]): string {
+  const script = cmd.slice(1).find((a) => !a.startsWith('-') && /\.(py|sh|pl|rb|js|mjs|bash|lua|R|jl)$/.test(a));
+  const base = path.basename(script ?? cmd[0] ?? 'driver').replace(/\.[A-Za-z]+$/, '');
+  return base || 'driver';
+}
+
+/**
+ * `reaper run -- CMD ARGS`: an existing driver contained as it is, as a one-task, one-stage batch
+ * (stage "driver"), so everything a batch gets (session, marker, cgroup, PID namespace, guardian,
+ * journal, teardown) applies unchanged. The arguments are literal: braces are not placeholders.
+ * No timeout unless given; a stopped member is reported, never failed (the driver owns its tree).
+ */
+export function driverBatch(cmd: readonly string[], cwd: string, opts: { timeoutMs?: number | null; graceMs?: number } = {}): BatchConfig {
+  if (cmd.length === 0 || cmd[0] === '') throw new ReaperError('USAGE', 'run --: missing the command to run (reaper run -- python3 driver.py ARGS)');
+  cmd.forEach((a, i) => {
+    // Bytes that are not UTF-8 reach Node as U+FFFD: the driver would get other bytes than typed.
+    if (a.includes('\uFFFD')) throw new ReaperError('USAGE', `run --: argument ${i} is not valid UTF-8`);
+    if (a.includes('\0')) throw new ReaperError('USAGE', `run --: argument ${i} contains a NUL character`);
+  });
+  const literal = cmd.map((a) => a.replace(/[{}]/g, (c) => c + c));
+  const dir = path.resolve(cwd);
+  return {
+    file: path.join(dir, '(command line)'),
+    baseDir: dir,
+    name: driverName(cmd),
+    gpus: { kind: 'all' },
+    gpusLine: 1,
+    concurrency: 1,
+    order: 'pipeline',
+    graceMs: opts.graceMs ?? 5000,
+    stuck: { afterMs: 10_000, action: 'warn' },
+    env: {},
+    tasks: [{ index: 0, vars: {}, line: 1 }],
+    stages: [{ name: 'driver', cmd: literal, env: {}, timeoutMs: opts.timeoutMs ?? null, retries: 0, after: null, cwd: null, level: 0, line: 1 }],
+  };
+}

@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
 import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
@@ -39,6 +41,20 @@ export interface LaunchOptions {
   readonly stuckPollMs?: number;
   /** Aborting tears the run down like SIGTERM (programmatic stop). */
   readonly signal?: AbortSignal;
+  /** The batch is one existing driver command run as it is (`reaper run -- CMD`): see DriverOptions. */
+  readonly driver?: DriverOptions;
+}
+
+/**
+ * A driver keeps the GPUs it was given by the caller's environment (CUDA_VISIBLE_DEVICES is not
+ * set: it places its own workers) and its output can also go live to the caller (the log files
+ * still get every byte). Its exit status becomes the run's exit code.
+ */
+export interface DriverOptions {
+  /** How the run's one queue is shown ("0,1", or "-" without GPUs). */
+  readonly gpuLabel: string;
+  /** Live copies of the driver's stdout and stderr; null: the log files only. */
+  readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
 }
 
 export interface GpuView {
@@ -271,6 +287,33 @@ export function checkStateFolder(state: string): void {
   }
 }
 
+/**
+ * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
+ * written any more (state disk full) is given up with one line; the live copy goes on.
+ */
+function teeOutput(out: Readable, err: Readable, outFd: number, errFd: number, live: NonNullable<DriverOptions['passthrough']>, logs: string): Promise<void> {
+  let logOk = true;
+  const pump = (src: Readable, fd: number, show: (b: Buffer) => void): Promise<void> =>
+    new Promise((resolve) => {
+      src.on('data', (chunk: Buffer) => {
+        show(chunk);
+        if (!logOk) return;
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          logOk = false;
+          live.stderr(Buffer.from(`reaper: cannot write the driver's log under ${logs} (${errText(e)}); output goes to the terminal only\n`));
+        }
+      });
+      src.on('error', () => resolve());
+      src.on('close', () => resolve());
+    });
+  return Promise.all([pump(out, outFd, (b) => live.stdout(b)), pump(err, errFd, (b) => live.stderr(b))]).then(() => {
+    closeSync(outFd);
+    closeSync(errFd);
+  });
+}
+
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
   const t0 = Date.now();
   const runId = opts.runId ?? newRunId();
@@ -278,7 +321,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const c = opts.containment;
   const baseEnv = { ...(opts.env ?? process.env) };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
-  const gpuLabels = opts.gpus.map(String);
+  const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
+  const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
   checkStateFolder(opts.state);
 
   // Everything before the first task can fail (a full or read-only state disk): then nothing of
@@ -348,6 +392,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
   /** First journal write failure: the run is torn down (containment never depends on the journal). */
   let failure: string | null = null;
+  /** The driver's own exit status (128+N for a signal), when the run is a driver. */
+  let driverExit: number | null = null;
   let onFailure: () => void = () => undefined;
   const abortRun = (why: string): void => {
     if (failure !== null) return;
@@ -613,7 +659,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // ---- one stage ----
   const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
     const outDir = taskOutDir(paths, t.index);
-    const vars: Record<string, string> = { ...t.vars, gpu: String(gpu), task: String(t.index), run: runId, out: outDir };
+    const vars: Record<string, string> = { ...t.vars, gpu: labelOf(gpu), task: String(t.index), run: runId, out: outDir };
     const logs = taskLogPaths(paths, t.index, s.name);
     const r: StageRun = {
       task: t,
@@ -659,7 +705,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       env = { ...baseEnv };
       for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
       for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
-      env.CUDA_VISIBLE_DEVICES = String(gpu);
+      if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
       env.REAPER_RUN = runId;
       env.REAPER_TASK = String(t.index);
       env.REAPER_STAGE = s.name;
@@ -676,16 +722,23 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       return;
     }
     let child: ChildProcess;
+    // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
+    // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
+    const tee = opts.driver?.passthrough ?? null;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
     } catch (e) {
       closeSync(outFd);
       closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    closeSync(outFd);
-    closeSync(errFd);
+    let piped: Promise<void> = Promise.resolve();
+    if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
+    else {
+      closeSync(outFd);
+      closeSync(errFd);
+    }
     r.child = child;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -704,7 +757,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         task: t.index,
         stage: s.name,
         attempt,
-        gpu: String(gpu),
+        gpu: labelOf(gpu),
         pid: child.pid,
         startTime: id?.startTime ?? null,
         pgid: child.pid,
@@ -726,6 +779,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       gv(gpu).running--;
     }
     if (r.cgroup) removeCgroupTree(r.cgroup);
+    // Everything of the stage is gone, so its pipes have closed: the last output is copied.
+    await Promise.race([piped, sleep(2000)]);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    if (opts.driver) driverExit = res.error ? 127 : r.reason === 'timeout' ? 124 : res.code ?? 128 + (res.signal ? (osConstants.signals[res.signal] ?? 0) : 0);
     if (res.error) endStage(r, 'failed', 'spawn', `cannot start: ${res.error.message}`, null, null);
     else if (r.reason === 'interrupted') endStage(r, 'cancelled', 'interrupted', r.reasonDetail, res.code, res.signal);
     else if (r.reason) endStage(r, 'failed', r.reason, r.reasonDetail, res.code, res.signal);
@@ -743,7 +801,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       task: t.index,
       stage: r.stage.name,
       attempt: r.attempt,
-      gpu: String(r.gpu),
+      gpu: labelOf(r.gpu),
       status,
       reason,
       detail,
@@ -828,7 +886,17 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   }
   const anyFailed = tasks.some((t) => t.status === 'failed');
   const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
-  const exitCode = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : anyFailed || failure || survivors > 0 ? 1 : 0;
+  const exitCode = interrupted
+    ? (SIGNAL_EXIT[interrupted] ?? 1)
+    : failure
+      ? 1
+      : driverExit !== null
+        ? driverExit === 0 && survivors > 0
+          ? 1
+          : driverExit
+        : anyFailed || survivors > 0
+          ? 1
+          : 0;
   const error = failure === null ? null : `${failure}: the run was torn down, ${survivors === 0 ? 'nothing of it is left' : `${survivors} process(es) SURVIVED`}`;
   emit({
     ev: 'run-end',

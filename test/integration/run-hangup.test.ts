@@ -4,11 +4,13 @@
  * (TERM-ignoring tasks included), records `interrupted` itself and exits 129.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { chaosBatch, CLI, cleanupRun, describePids, killGuardianOf, markerPids, readJournalFile, tempState } from '../helpers/launch-run.js';
 import { hasPython, startOnPty } from '../helpers/pty-run.js';
+import { PYTHON } from '../helpers/reap-trees.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const BATCH = `name: hangup
@@ -24,6 +26,17 @@ stages:
   sample:
     cmd: [sh, chaos/task.sh, "{mode}"]
 `;
+
+const DRIVER = fileURLToPath(new URL('../../../test/fixtures/driver/pool_driver.py', import.meta.url));
+
+const stateOf = (pid: number): string | null => {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+};
 
 describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPython ? false : 'python3 with pty not available' }, () => {
   for (const containment of ['auto', 'pgroup-only']) {
@@ -74,4 +87,34 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
       assert.deepEqual(markerPids(id, { escapee: false }), [], `survivors: ${describePids(markerPids(id, { escapee: false }))}`);
     });
   }
+
+  it('a driver (reaper run -- python3 driver.py) started on the terminal: never stopped by it, torn down on hang-up, exit 129', { timeout: 90_000 }, async (t) => {
+    const state = tempState();
+    const env = { ...process.env, XDG_STATE_HOME: state, HOME: state, REAPER_CONTAINMENT: '', REAPER_RUN: '', TERM: 'xterm' };
+    const pty = startOnPty([process.execPath, CLI, 'run', '--gpus', 'sim:1', '--', PYTHON, DRIVER, 'wait'], { env, cwd: state });
+    let runId: string | null = null;
+    t.after(() => {
+      try {
+        process.kill(-pty.helper.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      cleanupRun(null, runId);
+      if (runId) killGuardianOf(state, runId);
+      rmSync(state, { recursive: true, force: true });
+    });
+    const runs = path.join(state, 'reaper', 'runs');
+    runId = await waitFor(() => (existsSync(runs) ? readdirSync(runs)[0] : undefined), { timeoutMs: 20_000, what: 'run folder' });
+    const id = runId;
+    await waitFor(() => markerPids(id, { escapee: false }).length >= 8, { timeoutMs: 30_000, what: 'driver, workers and grandchildren in place' });
+    // The stdin reader among them got EOF from /dev/null: no process of the run is stopped (T).
+    const stopped = markerPids(id, { escapee: false }).filter((p) => stateOf(p) === 'T');
+    assert.deepEqual(stopped, [], `stopped by the terminal: ${describePids(stopped)}`);
+    const res = await pty.hangUp();
+    assert.equal(res.code, 129, `exit code; terminal: ${res.out.slice(-1500)}`);
+    const end = readJournalFile(state, id).find((e) => e.ev === 'run-end');
+    assert.equal(end?.by, 'launcher');
+    assert.equal(end?.state, 'interrupted');
+    assert.deepEqual(markerPids(id, { escapee: false }), [], `survivors: ${describePids(markerPids(id, { escapee: false }))}`);
+  });
 });

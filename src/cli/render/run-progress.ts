@@ -9,6 +9,8 @@ import { sanitizeText } from '../../model/sanitize.js';
 
 export interface ProgressSink {
   write(s: string): void;
+  /** A child's output, copied as it is (bytes, no decoding). */
+  writeBytes(b: Buffer | string): void;
   readonly isTTY: boolean;
   /** False once a write failed or the terminal hung up: nothing is written any more. */
   readonly alive: boolean;
@@ -34,9 +36,12 @@ export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
       if (stream.isTTY) alive = false;
     },
     write(s: string) {
+      this.writeBytes(s);
+    },
+    writeBytes(b: Buffer | string) {
       if (!alive) return;
       try {
-        if (!stream.destroyed && stream.writable) stream.write(s);
+        if (!stream.destroyed && stream.writable) stream.write(b);
         else alive = false;
       } catch {
         alive = false;
@@ -89,7 +94,26 @@ export interface ProgressRenderer {
   stop(): void;
 }
 
-export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' | 'json'): ProgressRenderer {
+/**
+ * For `reaper run -- COMMAND` (on stderr, between the driver's own lines): where the run is, and
+ * only what the driver cannot say itself (leftovers torn down, stuck members, signals).
+ */
+export function driverEventLine(e: JournalEvent, view: RunView): string | null {
+  switch (e.ev) {
+    case 'task-start':
+      return `reaper: run ${view.runId}: driver pid ${e.pid} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
+    case 'task-stuck':
+    case 'signal':
+    case 'sweep': {
+      const l = eventLine(e, view);
+      return l ? `reaper: ${l}` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' | 'json' | 'driver'): ProgressRenderer {
   let view: RunView | null = null;
   let timer: NodeJS.Timeout | null = null;
   let shown = false;
@@ -104,6 +128,11 @@ export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' 
       view = v;
       if (mode === 'json') {
         out.write(jsonLine(e) + '\n');
+        return;
+      }
+      if (mode === 'driver') {
+        const l = driverEventLine(e, v);
+        if (l) out.write(l + '\n');
         return;
       }
       if (mode === 'lines') {
