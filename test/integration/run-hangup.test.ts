@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { chaosBatch, CLI, cleanupRun, describePids, killGuardianOf, markerPids, readJournalFile, tempState } from '../helpers/launch-run.js';
 import { hasPython, startOnPty } from '../helpers/pty-run.js';
@@ -116,5 +117,20 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
     assert.equal(end?.by, 'launcher');
     assert.equal(end?.state, 'interrupted');
     assert.deepEqual(markerPids(id, { escapee: false }), [], `survivors: ${describePids(markerPids(id, { escapee: false }))}`);
+  });
+
+  it('a reader that goes away (reaper run b.yaml | head -1): the run goes on to its end and records it', { timeout: 90_000 }, async (t) => {
+    const state = tempState();
+    t.after(() => rmSync(state, { recursive: true, force: true }));
+    const batch = chaosBatch(state, () => 'concurrency: 1\nenv: { CHAOS_SECONDS: "0.7" }\ntasks: [{}, {}, {}]\nstages:\n  sample:\n    cmd: [sh, chaos/task.sh, ok]\n');
+    const env = { ...process.env, XDG_STATE_HOME: state, HOME: state, REAPER_CONTAINMENT: 'pgroup-only', REAPER_RUN: '', NODE: process.execPath, CLI, BATCH: batch };
+    const r = spawnSync('sh', ['-c', '"$NODE" "$CLI" run "$BATCH" --gpus sim:1 | head -1; sleep 0'], { cwd: state, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const runs = path.join(state, 'reaper', 'runs');
+    const id = await waitFor(() => (existsSync(runs) ? readdirSync(runs)[0] : undefined), { what: 'run folder' });
+    const end = await waitFor(() => readJournalFile(state, id).find((e) => e.ev === 'run-end'), { timeoutMs: 20_000, what: 'end record' });
+    assert.equal(end.by, 'launcher', JSON.stringify(end));
+    assert.equal(end.state, 'finished');
+    assert.equal(readJournalFile(state, id).filter((e) => e.ev === 'task-end' && e.status === 'succeeded').length, 3);
   });
 });
