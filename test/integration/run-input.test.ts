@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, tempState } from '../helpers/launch-run.js';
@@ -111,6 +111,22 @@ describe('terminal escapes never reach the terminal raw', () => {
     const r = runCli(['\u001b[2Jboom']);
     assert.equal(r.code, 2);
     assert.ok(!r.stderr.includes('\u001b'), JSON.stringify(r.stderr));
+  });
+});
+
+describe('run ids', () => {
+  it('a --run-id that is taken is refused: exit 2, nothing started, the other run untouched', { timeout: 60_000 }, () => {
+    const f = write('twice.yaml', 'tasks: [{}]\nstages:\n  sample:\n    cmd: [sh, -c, "echo ran >> ran-twice"]\n');
+    const id = '20261202-000000-abcd';
+    const first = runCli(['run', f, '--gpus', 'sim:1', '--run-id', id]);
+    assert.equal(first.code, 0, first.stderr);
+    const journal = path.join(dir, 'reaper', 'runs', id, 'journal.jsonl');
+    const before = readFileSync(journal, 'utf8');
+    const again = runCli(['run', f, '--gpus', 'sim:1', '--run-id', id]);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /^reaper: run id 20261202-000000-abcd is already taken/);
+    assert.equal(readFileSync(journal, 'utf8'), before, "the first run's journal is untouched");
+    assert.equal(readFileSync(path.join(dir, 'ran-twice'), 'utf8'), 'ran\n', 'the second run started nothing');
   });
 });
 
