@@ -136,7 +136,7 @@ function fileKind(st: import('node:fs').Stats): string {
  * descriptor must say "regular file" (symlinks are followed: the target is what is checked), at
  * most MAX_BATCH_BYTES are read however the file changes meanwhile, and the bytes must be UTF-8.
  */
-export function readBatchFile(file: string): string {
+export function readBatchFile(file: string, opts: { requireOwn?: boolean } = {}): string {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -146,6 +146,12 @@ export function readBatchFile(file: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new ReaperError('CONFIG', `${file}: not a batch file: ${fileKind(st)} (a batch file is a regular YAML file)`);
+    // A batch file found rather than named (the TUI's ./reaper.yaml) runs commands as the caller:
+    // it must be the caller's (or root's) and writable by nobody else, or anyone could plant one.
+    const uid = process.getuid?.();
+    if (opts.requireOwn && uid !== undefined && ((st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0)) {
+      throw new ReaperError('CONFIG', `${file}: not used: ${st.uid !== uid && st.uid !== 0 ? `owned by uid ${st.uid}, not you` : 'writable by others'} (a batch file someone else can write could run anything as you)`);
+    }
     const tooBig = (): ReaperError => new ReaperError('CONFIG', `${file}: too large for a batch file (at most ${MAX_BATCH_BYTES / 1024} KiB)`);
     if (st.size > MAX_BATCH_BYTES) throw tooBig();
     const buf = Buffer.alloc(MAX_BATCH_BYTES + 1);
@@ -168,8 +174,8 @@ export function readBatchFile(file: string): string {
 }
 
 /** `readBatchFile` + `parseBatchConfig`. */
-export function loadBatchFile(file: string): BatchConfig {
-  return parseBatchConfig(readBatchFile(file), file);
+export function loadBatchFile(file: string, opts: { requireOwn?: boolean } = {}): BatchConfig {
+  return parseBatchConfig(readBatchFile(file, opts), file);
 }
 
 function decodeUtf8(bytes: Buffer, file: string): string {

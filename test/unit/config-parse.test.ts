@@ -3,6 +3,10 @@ import { describe, it } from 'node:test';
 import { isReaperError } from '../../src/model/errors.js';
 import { batchPatterns, expandTemplate, parseBatchConfig, parseDuration, resolveBatchGpus } from '../../src/launch/index.js';
 import { setLongTimeout } from '../../src/launch/launcher.js';
+import { readBatchFile } from '../../src/launch/config.js';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const GOOD = `name: diffusion-eval
 gpus: [0, 1]
@@ -148,5 +152,24 @@ describe('parseBatchConfig', () => {
     assert.deepEqual(resolveBatchGpus(all, [0, 1, 2]), [0, 1]);
     assert.throws(() => resolveBatchGpus(all, [0]), /gpus: asks for 2 GPUs/);
     assert.throws(() => resolveBatchGpus(all, []), /no GPUs found/);
+  });
+});
+
+describe('readBatchFile', () => {
+  it('requireOwn: a planted file (another owner, or writable by others) is refused; your own is read', { skip: process.getuid?.() === 0 ? false : 'chown needs root' }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-own-'));
+    try {
+      const f = path.join(dir, 'reaper.yaml');
+      writeFileSync(f, 'tasks: [{}]\n', { mode: 0o644 });
+      assert.equal(readBatchFile(f, { requireOwn: true }), 'tasks: [{}]\n');
+      chmodSync(f, 0o666);
+      assert.throws(() => readBatchFile(f, { requireOwn: true }), /reaper\.yaml: not used: writable by others/);
+      assert.equal(readBatchFile(f), 'tasks: [{}]\n', 'a file named on the command line is the caller\'s choice');
+      chmodSync(f, 0o644);
+      chownSync(f, 65534, 65534);
+      assert.throws(() => readBatchFile(f, { requireOwn: true }), /not used: owned by uid 65534, not you/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
