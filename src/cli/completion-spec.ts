@@ -102,6 +102,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       GPUS_RUN,
       { name: '--detach', value: NONE, help: 'keep running after the terminal closes' },
       { name: '--json', value: NONE, help: "the run's events as JSON lines" },
+      { name: '--timeout', value: { kind: 'free', what: 'duration' }, help: 'stop the driver after D (with -- COMMAND)' },
       CONTAINMENT,
     ],
   },

@@ -3,7 +3,10 @@
  * Entry point: picks the subcommand and loads only its module, so `reaper ls` does not
  * pay for Ink and React. Every command returns its exit code; only this file exits.
  */
+import { closeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { isReaperError } from '../model/errors.js';
+import { sanitizeText } from '../model/sanitize.js';
 import { exitCodeFor, formatError } from './exit-codes.js';
 
 type CommandModule = { run(argv: string[]): Promise<number> };
@@ -57,17 +60,27 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    process.stderr.write(`reaper: unknown command "${name}" (try "reaper --help")\n`);
+    process.stderr.write(`reaper: unknown command "${sanitizeText(name)}" (try "reaper --help")\n`);
     return 2;
   }
   try {
     const mod = await load();
     return await mod.run(args);
   } catch (e) {
-    process.stderr.write(formatError(e) + '\n');
+    process.stderr.write(errorLine(e) + '\n');
     if (!isReaperError(e) && process.env.REAPER_DEBUG) console.error(e);
     return exitCodeFor(e);
   }
+}
+
+/**
+ * The one place `reaper:` error lines are printed. Messages quote batch keys, values, paths and
+ * --match patterns, so they are untrusted: a ReaperError's message is escaped whole (a newline in
+ * a key shows as \\n instead of cutting the line), anything else by its first line.
+ */
+function errorLine(e: unknown): string {
+  if (isReaperError(e)) return `reaper: ${sanitizeText(e.message)}`;
+  return sanitizeText(formatError(e));
 }
 
 // Set by the bundler (scripts/package.mjs); the compiled tree reads package.json.
@@ -84,20 +97,38 @@ async function readVersion(): Promise<string> {
   }
 }
 
-// `reaper ls | head` closes the pipe early: that is the reader's choice, not an error.
+// `reaper ls | head` closes the pipe early: that is the reader's choice, not an error. Any other
+// write error (EIO: the terminal hung up, the SSH connection dropped) only means nobody reads us
+// any more: never a crash. A command that listens for write errors itself (`run`: its teardown
+// must finish and record the end) owns them, EPIPE included.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (stream.listenerCount('error') > 1) return;
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
   });
 }
+
+// Node restores the terminal modes of fds 0-2 at exit and aborts (SIGABRT, exit 134) when that
+// fails, which it does on a terminal that hung up (EIO). A descriptor that was a terminal at start
+// and no longer answers as one is closed before exit, so Node skips it and the exit code stands.
+const startedOnTty = [0, 1, 2].map((fd) => isatty(fd));
+process.on('exit', () => {
+  for (const fd of [0, 1, 2]) {
+    if (!startedOnTty[fd] || isatty(fd)) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`reaper: internal error: ${String(e)}\n`);
+    process.stderr.write(`reaper: internal error: ${sanitizeText(String(e))}\n`);
     process.exitCode = 70;
   },
 );

@@ -1,8 +1,9 @@
 /**
  * The batch file: YAML, validated key by key. Every problem is one ReaperError('CONFIG',
- * '<file>:<line>: <key>: <problem>'); unknown keys are errors. Pure (no file system access:
- * the caller reads the text).
+ * '<file>:<line>: <key>: <problem>'); unknown keys are errors. `parseBatchConfig` is pure;
+ * `readBatchFile` is the one way a batch file is read (by `reaper run` and the TUI alike).
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import { ReaperError } from '../model/errors.js';
@@ -61,9 +62,17 @@ const STUCK_KEYS = ['after', 'action'] as const;
 const PLACEHOLDER = /\{\{|\}\}|\{([^{}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-/** "1h30m", "10s", "500ms", 2.5 (seconds) → ms. Null when not a duration; throws nothing. */
+/**
+ * The longest timeout or stuck limit a batch may ask for. Longer is a typo (the launcher chains
+ * timers, so any length would work; Node's own fire at once above 24.8 days).
+ */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+/** The longest grace between SIGTERM and SIGKILL. */
+export const MAX_GRACE_MS = 86_400_000;
+
+/** "1h30m", "10s", "500ms", "2d", 2.5 (seconds) → ms. Null when not a duration; throws nothing. */
 export function parseDuration(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.round(v * 1000);
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.round(v * 1000) : null;
   if (typeof v !== 'string') return null;
   const s = v.trim();
   if (/^-?\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
@@ -87,7 +96,9 @@ export function formatDuration(ms: number): string {
   const rest = Math.round(s - m * 60);
   if (m < 60) return rest ? `${m}m${rest}s` : `${m}m`;
   const h = Math.floor(m / 60);
-  return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
 }
 
 /** Placeholder names used in a template ("{{" and "}}" are literal braces). */
@@ -105,6 +116,89 @@ export function expandTemplate(template: string, vars: Readonly<Record<string, s
     if (v === undefined) throw new ReaperError('CONFIG', `unknown placeholder {${name ?? ''}}`);
     return v;
   });
+}
+
+/** A batch file is at most this big: a real one is a few KiB; more is a mistake or an attack. */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a batch file safely: /dev/zero, a FIFO, a folder or a huge file must not hang, abort or
+ * eat memory. The open never blocks (O_NONBLOCK: a FIFO without a writer), fstat of the opened
+ * descriptor must say "regular file" (symlinks are followed: the target is what is checked), at
+ * most MAX_BATCH_BYTES are read however the file changes meanwhile, and the bytes must be UTF-8.
+ */
+export function readBatchFile(file: string, opts: { requireOwn?: boolean } = {}): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    throw new ReaperError('CONFIG', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ReaperError('CONFIG', `${file}: not a batch file: ${fileKind(st)} (a batch file is a regular YAML file)`);
+    // A batch file found rather than named (the TUI's ./reaper.yaml) runs commands as the caller:
+    // it must be the caller's (or root's) and writable by nobody else, or anyone could plant one.
+    const uid = process.getuid?.();
+    if (opts.requireOwn && uid !== undefined && ((st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0)) {
+      throw new ReaperError('CONFIG', `${file}: not used: ${st.uid !== uid && st.uid !== 0 ? `owned by uid ${st.uid}, not you` : 'writable by others'} (a batch file someone else can write could run anything as you)`);
+    }
+    const tooBig = (): ReaperError => new ReaperError('CONFIG', `${file}: too large for a batch file (at most ${MAX_BATCH_BYTES / 1024} KiB)`);
+    if (st.size > MAX_BATCH_BYTES) throw tooBig();
+    const buf = Buffer.alloc(MAX_BATCH_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        throw new ReaperError('CONFIG', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_BATCH_BYTES) throw tooBig();
+    }
+    return decodeUtf8(buf.subarray(0, n), file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `readBatchFile` + `parseBatchConfig`. */
+export function loadBatchFile(file: string, opts: { requireOwn?: boolean } = {}): BatchConfig {
+  return parseBatchConfig(readBatchFile(file, opts), file);
+}
+
+function decodeUtf8(bytes: Buffer, file: string): string {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return fatal.decode(bytes);
+  } catch {
+    let line = 1;
+    let from = 0;
+    for (;;) {
+      const nl = bytes.indexOf(0x0a, from);
+      const end = nl < 0 ? bytes.length : nl;
+      try {
+        fatal.decode(bytes.subarray(from, end));
+      } catch {
+        break;
+      }
+      if (nl < 0) break;
+      from = nl + 1;
+      line++;
+    }
+    throw new ReaperError('CONFIG', `${file}:${line}: not valid UTF-8 (a batch file is UTF-8 text)`);
+  }
 }
 
 export function parseBatchConfig(text: string, file: string): BatchConfig {
@@ -140,6 +234,11 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
     return out;
   };
   const valueLine = (p: Pair): number => lineOf(p.value ?? p.key);
+  // A NUL cannot be passed to exec (argv, environment, paths are C strings): caught here, not at spawn.
+  const noNul = (v: string, line: number, key: string): string => {
+    if (v.includes('\0')) fail(line, key, 'contains a NUL character (\\0), which no program argument, environment value or path can hold');
+    return v;
+  };
   const scalar = (p: Pair): unknown => (isScalar(p.value) ? p.value.value : p.value === null ? null : undefined);
 
   const keys = pairs(top, '', TOP_KEYS);
@@ -148,7 +247,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
     if (!p) return def;
     const v = scalar(p);
     if (typeof v !== 'string' && typeof v !== 'number') fail(valueLine(p), key, 'expected a string');
-    return String(v);
+    return noNul(String(v), valueLine(p), key);
   };
   const int = (p: Pair | undefined, key: string, def: number, min: number): number => {
     if (!p) return def;
@@ -157,13 +256,14 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
     if ((v as number) < min) fail(valueLine(p), key, `must be >= ${min}, got ${v as number}`);
     return v as number;
   };
-  const duration = (p: Pair | undefined, key: string, def: number | null, allowZero: boolean): number | null => {
+  const duration = (p: Pair | undefined, key: string, def: number | null, allowZero: boolean, maxMs = MAX_DURATION_MS): number | null => {
     if (!p) return def;
     const v = scalar(p);
     if (v === null && allowZero) return null;
     const ms = parseDuration(v);
-    if (ms === null) fail(valueLine(p), key, `expected a duration like 30s, 10m, 1h or a number of seconds, got ${JSON.stringify(v ?? null)}`);
+    if (ms === null) fail(valueLine(p), key, `expected a duration like 30s, 10m, 1h, 2d or a number of seconds, got ${JSON.stringify(v ?? null)}`);
     if ((ms as number) < 0) fail(valueLine(p), key, `must not be negative, got ${String(v)}`);
+    if ((ms as number) > maxMs) fail(valueLine(p), key, `at most ${formatDuration(maxMs)}, got ${String(v)}`);
     if (ms === 0 && !allowZero) fail(valueLine(p), key, 'must be greater than zero');
     return ms === 0 ? null : ms;
   };
@@ -176,7 +276,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
       if (k.startsWith('REAPER_RUN') || k === 'REAPER_TASK') fail(lineOf(item.key), `${key}.${k}`, 'is set by reaper itself');
       const v = scalar(item);
       if (v === null || v === undefined || typeof v === 'object') fail(valueLine(item), `${key}.${k}`, 'expected a string, number or boolean');
-      out[k] = String(v);
+      out[k] = noNul(String(v), valueLine(item), `${key}.${k}`);
     }
     return out;
   };
@@ -209,7 +309,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
   const concurrency = int(keys.get('concurrency'), 'concurrency', 1, 1);
   const orderRaw = str(keys.get('order'), 'order', 'pipeline');
   if (orderRaw !== 'pipeline' && orderRaw !== 'stage-by-stage') fail(valueLine(keys.get('order')!), 'order', `expected pipeline or stage-by-stage, got "${orderRaw}"`);
-  const graceMs = duration(keys.get('grace'), 'grace', 5000, true) ?? 0;
+  const graceMs = duration(keys.get('grace'), 'grace', 5000, true, MAX_GRACE_MS) ?? 0;
   const retries = int(keys.get('retries'), 'retries', 0, 0);
   const defaultTimeout = duration(keys.get('timeout'), 'timeout', null, true);
   const env = envMap(keys.get('env'), 'env');
@@ -239,7 +339,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
         if ((BUILTIN_PLACEHOLDERS as readonly string[]).includes(k)) fail(lineOf(item.key), `tasks[${index}].${k}`, `{${k}} is a built-in placeholder`);
         const v = scalar(item);
         if (v === null || v === undefined || typeof v === 'object') fail(valueLine(item), `tasks[${index}].${k}`, 'expected a string, number or boolean');
-        vars[k] = String(v);
+        vars[k] = noNul(String(v), valueLine(item), `tasks[${index}].${k}`);
       }
     } else if (!(isScalar(it) && it.value === null)) {
       fail(line, `tasks[${index}]`, 'expected a mapping of placeholder: value (or {} for none)');
@@ -265,7 +365,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
     for (const a of (cp!.value as { items: unknown[] }).items) {
       const v = isScalar(a) ? a.value : undefined;
       if (v === null || v === undefined || typeof v === 'object') fail(lineOf(a), `${where}.cmd`, 'every argument must be a string or number');
-      cmd.push(String(v));
+      cmd.push(noNul(String(v), lineOf(a), `${where}.cmd`));
     }
     if (cmd.length === 0 || cmd[0] === '') fail(valueLine(cp!), `${where}.cmd`, 'the argv list is empty');
     const ap = sk.get('after');
@@ -371,4 +471,42 @@ export function batchPatterns(config: BatchConfig): string[] {
     }
   }
   return [...out];
+}
+
+/** Names a driver run after its script (`python3 batch_eval.py` → batch_eval), else its program. */
+export function driverName(cmd: readonly string[]): string {
+  const script = cmd.slice(1).find((a) => !a.startsWith('-') && /\.(py|sh|pl|rb|js|mjs|bash|lua|R|jl)$/.test(a));
+  const base = path.basename(script ?? cmd[0] ?? 'driver').replace(/\.[A-Za-z]+$/, '');
+  return base || 'driver';
+}
+
+/**
+ * `reaper run -- CMD ARGS`: an existing driver contained as it is, as a one-task, one-stage batch
+ * (stage "driver"), so everything a batch gets (session, marker, cgroup, PID namespace, guardian,
+ * journal, teardown) applies unchanged. The arguments are literal: braces are not placeholders.
+ * No timeout unless given; a stopped member is reported, never failed (the driver owns its tree).
+ */
+export function driverBatch(cmd: readonly string[], cwd: string, opts: { timeoutMs?: number | null; graceMs?: number } = {}): BatchConfig {
+  if (cmd.length === 0 || cmd[0] === '') throw new ReaperError('USAGE', 'run --: missing the command to run (reaper run -- python3 driver.py ARGS)');
+  cmd.forEach((a, i) => {
+    // Bytes that are not UTF-8 reach Node as U+FFFD: the driver would get other bytes than typed.
+    if (a.includes('\uFFFD')) throw new ReaperError('USAGE', `run --: argument ${i} is not valid UTF-8`);
+    if (a.includes('\0')) throw new ReaperError('USAGE', `run --: argument ${i} contains a NUL character`);
+  });
+  const literal = cmd.map((a) => a.replace(/[{}]/g, (c) => c + c));
+  const dir = path.resolve(cwd);
+  return {
+    file: path.join(dir, '(command line)'),
+    baseDir: dir,
+    name: driverName(cmd),
+    gpus: { kind: 'all' },
+    gpusLine: 1,
+    concurrency: 1,
+    order: 'pipeline',
+    graceMs: opts.graceMs ?? 5000,
+    stuck: { afterMs: 10_000, action: 'warn' },
+    env: {},
+    tasks: [{ index: 0, vars: {}, line: 1 }],
+    stages: [{ name: 'driver', cmd: literal, env: {}, timeoutMs: opts.timeoutMs ?? null, retries: 0, after: null, cwd: null, level: 0, line: 1 }],
+  };
 }

@@ -25,7 +25,11 @@ export async function spawnDetachedLauncher(runArgs: readonly string[], state: s
   const childEnv = { ...env };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete childEnv[k];
   let exited: number | null = null;
-  const child = spawn(cmd[0]!, [...cmd.slice(1), 'run', ...runArgs, '--run-id', runId, '--detached-child'], {
+  // Reaper's own flags go before a driver's "--": what follows it is the driver's, untouched.
+  const dd = runArgs.indexOf('--');
+  const own = dd >= 0 ? runArgs.slice(0, dd) : runArgs;
+  const rest = dd >= 0 ? runArgs.slice(dd) : [];
+  const child = spawn(cmd[0]!, [...cmd.slice(1), 'run', ...own, '--run-id', runId, '--detached-child', ...rest], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: childEnv,

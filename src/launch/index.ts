@@ -4,7 +4,8 @@ export { stateDir, runsDir, runDir, runPaths, newRunId, RUN_ID_RE, assertRunId, 
 export { readRuns, readRunsReport, resolveRunId, listRunIds, readJournal, readRunJournal, parseJournal, summarizeRun, claimRunEnd, JournalWriter, RUN_ID_MIN_PREFIX, type JournalEvent, type LayerState, type SkippedRun } from './journal.js';
 export { inspectStateDir, inspectRunFolder, trustRun, readTrustedText, type TrustedRun } from './run-trust.js';
 export { endAbandonedRun, appendRunEnd, type EndAbandonedResult } from './run-end.js';
-export { launchRun, checkPrograms, type LaunchOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
+export { launchRun, checkPrograms, checkStateFolder, type LaunchOptions, type DriverOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
+export { readBatchFile, loadBatchFile, driverBatch, driverName, MAX_BATCH_BYTES, MAX_DURATION_MS } from './config.js';
 export { detectContainment, parseContainment, describeLayers, findCgroup2Mount, wrapArgv, type Containment, type ContainmentRequest, type LayerInfo, type LayerId } from './containment.js';
 export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './guardian.js';
 export { stopRun, type StopOptions, type StopResult } from './stop.js';

@@ -5,8 +5,10 @@
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
 import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
@@ -16,8 +18,8 @@ import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type 
 import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
-import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
-import { ReaperError } from '../model/errors.js';
+import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { isReaperError, ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
   readonly state: string;
@@ -39,6 +41,20 @@ export interface LaunchOptions {
   readonly stuckPollMs?: number;
   /** Aborting tears the run down like SIGTERM (programmatic stop). */
   readonly signal?: AbortSignal;
+  /** The batch is one existing driver command run as it is (`reaper run -- CMD`): see DriverOptions. */
+  readonly driver?: DriverOptions;
+}
+
+/**
+ * A driver keeps the GPUs it was given by the caller's environment (CUDA_VISIBLE_DEVICES is not
+ * set: it places its own workers) and its output can also go live to the caller (the log files
+ * still get every byte). Its exit status becomes the run's exit code.
+ */
+export interface DriverOptions {
+  /** How the run's one queue is shown ("0,1", or "-" without GPUs). */
+  readonly gpuLabel: string;
+  /** Live copies of the driver's stdout and stderr; null: the log files only. */
+  readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
 }
 
 export interface GpuView {
@@ -80,6 +96,8 @@ export interface RunOutcome {
   readonly survivors: number;
   readonly layers: readonly LayerInfo[];
   readonly durationMs: number;
+  /** Why the run was aborted by reaper itself (its journal could not be written), or null. */
+  readonly error: string | null;
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -111,12 +129,29 @@ interface StageRun {
   reasonDetail: string | null;
   teardownP: Promise<unknown> | null;
   startedAtMs: number;
-  timer: NodeJS.Timeout | null;
+  timer: LongTimer | null;
   stuckSeen: Map<string, number>;
   stuckWarned: Set<string>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Node's timers fire at once above 2^31-1 ms (24.8 days): longer delays are chained. */
+const MAX_TIMER_MS = 2_147_483_647;
+export interface LongTimer {
+  clear(): void;
+}
+export function setLongTimeout(fn: () => void, ms: number): LongTimer {
+  let t: NodeJS.Timeout;
+  const due = Date.now() + ms;
+  const arm = (): void => {
+    const left = due - Date.now();
+    if (left <= MAX_TIMER_MS) t = setTimeout(fn, Math.max(0, left));
+    else t = setTimeout(arm, MAX_TIMER_MS);
+  };
+  arm();
+  return { clear: () => clearTimeout(t) };
+}
 
 /** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
 function groupAlive(pgid: number): boolean {
@@ -137,49 +172,167 @@ function readWchan(pid: number): string | null {
   }
 }
 
-/** Resolves argv[0] like execvp would, so a missing program is a config error that starts nothing. */
+/**
+ * What a task needs from the file system, checked before anything starts: its working folder
+ * exists and is a folder, its program resolves like execvp would to an executable regular file
+ * (a folder is "executable" for access(2), but exec fails). Templates are expanded with each
+ * task's own values; one that uses {gpu}, {run} or {out} is only known at launch and is skipped.
+ */
 export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
+  const PATH = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
+  const late = (tpl: string): boolean => placeholdersIn(tpl).some((p) => p === 'gpu' || p === 'run' || p === 'out');
+  const isExecFile = (c: string): 'ok' | 'folder' | null => {
+    try {
+      const st = statSync(c);
+      if (st.isDirectory()) return 'folder';
+      if (!st.isFile()) return null;
+      accessSync(c, constants.X_OK);
+      return 'ok';
+    } catch {
+      return null;
+    }
+  };
+  const seen = new Set<string>();
   for (const s of config.stages) {
-    const prog = s.cmd[0]!;
-    if (placeholdersIn(prog).length > 0) continue;
-    const cwd = s.cwd !== null && placeholdersIn(s.cwd).length === 0 ? path.resolve(config.baseDir, s.cwd) : config.baseDir;
-    const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((d) => path.join(d, prog));
-    const ok = candidates.some((c) => {
-      try {
-        accessSync(c, constants.X_OK);
-        return true;
-      } catch {
-        return false;
+    for (const t of config.tasks) {
+      const vars = { ...t.vars, task: String(t.index) };
+      const where = (key: string): string => `${config.file}:${s.line}: stages.${s.name}.${key}`;
+      const forTask = (tpl: string): string => (placeholdersIn(tpl).length > 0 ? ` (task ${t.index})` : '');
+      let cwd = config.baseDir;
+      if (s.cwd !== null && !late(s.cwd)) {
+        cwd = path.resolve(config.baseDir, expandTemplate(s.cwd, vars));
+        if (!seen.has(`cwd\0${cwd}`)) {
+          seen.add(`cwd\0${cwd}`);
+          let st;
+          try {
+            st = statSync(cwd);
+          } catch (e) {
+            throw new ReaperError('CONFIG', `${where('cwd')}: no such folder${forTask(s.cwd)}: ${cwd} (${(e as NodeJS.ErrnoException).code ?? 'cannot stat'})`);
+          }
+          if (!st.isDirectory()) throw new ReaperError('CONFIG', `${where('cwd')}: not a folder${forTask(s.cwd)}: ${cwd}`);
+          try {
+            accessSync(cwd, constants.X_OK);
+          } catch {
+            throw new ReaperError('CONFIG', `${where('cwd')}: folder not accessible${forTask(s.cwd)}: ${cwd}`);
+          }
+        }
       }
-    });
-    if (!ok) throw new ReaperError('CONFIG', `${config.file}:${s.line}: stages.${s.name}.cmd: program not found or not executable: ${prog}`);
+      const tpl = s.cmd[0]!;
+      if (late(tpl)) continue;
+      const prog = expandTemplate(tpl, vars);
+      // A relative path under a folder known only at launch cannot be checked now.
+      if (s.cwd !== null && late(s.cwd) && prog.includes('/') && !path.isAbsolute(prog)) continue;
+      const key = `prog\0${cwd}\0${prog}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (prog === '') throw new ReaperError('CONFIG', `${where('cmd')}: the program is empty${forTask(tpl)}`);
+      const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : PATH.map((d) => path.resolve(cwd, d, prog));
+      const found = candidates.map(isExecFile);
+      if (found.includes('ok')) continue;
+      if (found.includes('folder') && prog.includes('/')) throw new ReaperError('CONFIG', `${where('cmd')}: the program is a folder${forTask(tpl)}: ${prog}`);
+      throw new ReaperError('CONFIG', `${where('cmd')}: program not found or not executable${forTask(tpl)}: ${prog}`);
+    }
   }
+}
+
+/** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
+export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
+
+/** "ENOSPC: no space left on device" from a Node fs error (without the syscall and path). */
+function errText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/, \w+ '.*'$/, '').replace(/, \w+$/, '');
+}
+
+/**
+ * Before anything starts: the state folder exists (0700), is writable and has room. A run that
+ * cannot record itself must not start (its journal is what `stop`, `ls` and the guardian read).
+ */
+export function checkStateFolder(state: string): void {
+  const dir = runsDir(state);
+  const fail = (what: string): never => {
+    throw new ReaperError('INTERNAL', `state folder ${dir}: ${what}; nothing was started (free space there, or point XDG_STATE_HOME elsewhere)`);
+  };
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    fail(`cannot create it (${errText(e)})`);
+  }
+  try {
+    const st = statfsSync(dir);
+    const free = st.bavail * st.bsize;
+    if (free < MIN_STATE_FREE_BYTES) fail(`full (${Math.floor(free / 1024)} KiB free; a run needs ${MIN_STATE_FREE_BYTES / 1024 / 1024} MiB for its journal and logs)`);
+    if (st.files > 0 && st.ffree < 64) fail(`no free inodes (${st.ffree} left)`);
+  } catch (e) {
+    if (e instanceof ReaperError) throw e;
+    /* statfs unsupported: the probe below still tells */
+  }
+  // statfs sees neither quotas nor a read-only bind mount: write a probe and remove it.
+  const probe = path.join(dir, `.probe-${process.pid}`);
+  try {
+    const fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, Buffer.alloc(64 * 1024));
+    } finally {
+      closeSync(fd);
+      unlinkSync(probe);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(probe);
+    } catch {
+      /* not created */
+    }
+    fail(`not writable (${errText(e)})`);
+  }
+}
+
+/**
+ * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
+ * written any more (state disk full) is given up with one line; the live copy goes on.
+ */
+function teeOutput(out: Readable, err: Readable, outFd: number, errFd: number, live: NonNullable<DriverOptions['passthrough']>, logs: string): Promise<void> {
+  let logOk = true;
+  const pump = (src: Readable, fd: number, show: (b: Buffer) => void): Promise<void> =>
+    new Promise((resolve) => {
+      src.on('data', (chunk: Buffer) => {
+        show(chunk);
+        if (!logOk) return;
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          logOk = false;
+          live.stderr(Buffer.from(`reaper: cannot write the driver's log under ${logs} (${errText(e)}); output goes to the terminal only\n`));
+        }
+      });
+      src.on('error', () => resolve());
+      src.on('close', () => resolve());
+    });
+  return Promise.all([pump(out, outFd, (b) => live.stdout(b)), pump(err, errFd, (b) => live.stderr(b))]).then(() => {
+    closeSync(outFd);
+    closeSync(errFd);
+  });
 }
 
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
   const t0 = Date.now();
   const runId = opts.runId ?? newRunId();
   const paths = runPaths(opts.state, runId);
-  createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
   const c = opts.containment;
   const baseEnv = { ...(opts.env ?? process.env) };
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
-  const journal = new JournalWriter(paths.journal);
-  const gpuLabels = opts.gpus.map(String);
+  const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
+  const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
+  checkStateFolder(opts.state);
+  // A run id names one run: appending to another run's journal would make `stop` of one kill the other.
+  if (existsSync(paths.journal)) throw new ReaperError('USAGE', `run id ${runId} is already taken (${paths.journal} exists); nothing was started`);
 
-  // cgroup for the run
+  // Everything before the first task can fail (a full or read-only state disk): then nothing of
+  // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
+  const createdDir = !existsSync(paths.dir);
   let runCgroup: string | null = null;
-  if (c.cgroupBase) {
-    const dir = path.join(c.cgroupBase, runId);
-    if (makeCgroup(dir)) runCgroup = dir;
-  }
-
-  // guardian
   let guardian: GuardianHandle | null = null;
-  if (c.guardian) {
-    guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
-  }
-
+  let journal: JournalWriter | null = null;
   const view: RunView = {
     runId,
     startedAtMs: t0,
@@ -190,30 +343,73 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     running: 0,
     interrupted: null,
   };
-  const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
-  const emit = (e: JournalEvent): void => {
-    journal.append(e);
-    opts.onEvent?.(e, view);
-  };
-
   const self = readProcIdentity(process.pid);
   const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
-  emit({
-    ev: 'run-start',
-    t: Date.now(),
-    run: runId,
-    name: config.name,
-    file: config.file,
-    launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
-    guardian: guardian?.key ?? null,
-    layers,
-    gpus: gpuLabels,
-    tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
-    stages: config.stages.map((s) => s.name),
-    graceMs: config.graceMs,
-    cgroup: runCgroup,
-    detached: opts.detached ?? false,
-  });
+  let step = 'create the run folder';
+  try {
+    createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
+    step = 'open the journal';
+    journal = new JournalWriter(paths.journal);
+    if (c.cgroupBase) {
+      const dir = path.join(c.cgroupBase, runId);
+      if (makeCgroup(dir)) runCgroup = dir;
+    }
+    step = 'start the guardian';
+    if (c.guardian) guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
+    step = 'write the journal';
+    const start: JournalEvent = {
+      ev: 'run-start',
+      t: Date.now(),
+      run: runId,
+      name: config.name,
+      file: config.file,
+      launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
+      guardian: guardian?.key ?? null,
+      layers,
+      gpus: gpuLabels,
+      tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
+      stages: config.stages.map((s) => s.name),
+      graceMs: config.graceMs,
+      cgroup: runCgroup,
+      detached: opts.detached ?? false,
+    };
+    journal.append(start);
+    opts.onEvent?.(start, view);
+  } catch (e) {
+    // The guardian finds no start record when its lifeline closes and does nothing.
+    guardian?.release();
+    journal?.close();
+    if (runCgroup) removeCgroupTree(runCgroup);
+    if (createdDir && !opts.detached) {
+      try {
+        rmSync(paths.dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
+    if (isReaperError(e)) throw e; // already one clear line (a run id in use, an unsafe state folder)
+    throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
+  }
+  const jw = journal;
+  const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
+  /** First journal write failure: the run is torn down (containment never depends on the journal). */
+  let failure: string | null = null;
+  /** The driver's own exit status (128+N for a signal), when the run is a driver. */
+  let driverExit: number | null = null;
+  let onFailure: () => void = () => undefined;
+  const abortRun = (why: string): void => {
+    if (failure !== null) return;
+    failure = why;
+    onFailure();
+  };
+  const emit = (e: JournalEvent): void => {
+    try {
+      jw.append(e);
+    } catch (err) {
+      abortRun(`cannot write the journal ${paths.journal} (${errText(err)})`);
+    }
+    opts.onEvent?.(e, view);
+  };
   opts.onStarted?.(runId, paths);
 
   const tasks: TaskState[] = config.tasks.map((t) => ({
@@ -395,7 +591,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (r.reason) return;
     r.reason = reason;
     r.reasonDetail = detail;
-    if (r.timer) clearTimeout(r.timer);
+    r.timer?.clear();
     if (reason !== 'interrupted') r.teardownP = teardownStage(r, 'term');
   };
   /** After a stage's leader exited: whatever of it is left is a leftover. */
@@ -418,7 +614,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
-    for (const r of runs) stopStage(r, 'interrupted', `interrupted by ${interrupted ?? 'signal'}`);
+    for (const r of runs) stopStage(r, 'interrupted', stopWhy());
     const p = (async () => {
       if (mode === 'kill' && runCgroup) await killCgroup(runCgroup, { remove: false });
       await teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs });
@@ -427,9 +623,18 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     for (const r of runs) r.teardownP = p;
     return p;
   };
+  /** Why stages are stopped and pending tasks never start. */
+  const stopWhy = (): string => (interrupted ? `interrupted by ${interrupted}` : failure ? `run aborted: ${failure}` : 'interrupted');
+  onFailure = (): void => {
+    if (interrupted || teardownAllP) return;
+    teardownAllP = teardownAll('term');
+    poke();
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
     if (interrupted) {
-      if (killNowRequested) return;
+      // A hung-up terminal delivers SIGHUP more than once (the kernel to the session leader, the
+      // shell to its jobs): only a person asking again (Ctrl+C twice, a second stop) means "kill now".
+      if (killNowRequested || sig === 'SIGHUP') return;
       killNowRequested = true;
       emit({ ev: 'signal', t: Date.now(), signal: sig, action: 'kill now' });
       void teardownAll('kill');
@@ -456,8 +661,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // ---- one stage ----
   const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
     const outDir = taskOutDir(paths, t.index);
-    mkdirSync(outDir, { recursive: true });
-    const vars: Record<string, string> = { ...t.vars, gpu: String(gpu), task: String(t.index), run: runId, out: outDir };
+    const vars: Record<string, string> = { ...t.vars, gpu: labelOf(gpu), task: String(t.index), run: runId, out: outDir };
     const logs = taskLogPaths(paths, t.index, s.name);
     const r: StageRun = {
       task: t,
@@ -479,12 +683,31 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     let argv: string[];
     let env: NodeJS.ProcessEnv;
     let cwd: string;
+    let outFd: number;
+    let errFd: number;
+    try {
+      mkdirSync(outDir, { recursive: true, mode: 0o700 });
+      outFd = openSync(logs.stdout, 'a', 0o600);
+      try {
+        errFd = openSync(logs.stderr, 'a', 0o600);
+      } catch (e) {
+        closeSync(outFd);
+        throw e;
+      }
+    } catch (e) {
+      // The state disk failed under the run (full, read-only): this stage cannot start, and a run
+      // that cannot record itself is torn down.
+      const why = `cannot write task logs under ${paths.logs} (${errText(e)})`;
+      endStage(r, 'failed', 'spawn', `cannot start: ${why}`, null, null);
+      abortRun(why);
+      return;
+    }
     try {
       const cmd = s.cmd.map((a) => expandTemplate(a, vars));
       env = { ...baseEnv };
       for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
       for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
-      env.CUDA_VISIBLE_DEVICES = String(gpu);
+      if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
       env.REAPER_RUN = runId;
       env.REAPER_TASK = String(t.index);
       env.REAPER_STAGE = s.name;
@@ -495,22 +718,29 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       }
       argv = wrapArgv(c, cmd, r.cgroup);
     } catch (e) {
+      closeSync(outFd);
+      closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    const outFd = openSync(logs.stdout, 'a', 0o600);
-    const errFd = openSync(logs.stderr, 'a', 0o600);
     let child: ChildProcess;
+    // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
+    // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
+    const tee = opts.driver?.passthrough ?? null;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
     } catch (e) {
       closeSync(outFd);
       closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    closeSync(outFd);
-    closeSync(errFd);
+    let piped: Promise<void> = Promise.resolve();
+    if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
+    else {
+      closeSync(outFd);
+      closeSync(errFd);
+    }
     r.child = child;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -529,7 +759,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         task: t.index,
         stage: s.name,
         attempt,
-        gpu: String(gpu),
+        gpu: labelOf(gpu),
         pid: child.pid,
         startTime: id?.startTime ?? null,
         pgid: child.pid,
@@ -538,11 +768,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         stdout: logs.stdout,
         stderr: logs.stderr,
       });
-      if (s.timeoutMs !== null) r.timer = setTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
-      if (interrupted) stopStage(r, 'interrupted', `interrupted by ${interrupted}`);
+      if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
+      if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
     }
     const res = await exited;
-    if (r.timer) clearTimeout(r.timer);
+    r.timer?.clear();
     if (r.teardownP) await r.teardownP;
     else if (!res.error) await sweepAfterExit(r);
     if (child.pid !== undefined) {
@@ -551,6 +781,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       gv(gpu).running--;
     }
     if (r.cgroup) removeCgroupTree(r.cgroup);
+    // Everything of the stage is gone, so its pipes have closed: the last output is copied.
+    await Promise.race([piped, sleep(2000)]);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    if (opts.driver) driverExit = res.error ? 127 : r.reason === 'timeout' ? 124 : res.code ?? 128 + (res.signal ? (osConstants.signals[res.signal] ?? 0) : 0);
     if (res.error) endStage(r, 'failed', 'spawn', `cannot start: ${res.error.message}`, null, null);
     else if (r.reason === 'interrupted') endStage(r, 'cancelled', 'interrupted', r.reasonDetail, res.code, res.signal);
     else if (r.reason) endStage(r, 'failed', r.reason, r.reasonDetail, res.code, res.signal);
@@ -561,14 +796,14 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
 
   const endStage = (r: StageRun, status: 'succeeded' | 'failed' | 'cancelled', reason: string, detail: string | null, code: number | null, signal: string | null): void => {
     const t = r.task;
-    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted;
+    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted && !failure;
     emit({
       ev: 'task-end',
       t: Date.now(),
       task: t.index,
       stage: r.stage.name,
       attempt: r.attempt,
-      gpu: String(r.gpu),
+      gpu: labelOf(r.gpu),
       status,
       reason,
       detail,
@@ -602,7 +837,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const watcher = watch();
   const running = new Set<Promise<void>>();
   for (;;) {
-    if (!interrupted) {
+    if (!interrupted && !failure) {
       for (const gpu of opts.gpus) {
         while ((slots.get(gpu) ?? 0) < config.concurrency) {
           const t = pick(gpu);
@@ -647,23 +882,34 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
 
   for (const t of tasks) {
     if (t.status === 'pending' || t.status === 'running') {
-      t.status = interrupted ? 'cancelled' : t.status;
-      if (interrupted) t.detail ??= `not run: interrupted by ${interrupted}`;
+      t.status = interrupted || failure ? 'cancelled' : t.status;
+      if (interrupted || failure) t.detail ??= `not run: ${stopWhy()}`;
     }
   }
   const anyFailed = tasks.some((t) => t.status === 'failed');
-  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed ? 'failed' : 'finished';
-  const exitCode = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : anyFailed || survivors > 0 ? 1 : 0;
+  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
+  const exitCode = interrupted
+    ? (SIGNAL_EXIT[interrupted] ?? 1)
+    : failure
+      ? 1
+      : driverExit !== null
+        ? driverExit === 0 && survivors > 0
+          ? 1
+          : driverExit
+        : anyFailed || survivors > 0
+          ? 1
+          : 0;
+  const error = failure === null ? null : `${failure}: the run was torn down, ${survivors === 0 ? 'nothing of it is left' : `${survivors} process(es) SURVIVED`}`;
   emit({
     ev: 'run-end',
     t: Date.now(),
     state,
     by: 'launcher',
-    detail: interrupted ? `interrupted by ${interrupted}` : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
+    detail: interrupted ? `interrupted by ${interrupted}` : error ? error : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
     exitCode,
     survivors,
   });
-  journal.close();
+  jw.close();
   guardian?.release();
   for (const [s, h] of sigHandlers) process.off(s, h);
   opts.signal?.removeEventListener('abort', onAbort);
@@ -674,6 +920,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     state,
     exitCode,
     signal: interrupted,
+    error,
     tasks: tasks.map((t) => ({ task: t.index, gpu: t.gpu === null ? null : String(t.gpu), status: t.status === 'running' ? 'cancelled' : t.status, stage: t.stage, detail: t.detail })),
     survivors,
     layers: c.layers,

@@ -98,6 +98,32 @@ describe('detached runs', { concurrency: 1 }, () => {
     assert.equal(cli(['stop', info.runId], env, state).code, 0, 'stopping an ended run is a no-op');
   });
 
+  it('stdout of --detach is the run id alone: reaper stop "$(reaper run --detach b.yaml)" works; hints go to stderr', { timeout: 90_000 }, async (t) => {
+    const { state, batch, env, track } = setup(t);
+    const r = cli(['run', batch, '--gpus', 'sim:2', '--detach'], env, state);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d{8}-\d{6}-[0-9a-f]{4}\n$/, `stdout is the id alone: ${JSON.stringify(r.stdout)}`);
+    const runId = r.stdout.trim();
+    track(runId);
+    assert.match(r.stderr, /started detached/);
+    assert.match(r.stderr, new RegExp(`stop: reaper stop ${runId}`));
+    await waitFor(() => markerPids(runId, { escapee: false }).length >= 10, { timeoutMs: 20_000, what: 'tasks running' });
+    const s = cli(['stop', runId], env, state);
+    assert.equal(s.code, 0, s.stdout + s.stderr);
+    await waitFor(() => markerPids(runId).length === 0, { timeoutMs: 15_000, what: `no survivors: ${describePids(markerPids(runId))}` });
+    // the same in one shell line, as the README shows it
+    const sh = spawnSync('sh', ['-c', `stop_out=$("$NODE" "$CLI" stop "$("$NODE" "$CLI" run "$BATCH" --gpus sim:1 --detach 2>/dev/null)") && echo "$stop_out"`], {
+      cwd: state,
+      env: { ...process.env, ...env, NODE: process.execPath, CLI, BATCH: batch },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const id2 = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(sh.stdout)?.[1];
+    if (id2) track(id2);
+    assert.equal(sh.status, 0, sh.stdout + sh.stderr);
+    assert.match(sh.stdout, /stopped/);
+  });
+
   it('launchDetached (the TUI entry) starts a run; stop works when the launcher was SIGKILLed and no guardian runs', { timeout: 90_000 }, async (t) => {
     const { state, batch, env, track } = setup(t);
     // No cgroup either: what an unprivileged user gets; the escapee is then the documented gap.

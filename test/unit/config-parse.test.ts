@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isReaperError } from '../../src/model/errors.js';
 import { batchPatterns, expandTemplate, parseBatchConfig, parseDuration, resolveBatchGpus } from '../../src/launch/index.js';
+import { setLongTimeout } from '../../src/launch/launcher.js';
+import { readBatchFile } from '../../src/launch/config.js';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const GOOD = `name: diffusion-eval
 gpus: [0, 1]
@@ -79,6 +84,37 @@ describe('parseBatchConfig', () => {
     assert.equal(parseDuration(2.5), 2500);
     assert.equal(parseDuration('-5s'), -5000);
     assert.equal(parseDuration('soon'), null);
+    assert.equal(parseDuration('30d'), 30 * 86_400_000);
+    assert.equal(parseDuration('1d12h'), 36 * 3_600_000);
+    assert.equal(parseDuration(Infinity), null);
+  });
+
+  it('accepts days up to a year; longer timeouts, huge numbers and a grace over a day are rejected', () => {
+    const stage = (line: string): string => `tasks: [{}]\nstages:\n  a:\n    cmd: [true]\n    ${line}\n`;
+    assert.equal(parseBatchConfig(stage('timeout: 30d'), 'b.yaml').stages[0]!.timeoutMs, 30 * 86_400_000);
+    assert.equal(parseBatchConfig(stage('timeout: 365d'), 'b.yaml').stages[0]!.timeoutMs, 365 * 86_400_000);
+    assert.match(configError(stage('timeout: 400d')), /^b\.yaml:5: stages\.a\.timeout: at most 365d, got 400d/);
+    assert.match(configError(stage('timeout: 1e29')), /^b\.yaml:5: stages\.a\.timeout: at most 365d/);
+    assert.match(configError(stage('timeout: .inf')), /^b\.yaml:5: stages\.a\.timeout: expected a duration/);
+    assert.match(configError('grace: 2d\n' + stage('timeout: 1s')), /^b\.yaml:1: grace: at most 24h, got 2d/);
+    assert.match(configError('stuck: { after: 999d }\n' + stage('timeout: 1s')), /^b\.yaml:1: stuck\.after: at most 365d/);
+  });
+
+  it('setLongTimeout: a 30-day timer does not fire at once (a plain Node timer would)', async () => {
+    let fired = false;
+    const t = setLongTimeout(() => (fired = true), 30 * 86_400_000);
+    let plain = false;
+    process.once('warning', () => undefined);
+    const p = setTimeout(() => (plain = true), 30 * 86_400_000);
+    await new Promise((r) => setTimeout(r, 100));
+    t.clear();
+    clearTimeout(p);
+    assert.equal(plain, true, 'Node overflows to 1 ms (the bug this guards against)');
+    assert.equal(fired, false);
+    let short = false;
+    setLongTimeout(() => (short = true), 10);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(short, true);
   });
 
   const bad: Array<[string, string, RegExp]> = [
@@ -116,5 +152,24 @@ describe('parseBatchConfig', () => {
     assert.deepEqual(resolveBatchGpus(all, [0, 1, 2]), [0, 1]);
     assert.throws(() => resolveBatchGpus(all, [0]), /gpus: asks for 2 GPUs/);
     assert.throws(() => resolveBatchGpus(all, []), /no GPUs found/);
+  });
+});
+
+describe('readBatchFile', () => {
+  it('requireOwn: a planted file (another owner, or writable by others) is refused; your own is read', { skip: process.getuid?.() === 0 ? false : 'chown needs root' }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-own-'));
+    try {
+      const f = path.join(dir, 'reaper.yaml');
+      writeFileSync(f, 'tasks: [{}]\n', { mode: 0o644 });
+      assert.equal(readBatchFile(f, { requireOwn: true }), 'tasks: [{}]\n');
+      chmodSync(f, 0o666);
+      assert.throws(() => readBatchFile(f, { requireOwn: true }), /reaper\.yaml: not used: writable by others/);
+      assert.equal(readBatchFile(f), 'tasks: [{}]\n', 'a file named on the command line is the caller\'s choice');
+      chmodSync(f, 0o644);
+      chownSync(f, 65534, 65534);
+      assert.throws(() => readBatchFile(f, { requireOwn: true }), /not used: owned by uid 65534, not you/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,20 @@
 /** `reaper run BATCH.yaml`: launch a batch so that nothing of it survives (src/launch). */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ReaperError } from '../../model/errors.js';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../probe/gpu-probe.js';
 import {
   checkPrograms,
+  checkStateFolder,
+  driverBatch,
+  formatDuration,
+  MAX_DURATION_MS,
+  parseDuration,
+  type DriverOptions,
   describeLayers,
   detectContainment,
   launchRun,
   newRunId,
-  parseBatchConfig,
+  loadBatchFile,
   parseContainment,
   resolveBatchGpus,
   RUN_ID_RE,
@@ -18,20 +23,32 @@ import {
   type BatchConfig,
 } from '../../launch/index.js';
 import { parseFlags, parseGpusFlag, type GpuSelection } from '../flags.js';
-import { createProgressRenderer, safeSink } from '../render/run-progress.js';
-import { renderRunSummary } from '../render/run-summary.js';
+import { createProgressRenderer, jsonLine, safeSink } from '../render/run-progress.js';
+import { renderDriverSummary, renderRunSummary } from '../render/run-summary.js';
+import { sanitizeText } from '../../model/sanitize.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 const HELP = `Usage
   reaper run BATCH.yaml [--gpus auto|sim:N] [--detach] [--json] [--containment MODE]
+  reaper run [--gpus …] [--detach] [--timeout D] [--json] -- COMMAND [ARGS…]
 
 Runs every task of the batch, one queue per GPU, each task in its own process group, cgroup
 and PID namespace where the machine allows, watched by a guardian. Ctrl+C, SIGTERM and SIGHUP
 tear everything down (a second Ctrl+C kills at once).
 
+With -- COMMAND, an existing driver (python3 batch_eval.py …) runs as it is under the same
+containment: when it exits, crashes, is interrupted or reaper dies, nothing it started survives.
+Its stdin is /dev/null and it has its own session, so nothing in its tree can be stopped by
+reading the terminal (SIGTTIN/SIGTTOU); its stdout and stderr are copied live to reaper's and
+kept in the run's logs (they are pipes: use python3 -u for unbuffered output). It keeps the
+GPUs your environment gives it. Exit: the driver's own code (128+N if it died by signal N).
+
 Options
   --gpus auto|sim:N     real GPUs from nvidia-smi (default) or N simulated GPUs
-  --detach              keep running after the terminal closes; prints the run id
+  --detach              keep running after the terminal closes; prints the run id alone
   --json                print the run's events as JSON lines
+  --timeout D           (with -- COMMAND) stop the driver after D (30m, 12h, 2d); exit 124
   --containment MODE    auto (default), pgroup-only (process groups + marker only: for tests),
                         or a comma list of no-cgroup, no-pidns, no-pdeathsig, no-guardian
                         (also REAPER_CONTAINMENT)
@@ -52,24 +69,23 @@ async function availableGpus(sel: GpuSelection, env: NodeJS.ProcessEnv): Promise
   }
 }
 
+/** The batch file, read safely (regular file, size limit, UTF-8) and validated. */
 export function loadBatch(file: string): BatchConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ReaperError('CONFIG', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseBatchConfig(text, file);
+  return loadBatchFile(file);
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // `reaper run [flags] -- CMD ARGS`: everything after the first "--" is the driver's, untouched.
+  const dd = argv.indexOf('--');
+  const driverArgv = dd >= 0 ? argv.slice(dd + 1) : null;
   const { input, flags } = parseFlags(
-    argv,
+    dd >= 0 ? argv.slice(0, dd) : argv,
     {
       gpus: { type: 'string' },
       detach: { type: 'boolean' },
       json: { type: 'boolean' },
       containment: { type: 'string' },
+      timeout: { type: 'string' },
       runId: { type: 'string' },
       detachedChild: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -80,8 +96,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  if (input.length !== 1) throw new ReaperError('USAGE', input.length === 0 ? 'run: missing the batch file (reaper run BATCH.yaml)' : `run: one batch file expected, got ${input.length}`);
-  const file = input[0]!;
+  if (driverArgv) {
+    if (input.length > 0) throw new ReaperError('USAGE', 'run: give a batch file or -- COMMAND, not both');
+  } else if (input.length !== 1) {
+    throw new ReaperError('USAGE', input.length === 0 ? 'run: missing the batch file (reaper run BATCH.yaml, or reaper run -- COMMAND ARGS)' : `run: one batch file expected, got ${input.length}`);
+  }
+  const timeoutMs = parseTimeoutFlag(flags.timeout, !!driverArgv);
+  const file = input[0] ?? null;
   const env = process.env;
   const sel = parseGpusFlag(flags.gpus);
   const containmentValue = (flags.containment as string | undefined) ?? env.REAPER_CONTAINMENT;
@@ -90,35 +111,76 @@ export async function run(argv: string[]): Promise<number> {
   if (runIdFlag !== undefined && !RUN_ID_RE.test(runIdFlag)) throw new ReaperError('USAGE', `--run-id: not a run id: "${runIdFlag}"`);
 
   // Everything that can be wrong with the batch is checked before anything starts.
-  const config = loadBatch(file);
+  const config = driverArgv ? driverBatch(driverArgv, process.cwd(), { timeoutMs }) : loadBatch(file!);
   const avail = await availableGpus(sel, env);
-  if (avail.indices.length === 0) throw new ReaperError('CONFIG', `${config.file}:${config.gpusLine}: gpus: no GPUs available (${avail.why ?? 'none found'}); use --gpus sim:N for simulated GPUs`);
-  const gpus = resolveBatchGpus(config, avail.indices);
-  checkPrograms(config, env);
+  let gpus: number[];
+  let driver: DriverOptions | undefined;
+  if (driverArgv) {
+    // A driver needs no GPU to start (it places its own workers); the run shows the ones it may use.
+    gpus = [0];
+    driver = { gpuLabel: avail.indices.length > 0 ? avail.indices.join(',') : '-', passthrough: null };
+    try {
+      checkPrograms(config, env);
+    } catch (e) {
+      throw new ReaperError('CONFIG', `run --: ${(e as Error).message.replace(/^.*?stages\.driver\.cmd: /, '')}`);
+    }
+  } else {
+    if (avail.indices.length === 0) throw new ReaperError('CONFIG', `${config.file}:${config.gpusLine}: gpus: no GPUs available (${avail.why ?? 'none found'}); use --gpus sim:N for simulated GPUs`);
+    gpus = resolveBatchGpus(config, avail.indices);
+    checkPrograms(config, env);
+  }
   const state = stateDir(env);
+  checkStateFolder(state);
   const json = !!flags.json;
   const out = safeSink(process.stdout);
+  const err = safeSink(process.stderr);
+  // From here on a signal never kills reaper outright: before the run starts it only means "do not
+  // start"; once it runs, the launcher's own handlers tear it down. A hang-up also ends all writing
+  // to the terminal (it is gone: writes would fail with EIO).
+  let early: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals): void => {
+    early ??= s;
+    if (s === 'SIGHUP') {
+      out.hangUp();
+      err.hangUp();
+    }
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
 
   if (flags.detach && !flags.detachedChild) {
     const runId = newRunId();
-    const args = [path.resolve(file), '--gpus', sel.kind === 'sim' ? `sim:${sel.count}` : sel.kind];
+    const args = ['--gpus', sel.kind === 'sim' ? `sim:${sel.count}` : sel.kind];
     if (containmentValue) args.push('--containment', containmentValue);
+    if (flags.timeout !== undefined) args.push('--timeout', String(flags.timeout));
+    if (driverArgv) args.push('--', ...driverArgv);
+    else args.unshift(path.resolve(file!));
     const { pid, log } = await spawnDetachedLauncher(args, state, runId, env);
-    if (json) out.write(JSON.stringify({ runId, launcherPid: pid, dir: path.dirname(log), log }) + '\n');
-    else out.write(`${runId}\nrun ${runId} started detached (launcher pid ${pid}); log ${log}\n  watch: reaper ls   stop: reaper stop ${runId}\n`);
+    // stdout is the id alone (`reaper stop "$(reaper run --detach b.yaml)"`); hints go to stderr.
+    if (json) out.write(jsonLine({ runId, launcherPid: pid, dir: path.dirname(log), log }) + '\n');
+    else {
+      out.write(`${runId}\n`);
+      err.write(`run ${runId} started detached (launcher pid ${pid}); log ${sanitizeText(log)}\n  watch: reaper ls   stop: reaper stop ${runId}\n`);
+    }
     return 0;
   }
+  if (early) return SIGNAL_EXIT[early] ?? 1;
 
   const containment = detectContainment(req);
-  const mode = json ? 'json' : out.isTTY ? 'tty' : 'lines';
-  if (json) out.write(JSON.stringify({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
-  else out.write(describeLayers(containment) + '\n');
-  const renderer = createProgressRenderer(out, mode);
+  // A driver's stdout is the run's stdout (live, and in its log); reaper's own lines go to stderr.
+  // With --json the events own stdout and the driver's output goes to its log only; a detached
+  // launcher has no terminal to copy to.
+  if (driver && !json && !flags.detachedChild) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
+  const info = driver && !json ? err : out;
+  const mode = json ? 'json' : driver ? 'driver' : out.isTTY ? 'tty' : 'lines';
+  if (json) out.write(jsonLine({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
+  else info.write((driver ? 'reaper: ' : '') + sanitizeText(describeLayers(containment)) + '\n');
+  const renderer = createProgressRenderer(info, mode);
   const outcome = await launchRun(config, {
     state,
     gpus,
     containment,
     ...(runIdFlag ? { runId: runIdFlag } : {}),
+    ...(driver ? { driver } : {}),
     env,
     simulated: avail.simulated,
     detached: !!flags.detachedChild,
@@ -126,7 +188,19 @@ export async function run(argv: string[]): Promise<number> {
     onEvent: (e, v) => renderer.onEvent(e, v),
   });
   renderer.stop();
-  if (json) out.write(JSON.stringify({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir }) + '\n');
+  if (json) out.write(jsonLine({ ev: 'summary', runId: outcome.runId, state: outcome.state, exitCode: outcome.exitCode, survivors: outcome.survivors, tasks: outcome.tasks, dir: outcome.dir, error: outcome.error }) + '\n');
+  else if (driver) info.write(renderDriverSummary(outcome, config.name));
   else out.write(renderRunSummary(outcome, config.name));
+  if (outcome.error) err.write(`reaper: ${sanitizeText(outcome.error)}\n`);
   return outcome.exitCode;
+}
+
+/** --timeout D: only for a driver (a batch file sets its timeouts per stage). */
+function parseTimeoutFlag(value: unknown, driver: boolean): number | null {
+  if (value === undefined || value === null) return null;
+  if (!driver) throw new ReaperError('USAGE', '--timeout is for reaper run -- COMMAND; a batch file sets timeout: per stage');
+  const ms = parseDuration(String(value));
+  if (ms === null || ms <= 0) throw new ReaperError('USAGE', `--timeout expects a duration like 30m, 12h or 2d, got "${String(value)}"`);
+  if (ms > MAX_DURATION_MS) throw new ReaperError('USAGE', `--timeout: at most ${formatDuration(MAX_DURATION_MS)}, got "${String(value)}"`);
+  return ms;
 }

@@ -9,41 +9,73 @@ import { sanitizeText } from '../../model/sanitize.js';
 
 export interface ProgressSink {
   write(s: string): void;
+  /** A child's output, copied as it is (bytes, no decoding). */
+  writeBytes(b: Buffer | string): void;
   readonly isTTY: boolean;
+  /** False once a write failed or the terminal hung up: nothing is written any more. */
+  readonly alive: boolean;
+  /** The terminal is gone (SIGHUP): stop writing to it, quietly. */
+  hangUp(): void;
 }
 
+/**
+ * A stream the run writes to without ever failing: the first write error (EIO after the SSH
+ * connection dropped, EPIPE) ends all writing; the run goes on to tear down and record its end.
+ */
 export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
-  stream.on('error', () => undefined);
+  let alive = true;
+  stream.on('error', () => {
+    alive = false;
+  });
   return {
     isTTY: !!stream.isTTY,
+    get alive() {
+      return alive;
+    },
+    hangUp() {
+      if (stream.isTTY) alive = false;
+    },
     write(s: string) {
+      this.writeBytes(s);
+    },
+    writeBytes(b: Buffer | string) {
+      if (!alive) return;
       try {
-        if (!stream.destroyed && stream.writable) stream.write(s);
+        if (!stream.destroyed && stream.writable) stream.write(b);
+        else alive = false;
       } catch {
-        /* terminal gone */
+        alive = false;
       }
     },
   };
+}
+
+/**
+ * JSON for a terminal or a log: JSON.stringify escapes C0 controls but passes C1 controls, DEL and
+ * bidi overrides raw, and those reach whoever reads the output with `cat` or `tail`.
+ */
+export function jsonLine(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function eventLine(e: JournalEvent, view: RunView): string | null {
   const at = `[${formatDuration(Math.max(0, e.t - view.startedAtMs)).padStart(5)}]`;
   switch (e.ev) {
     case 'run-start':
-      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${e.stages.join(' → ')} on GPU ${e.gpus.join(', ')}; batch ${sanitizeText(e.file)}`;
+      return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${sanitizeText(e.stages.join(' → '))} on GPU ${sanitizeText(e.gpus.join(', '))}; batch ${sanitizeText(e.file)}`;
     case 'task-start':
-      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
+      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
     case 'task-end':
-      if (e.status === 'succeeded') return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} done in ${formatDuration(e.durationMs)}`;
-      return `${at} gpu ${e.gpu} task ${e.task} ${e.stage} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
+      if (e.status === 'succeeded') return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} done in ${formatDuration(e.durationMs)}`;
+      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
     case 'task-skip':
-      return `${at} task ${e.task} ${e.stage} ${e.detail}`;
+      return `${at} task ${e.task} ${sanitizeText(e.stage)} ${sanitizeText(e.detail)}`;
     case 'task-stuck':
-      return `${at} task ${e.task} ${e.stage}: pid ${e.pid} (${sanitizeText(e.cmd.slice(0, 60))}) in state ${e.state} for ${formatDuration(e.forMs)}${e.action === 'fail' ? ': failing the task' : ''}`;
+      return `${at} task ${e.task} ${sanitizeText(e.stage)}: pid ${e.pid} (${sanitizeText(e.cmd.slice(0, 60))}) in state ${e.state} for ${formatDuration(e.forMs)}${e.action === 'fail' ? ': failing the task' : ''}`;
     case 'sweep':
-      return e.found > 0 ? `${at} ${e.scope}: tore down ${e.found} process(es)${e.cgroupKilled ? ' (cgroup.kill)' : ''}${e.survived ? `, ${e.survived} SURVIVED` : ''}` : null;
+      return e.found > 0 ? `${at} ${sanitizeText(e.scope)}: tore down ${e.found} process(es)${e.cgroupKilled ? ' (cgroup.kill)' : ''}${e.survived ? `, ${e.survived} SURVIVED` : ''}` : null;
     case 'signal':
-      return `${at} ${e.signal}: ${e.action}`;
+      return `${at} ${sanitizeText(e.signal)}: ${sanitizeText(e.action)}`;
     case 'run-end':
       return `${at} run ${e.state}${e.detail ? `: ${sanitizeText(e.detail)}` : ''}`;
   }
@@ -62,7 +94,26 @@ export interface ProgressRenderer {
   stop(): void;
 }
 
-export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' | 'json'): ProgressRenderer {
+/**
+ * For `reaper run -- COMMAND` (on stderr, between the driver's own lines): where the run is, and
+ * only what the driver cannot say itself (leftovers torn down, stuck members, signals).
+ */
+export function driverEventLine(e: JournalEvent, view: RunView): string | null {
+  switch (e.ev) {
+    case 'task-start':
+      return `reaper: run ${view.runId}: driver pid ${e.pid} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
+    case 'task-stuck':
+    case 'signal':
+    case 'sweep': {
+      const l = eventLine(e, view);
+      return l ? `reaper: ${l}` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' | 'json' | 'driver'): ProgressRenderer {
   let view: RunView | null = null;
   let timer: NodeJS.Timeout | null = null;
   let shown = false;
@@ -76,7 +127,12 @@ export function createProgressRenderer(out: ProgressSink, mode: 'tty' | 'lines' 
     onEvent(e, v) {
       view = v;
       if (mode === 'json') {
-        out.write(JSON.stringify(e) + '\n');
+        out.write(jsonLine(e) + '\n');
+        return;
+      }
+      if (mode === 'driver') {
+        const l = driverEventLine(e, v);
+        if (l) out.write(l + '\n');
         return;
       }
       if (mode === 'lines') {
