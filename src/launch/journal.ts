@@ -38,6 +38,8 @@ export type JournalEvent =
       graceMs: number;
       cgroup: string | null;
       detached: boolean;
+      /** The launcher's host name (`reaper runs`); absent in journals written before it was recorded. */
+      host?: string;
     }
   | {
       ev: 'task-start';

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { teardown } from '../actions/index.js';
@@ -372,6 +372,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       graceMs: config.graceMs,
       cgroup: runCgroup,
       detached: opts.detached ?? false,
+      host: os.hostname(),
     };
     journal.append(start);
     opts.onEvent?.(start, view);

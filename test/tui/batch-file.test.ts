@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, ftruncateSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, ftruncateSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +37,10 @@ describe('batch file of the live screen', () => {
 
   test('--batch: /dev/zero, a FIFO, a folder and a file over 1 MiB are refused at once with one line', () => {
     const t0 = Date.now();
-    usage(() => parseTopArgs(['--batch', '/dev/zero'], dir), /^batch file \/dev\/zero is not a regular file \(a character device\)$/);
-    usage(() => parseTopArgs(['--batch', fifo], dir), /is not a regular file \(a FIFO\)$/);
-    usage(() => parseTopArgs(['--batch', 'folder.yaml'], dir), /is not a regular file \(a folder\)$/);
-    usage(() => parseTopArgs(['--batch', huge], dir), /is too large \(1048577 bytes; at most 1048576\)$/);
+    usage(() => parseTopArgs(['--batch', '/dev/zero'], dir), /^batch file \/dev\/zero: not a batch file: a character device/);
+    usage(() => parseTopArgs(['--batch', fifo], dir), /: not a batch file: a FIFO/);
+    usage(() => parseTopArgs(['--batch', 'folder.yaml'], dir), /: not a batch file: a folder/);
+    usage(() => parseTopArgs(['--batch', huge], dir), /: too large for a batch file \(at most 1024 KiB\)$/);
     assert.ok(Date.now() - t0 < 2000, 'no read hangs or grows');
     const ok = path.join(dir, 'ok.yaml');
     writeFileSync(ok, 'name: x\n');
@@ -55,7 +55,22 @@ describe('batch file of the live screen', () => {
     const a = parseTopArgs([], cwd);
     assert.ok(a !== 'help');
     assert.equal(a.batchFile, null);
-    assert.match(a.batchNotice ?? '', /^batch file \.\/reaper\.yaml is not a regular file \(a FIFO\): not used/);
+    assert.match(a.batchNotice ?? '', /^batch file \.\/reaper\.yaml: not a batch file: a FIFO.*: not used/);
+  });
+
+  test('a ./reaper.yaml others can write is set aside (it would run anything as you); the same file named with --batch is read', () => {
+    const cwd = path.join(dir, 'writable');
+    mkdirSync(cwd);
+    const f = path.join(cwd, 'reaper.yaml');
+    writeFileSync(f, 'name: x\n');
+    chmodSync(f, 0o666);
+    const a = parseTopArgs([], cwd);
+    assert.ok(a !== 'help');
+    assert.equal(a.batchFile, null);
+    assert.match(a.batchNotice ?? '', /writable by others/);
+    const b = parseTopArgs(['--batch', f], cwd);
+    assert.ok(b !== 'help');
+    assert.equal(b.batchFile, f);
   });
 
   for (const which of ['/dev/zero', 'fifo', 'huge'] as const) {
@@ -67,7 +82,7 @@ describe('batch file of the live screen', () => {
       assert.equal(r.status, 2, r.stderr);
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, /^reaper: batch file .* is (not a regular file|too large)/);
+      assert.match(lines[0]!, /^reaper: batch file .*: (not a batch file|too large)/);
       assert.equal(r.stdout, '');
       assert.ok(Date.now() - t0 < 15_000);
     });

@@ -5,14 +5,14 @@
  * (reap through the identity-checked executor, launch and stop through the CLI), owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { batchPatterns, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readTrustedText, RUN_ID_RE, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
-import { ReaperError } from '../../model/errors.js';
+import { batchPatterns, readBatchFile, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readTrustedText, RUN_ID_RE, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
+import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
 import type { RunSummary } from '../../model/run.js';
@@ -54,48 +54,19 @@ export interface TopArgs {
   readonly batchNotice?: string;
 }
 
-/** A batch file is YAML written by a person: anything larger is not one. */
-export const MAX_BATCH_BYTES = 1024 * 1024;
-
 /**
- * The text of a batch file, read only when it is a regular file of at most MAX_BATCH_BYTES.
- * Opened non-blocking (a FIFO with no writer must not hang the open) and checked on the open
- * descriptor (no swap between check and read); at most MAX_BATCH_BYTES + 1 bytes are read, so
- * /dev/zero or a file that grows cannot grow this process. Throws a one-line USAGE error.
+ * The text of a batch file through the launcher's one safe reader (regular file, at most
+ * MAX_BATCH_BYTES, never a hang on /dev/zero or a FIFO, UTF-8); `found`: a ./reaper.yaml nobody
+ * named must also be the caller's and writable by nobody else. Throws one USAGE line.
  */
-export function readBatchText(file: string, shown: string = file): string {
-  let fd: number;
+export function readBatchText(file: string, shown: string = file, found = false): string {
   try {
-    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+    return readBatchFile(file, { requireOwn: found });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'cannot open')}`);
+    if (!isReaperError(e)) throw e;
+    const why = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)}: ${why}`);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is not a regular file (${fileKind(st)})`);
-    if (st.size > MAX_BATCH_BYTES) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is too large (${st.size} bytes; at most ${MAX_BATCH_BYTES})`);
-    const buf = Buffer.alloc(MAX_BATCH_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) break;
-      n += r;
-      if (n > MAX_BATCH_BYTES) throw new ReaperError('USAGE', `batch file ${sanitizeText(shown)} is too large (it grew past ${MAX_BATCH_BYTES} bytes)`);
-    }
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fileKind(st: ReturnType<typeof fstatSync>): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a file';
 }
 
 /** Normalise argv once; every problem is one USAGE error (exit 2). */
@@ -118,7 +89,7 @@ export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
     // Found, not given: a ./reaper.yaml that is no batch file (a FIFO, a device, huge) is set
     // aside with a notice instead of stopping the screen.
     try {
-      readBatchText(path.join(cwd, 'reaper.yaml'), './reaper.yaml');
+      readBatchText(path.join(cwd, 'reaper.yaml'), './reaper.yaml', true);
       batchFile = path.join(cwd, 'reaper.yaml');
     } catch (e) {
       batchNotice = `${(e as Error).message}: not used (L needs --batch FILE)`;
@@ -452,3 +423,4 @@ export async function run(argv: string[]): Promise<number> {
   }
   return 0;
 }
+export { MAX_BATCH_BYTES } from '../../launch/index.js';

@@ -5,7 +5,7 @@
  */
 import type { JournalEvent, RunView } from '../../launch/index.js';
 import { formatDuration } from '../../launch/index.js';
-import { sanitizeText } from '../../model/sanitize.js';
+import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 
 export interface ProgressSink {
   write(s: string): void;
@@ -50,12 +50,9 @@ export function safeSink(stream: NodeJS.WriteStream): ProgressSink {
   };
 }
 
-/**
- * JSON for a terminal or a log: JSON.stringify escapes C0 controls but passes C1 controls, DEL and
- * bidi overrides raw, and those reach whoever reads the output with `cat` or `tail`.
- */
+/** One JSON line of `run --json`: the shared serialiser (C1, DEL and bidi controls escaped). */
 export function jsonLine(v: unknown): string {
-  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return toSafeJson(v);
 }
 
 export function eventLine(e: JournalEvent, view: RunView): string | null {
