@@ -5,7 +5,8 @@
  */
 import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, useApp, useInput } from 'ink';
-import { DetailsPane, detailLines } from './components/DetailsPane.js';
+import { DetailsPane, detailLines, historyRunId } from './components/DetailsPane.js';
+import type { RunHistoryEntry } from '../analysis/run-history.js';
 import { GpuTable, gpuLineCount } from './components/GpuTable.js';
 import { Header } from './components/Header.js';
 import { JobsPanel, jobLines } from './components/JobsPanel.js';
@@ -100,14 +101,27 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
   const cursor = cursorIndexIn(state, rows);
   const nowMs = data.snapshot?.takenAtMs ?? null;
   const jobs = jobLines(data.runs, nowMs, theme, actions.batchFile);
+  // A run's history is read when the pane opens on a run's row, and again at most once per
+  // refresh while it stays open (data.runs is a new value per process scan, not per key).
+  const historyId = state.details ? historyRunId(rows[cursor]) : null;
+  const history = useMemo((): RunHistoryEntry | null => {
+    if (historyId === null || !source.readRunHistory) return null;
+    try {
+      return source.readRunHistory(historyId);
+    } catch (e) {
+      return { kind: 'unreadable', id: historyId, dir: '?', reason: oneLine(e) };
+    }
+  }, [historyId, source, data.runs]);
   const details = state.details
-    ? detailLines({ row: rows[cursor], snapshot: data.snapshot, verdicts: data.verdicts, gpu: data.gpu, runs: data.runs, protection: data.protection }, width, theme)
+    ? detailLines({ row: rows[cursor], snapshot: data.snapshot, verdicts: data.verdicts, gpu: data.gpu, runs: data.runs, protection: data.protection, history }, width, theme)
     : [];
   const layout = planLayout({
     rows: height,
     gpuLines: gpuLineCount(data.gpu, nowMs, data.probe.intervalMs),
     jobLines: jobs.length,
     detailLines: details.length,
+    // A run's history is what the pane was opened for: it may take more of the screen.
+    ...(history ? { detailShare: 0.6 } : {}),
   });
   const top = scrollTop(topRef.current, cursor, layout.tree, rows.length);
   topRef.current = top;

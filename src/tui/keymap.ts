@@ -47,7 +47,7 @@ export const KEYMAP: readonly Binding[] = [
   { keys: ['space'], intent: 'tag', help: 'tag / untag the process (and move down)' },
   { keys: ['a'], intent: 'tagLeftovers', help: 'tag every leftover shown' },
   { keys: ['u'], intent: 'untagAll', help: 'untag all' },
-  { keys: ['enter'], intent: 'details', help: 'details pane: every reason, why it is stuck' },
+  { keys: ['enter'], intent: 'details', help: 'details: every reason, why stuck; a run: its history' },
   { keys: ['escape'], intent: 'closePane', help: 'close pane / clear filter' },
   { keys: ['left', '-'], intent: 'fold', help: 'fold the subtree' },
   { keys: ['right', '+'], intent: 'unfold', help: 'unfold the subtree' },

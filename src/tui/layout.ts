@@ -10,6 +10,8 @@ export interface LayoutInput {
   readonly jobLines: number;
   /** Lines the details pane wants (0 when closed). */
   readonly detailLines: number;
+  /** Most of the free lines the details pane may take when it wants them (default 0.4). */
+  readonly detailShare?: number;
 }
 
 export interface Layout {
@@ -32,7 +34,7 @@ export function planLayout(inp: LayoutInput): Layout {
   let free = Math.max(0, total - fixed);
   let gpu = Math.min(inp.gpuLines, Math.max(1, Math.floor(free * 0.3)));
   let jobs = Math.min(inp.jobLines, Math.max(1, Math.floor(free * 0.22)));
-  let details = inp.detailLines > 0 ? Math.min(inp.detailLines, Math.max(4, Math.floor(free * 0.4))) : 0;
+  let details = inp.detailLines > 0 ? Math.min(inp.detailLines, Math.max(4, Math.floor(free * (inp.detailShare ?? 0.4)))) : 0;
   // Give the tree at least a few rows: shrink jobs, then details, then the GPU table.
   const need = (): number => gpu + jobs + details + MIN_TREE_LINES - free;
   while (need() > 0 && jobs > 0) jobs--;

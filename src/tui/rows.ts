@@ -284,7 +284,8 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
       for (const p of snapshot.processes) if (p.runId === id && inScope(p.pid)) members.add(p.pid);
       const run = runs.find((r) => r.id === id);
       for (const pid of members) placed.add(pid);
-      if (members.size === 0 && (!run || !run.live)) continue;
+      // An ended run with a record keeps its (empty) row: Enter on it shows its history.
+      if (members.size === 0 && !run) continue;
       const flag = run && launcherGone(run) ? ' LAUNCHER GONE' : '';
       const label = run
         ? `run ${id} ${run.name} (${run.state}${flag}): ${members.size} process${members.size === 1 ? '' : 'es'}`

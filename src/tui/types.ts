@@ -4,6 +4,7 @@
  * imports probe, actions or launch.
  */
 import type { ReapTarget } from '../analysis/index.js';
+import type { RunHistoryEntry } from '../analysis/run-history.js';
 import type { Snapshot, RunSummary, Verdict, GpuState } from '../model/index.js';
 
 export interface HostStats {
@@ -47,6 +48,12 @@ export interface DataSource {
   getData(): TuiData;
   /** Ask for a scan now (after an action), without waiting for the interval. Optional. */
   refresh?(): void;
+  /**
+   * One run's history from its journal (stderr tails of failed stages included), for the details
+   * pane on a run's row. Called when the pane opens on such a row and at most once per refresh
+   * while it stays open. Optional: without it the pane shows the run record's summary only.
+   */
+  readRunHistory?(runId: string): RunHistoryEntry;
 }
 
 export type SignalAction = 'kill' | 'term' | 'cont';

@@ -5,6 +5,7 @@
 import type { GpuState, ProcInfo, Reason, RunSummary, Snapshot, Verdict } from '../../src/model/index.js';
 import { NO_GPU_STATE } from '../../src/model/index.js';
 import { fakeProc } from './proc-fake.js';
+import type { RunHistoryEntry } from '../../src/analysis/run-history.js';
 import type { ActionOutcome, ActionTarget, DataSource, SignalAction, TuiActions, TuiData } from '../../src/tui/types.js';
 
 export const CLK = 100;
@@ -98,6 +99,21 @@ export class FakeSource implements DataSource {
     this.current = next;
     for (const l of this.listeners) l();
   }
+}
+
+/** A fake source that also answers the details pane's run-history reads, counting them. */
+export class FakeHistorySource extends FakeSource {
+  reads: string[] = [];
+  constructor(
+    current: TuiData,
+    private readonly read: (runId: string) => RunHistoryEntry,
+  ) {
+    super(current);
+  }
+  readRunHistory = (runId: string): RunHistoryEntry => {
+    this.reads.push(runId);
+    return this.read(runId);
+  };
 }
 
 export interface RecordedCall {

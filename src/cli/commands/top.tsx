@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { executeReap } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { batchPatterns, readBatchFile, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readTrustedText, RUN_ID_RE, runsDir, stateDir, stopRun, summarizeRun } from '../../launch/index.js';
+import { batchPatterns, readBatchFile, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readRunHistory, readTrustedText, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun, type RunHistoryEntry } from '../../launch/index.js';
 import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
@@ -155,6 +155,38 @@ export function createRunsReader(state: string): RunsReader {
   };
 }
 
+/** Lines of stderr the details pane shows per failed stage. */
+export const PANE_TAIL_LINES = 5;
+
+/**
+ * The details pane's run history: `reaper show`'s reader (journal and stderr tails read
+ * defensively), behind the same trust checks as the jobs list, so a planted or foreign run
+ * folder is shown as unreadable with the reason, not as a history. The result for an ended run
+ * is kept while its journal stays the same (a live run's durations move, so it is read again).
+ */
+export function createHistoryReader(state: string, tailLines = PANE_TAIL_LINES): (runId: string) => RunHistoryEntry {
+  const cache = new Map<string, { ino: number; size: number; mtimeMs: number; entry: RunHistoryEntry }>();
+  return (runId) => {
+    const unreadable = (reason: string): RunHistoryEntry => ({ kind: 'unreadable', id: runId, dir: RUN_ID_RE.test(runId) ? runPaths(state, runId).dir : '-', reason });
+    const sd = inspectStateDir(state);
+    if (sd !== null) return unreadable(sd);
+    const t = inspectRunFolder(state, runId);
+    if (!t.ok) return unreadable(t.why);
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(t.run.journal);
+    } catch (e) {
+      return unreadable(oneLine(e));
+    }
+    const c = cache.get(runId);
+    if (c && c.ino === st.ino && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.entry;
+    const entry = readRunHistory(state, runId, { tailLines });
+    if (entry.kind === 'run' && entry.state !== 'running') cache.set(runId, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, entry });
+    else cache.delete(runId);
+    return entry;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The live data source.
 
@@ -183,6 +215,7 @@ export class LiveSource implements DataSource {
   private gpuSinceMs: number | null = null;
   private since: Map<string, { state: string; sinceMs: number; observed: boolean }> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
+  private readonly historyReader = createHistoryReader(stateDir(process.env));
 
   constructor(private readonly opts: LiveSourceOptions) {
     if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
@@ -205,6 +238,8 @@ export class LiveSource implements DataSource {
   };
 
   getData = (): TuiData => this.data;
+
+  readRunHistory = (runId: string): RunHistoryEntry => this.historyReader(runId);
 
   private publish(next: TuiData): void {
     this.data = next;

@@ -1,5 +1,7 @@
 import React from 'react';
 import { Box } from 'ink';
+import type { RunHistoryEntry, TaskHistory } from '../../analysis/run-history.js';
+import { formatRunHistoryLines } from '../../analysis/run-history-text.js';
 import type { GpuState, RunSummary, Snapshot, Verdict } from '../../model/index.js';
 import { elapsedSec, parseWrapperArgv, sanitizeText } from '../../model/index.js';
 import { formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
@@ -16,6 +18,50 @@ export interface DetailsInput {
   readonly gpu: GpuState;
   readonly runs: readonly RunSummary[];
   readonly protection: (pid: number) => string | null;
+  /** The history of the row's run (read by the data source when the pane opened), if any. */
+  readonly history?: RunHistoryEntry | null;
+}
+
+/** The run a row stands for in the details pane: a run's group row, or a process launched by a run. */
+export function historyRunId(row: Row | undefined): string | null {
+  if (row?.kind === 'group') return row.runId;
+  if (row?.kind === 'proc') return row.proc.runId;
+  return null;
+}
+
+const BAD_TASK: ReadonlySet<TaskHistory['outcome']> = new Set(['failed', 'unknown', 'cancelled']);
+
+/**
+ * A run's history as pane lines, the same text as `reaper show` (formatRunHistoryLines, which
+ * sanitises every journal and log string), ordered for a short pane: the run's summary line,
+ * then the selected task, then the tasks that did not succeed, then the others, then the rest
+ * of the run's header (times, host, record folder). Blank separators are dropped.
+ */
+export function historyLines(entry: RunHistoryEntry, width: number, t: Theme, task: number | null = null): Segment[][] {
+  if (entry.kind === 'unreadable') return formatRunHistoryLines(entry, width).map((l) => [seg(l, t.error)]);
+  const rank = (x: TaskHistory): number => (x.task === task ? 0 : BAD_TASK.has(x.outcome) ? 1 : 2);
+  const tasks = [...entry.tasks].sort((a, b) => rank(a) - rank(b) || a.task - b.task);
+  // Blocks: the header, then one per task (formatRunHistoryLines puts one blank line before each task).
+  const blocks: string[][] = [[]];
+  for (const l of formatRunHistoryLines({ ...entry, tasks }, width)) {
+    if (l === '') blocks.push([]);
+    else blocks[blocks.length - 1]!.push(l);
+  }
+  const [header = [], ...taskBlocks] = blocks;
+  const out: Segment[][] = [];
+  const runTone = entry.state === 'finished' || entry.state === 'running' ? undefined : t.error;
+  if (header[0] !== undefined) out.push([seg(header[0], runTone, { bold: true })]);
+  taskBlocks.forEach((b, i) => {
+    const th = tasks[i];
+    const selected = th !== undefined && th.task === task;
+    const bad = th !== undefined && BAD_TASK.has(th.outcome);
+    b.forEach((l, j) => {
+      if (j === 0) out.push([seg(selected ? '▸ ' : '', t.accent, { bold: true }), seg(l, bad ? t.error : selected ? t.accent : undefined, { bold: selected || bad })]);
+      else out.push([seg(l, /^\s+\| /.test(l) ? undefined : t.dim)]);
+    });
+  });
+  for (const l of header.slice(1)) out.push([seg(l, t.dim)]);
+  return out;
 }
 
 /** Every line of the details pane for the cursor row: identity, state, GPU use, run, command, every reason. */
@@ -25,6 +71,7 @@ export function detailLines(inp: DetailsInput, width: number, t: Theme): Segment
   if (!row) return [rule('details'), [seg('nothing selected', t.dim)]];
   if (row.kind === 'group') {
     const lines: Segment[][] = [rule(`details: ${sanitizeText(row.label)}`)];
+    if (row.runId && inp.history) return [...lines, ...historyLines(inp.history, width, t)];
     lines.push([seg(`${row.pids.length} process${row.pids.length === 1 ? '' : 'es'} in this group`)]);
     const run = row.runId ? inp.runs.find((r) => r.id === row.runId) : undefined;
     if (run) {
@@ -73,13 +120,23 @@ export function detailLines(inp: DetailsInput, width: number, t: Theme): Segment
   const prot = inp.protection(p.pid);
   if (prot) lines.push([seg(`protected: ${sanitizeText(prot)} (actions skip it)`, t.dim)]);
   for (const l of wrapText(`cmd: ${p.cmd}`, Math.max(10, width)).slice(0, 3)) lines.push([seg(l)]);
+  if (p.runId && inp.history) {
+    const task = p.taskId !== null && /^\d+$/.test(p.taskId) ? Number(p.taskId) : null;
+    lines.push(rule(`run ${sanitizeText(p.runId)}`));
+    lines.push(...historyLines(inp.history, width, t, task));
+  }
   return lines;
 }
 
 export function DetailsPane({ lines, width, height }: { lines: readonly Segment[][]; width: number; height: number }): React.ReactElement | null {
-  useTheme();
+  const t = useTheme();
   if (height <= 0) return null;
-  const shown = lines.slice(0, height);
+  // Never taller than its share: what does not fit is counted on the last line.
+  let shown = lines.slice(0, height);
+  if (lines.length > height) {
+    const more = lines.length - height + 1;
+    shown = [...lines.slice(0, height - 1), [seg(`… ${more} more line${more === 1 ? '' : 's'} (Esc closes)`, t.dim)]];
+  }
   return (
     <Box flexDirection="column">
       {shown.map((l, i) => (
