@@ -1,7 +1,6 @@
 /** `reaper runs`: the recent runs from their journals, newest first (src/launch/history.ts). */
 import { ReaperError } from '../../model/errors.js';
 import { listRunIds, readRunHistories, stateDir } from '../../launch/index.js';
-import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
 import { buildRunsDocument } from '../render/history-json.js';
 import { renderRunsText } from '../render/history-text.js';
@@ -28,7 +27,6 @@ export const DEFAULT_LIMIT = 20;
 
 export function parseRunsArgs(argv: string[]): RunsArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
-  assertNoBooleanValues(argv, SPEC);
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   if (input.length > 0) throw new ReaperError('USAGE', `runs takes no arguments, got "${input[0]}" (did you mean "reaper show ${input[0]}"?)`);
   if (flags.limit === '' || flags.limit === null) throw new ReaperError('USAGE', '--limit needs a value');

@@ -2,7 +2,6 @@
 import { ReaperError } from '../../model/errors.js';
 import { formatRunHistoryLines, readRunHistory, resolveRunId, stateDir } from '../../launch/index.js';
 import { sanitizeText } from '../../model/sanitize.js';
-import { assertNoBooleanValues } from '../boolean-flags.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
 import { buildShowDocument } from '../render/history-json.js';
 import { toSafeJson } from '../../model/sanitize.js';
@@ -29,7 +28,6 @@ export interface ShowArgs {
 
 export function parseShowArgs(argv: string[]): ShowArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
-  assertNoBooleanValues(argv, SPEC);
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   if (input.length !== 1) throw new ReaperError('USAGE', input.length === 0 ? 'show: expected a run id (or "last")' : `show: expected one run id, got ${input.length} arguments`);
   if (flags.lines === '' || flags.lines === null) throw new ReaperError('USAGE', '--lines needs a value');
