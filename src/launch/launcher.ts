@@ -324,8 +324,6 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
   const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
   checkStateFolder(opts.state);
-  // A run id names one run: appending to another run's journal would make `stop` of one kill the other.
-  if (existsSync(paths.journal)) throw new ReaperError('USAGE', `run id ${runId} is already taken (${paths.journal} exists); nothing was started`);
 
   // Everything before the first task can fail (a full or read-only state disk): then nothing of
   // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
@@ -347,7 +345,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
   let step = 'create the run folder';
   try {
-    createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
+    // Exclusive and 0700: a run id names one run (sharing one would make `stop` of one kill the other).
+    createRunDir(opts.state, runId, { adopt: opts.detached === true });
     step = 'open the journal';
     journal = new JournalWriter(paths.journal);
     if (c.cgroupBase) {

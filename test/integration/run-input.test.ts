@@ -124,7 +124,7 @@ describe('run ids', () => {
     const before = readFileSync(journal, 'utf8');
     const again = runCli(['run', f, '--gpus', 'sim:1', '--run-id', id]);
     assert.equal(again.code, 2, again.stderr);
-    assert.match(again.stderr, /^reaper: run id 20261202-000000-abcd is already taken/);
+    assert.match(again.stderr, /^reaper: run id 20261202-000000-abcd is already in use/);
     assert.equal(readFileSync(journal, 'utf8'), before, "the first run's journal is untouched");
     assert.equal(readFileSync(path.join(dir, 'ran-twice'), 'utf8'), 'ran\n', 'the second run started nothing');
   });

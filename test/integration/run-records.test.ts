@@ -225,7 +225,8 @@ describe('run records', { concurrency: 1 }, () => {
     const { state, batch, env, track } = setup(t, 'no-cgroup,no-pidns,no-pdeathsig');
     const { runId, launcherPid } = detach(batch, env, state);
     track(runId, launcherPid);
-    await waitFor(() => markerPids(runId).length >= 2, { timeoutMs: 20_000, what: 'tasks running' });
+    // Two tasks started by the journal's word (a marker count alone can be one task's wrapper and child).
+    await waitFor(() => readJournalFile(state, runId).filter((e) => e.ev === 'task-start').length >= 2, { timeoutMs: 20_000, what: 'two tasks started' });
     process.kill(launcherPid, 'SIGKILL');
     await waitFor(() => ends(state, runId).length > 0, { timeoutMs: 20_000, what: 'guardian end record' });
     await waitFor(() => markerPids(runId).length === 0, { timeoutMs: 15_000, what: 'guardian teardown' });
