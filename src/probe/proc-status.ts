@@ -43,6 +43,11 @@ function numberAtBytes(buf: Buffer, len: number, needle: Buffer, from: number): 
   if (at < 0 || at >= len) return null;
   let p = at + needle.length;
   while (p < len && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
+  return decimalAt(buf, len, p);
+}
+
+/** The unsigned decimal that starts at `p` (no allocation: the scanner's hot path); null when none. */
+function decimalAt(buf: Buffer, len: number, p: number): { value: number; end: number } | null {
   const start = p;
   let v = 0;
   while (p < len) {
@@ -51,8 +56,7 @@ function numberAtBytes(buf: Buffer, len: number, needle: Buffer, from: number): 
     v = v * 10 + (c - 48);
     p++;
   }
-  if (p === start) return null;
-  return { value: v, end: p };
+  return p === start ? null : { value: v, end: p };
 }
 
 /** The same from bytes (scanner hot path). Lines appear in the order TracerPid, Uid, …, VmLck, …, VmRSS. */
@@ -69,16 +73,7 @@ export function parseStatusBytes(buf: Buffer, len: number): RawStatus {
 export function parseStatmResidentPages(buf: Buffer, len: number): number | null {
   let p = 0;
   while (p < len && buf[p] !== 0x20) p++;
-  p++;
-  const start = p;
-  let v = 0;
-  while (p < len) {
-    const c = buf[p]!;
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-    p++;
-  }
-  return p === start ? null : v;
+  return decimalAt(buf, len, p + 1)?.value ?? null;
 }
 
 /**
