@@ -101,7 +101,8 @@ test('ls text: ps f forest with STAT column', async () => {
   const lines = r.stdout.trimEnd().split('\n');
   assert.match(lines[0]!, /PID USER +STAT +%CPU +RSS GPU +GPUMEM ELAPSED( +REASONS)? +COMMAND/);
   assert.equal(lines.length, 1 + Object.keys(tree.pids).length);
-  assert.match(lines[1]!, new RegExp(`^[ !] +${tree.pids.root} \\S+ +Ss .* ended-run`));
+  // REASONS is a comma list (e.g. orphaned,ended-run): the marker of a run that is not live is one of them.
+  assert.match(lines[1]!, new RegExp(`^[ !] +${tree.pids.root} \\S+ +Ss .*[ ,]ended-run[ ,]`));
   const stopped = lines.find((l) => l.includes(` ${tree.pids.stopped} `))!;
   assert.match(stopped, /^! +\d+ \S+ +T +.* stopped,ended-run +.*\\_ sleep 600$/);
   assert.ok(!r.stdout.includes('\x1b'));
