@@ -107,6 +107,7 @@ export function serviceUnit(cgroup: string | null | undefined): string | null {
  *    descendants; it is its own orphan only when it made its own session or its session's
  *    leader (the login shell) is gone.
  *  - A daemon or service (daemonOf) owns what is below it: null.
+ *  - The walk stops at a live session leader that has a live parent: a session is its leader's.
  */
 export function orphanRootOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
   const seen = new Set<number>();
@@ -122,6 +123,9 @@ export function orphanRootOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
       if (sessionGone || !leaderAlive(snapshot, cur.pgid, cur, 'pgid') || cur.pgid !== adopterPgid) return cur;
       return null;
     }
+    // A live session leader whose parent lives owns its session: what happened to processes
+    // above it (a CI harness adopted by init, a terminal multiplexer's server) is not this job's.
+    if (cur.sid === cur.pid) return null;
     cur = snapshot.byPid.get(cur.ppid);
   }
   return null;
