@@ -323,14 +323,14 @@ describe('never flagged', () => {
 
 describe('orphaned: a live session is its leader\'s', () => {
   // 10: a harness process adopted by init inside a group whose leader (9) is gone. Below it, a
-  // live session leader 100 (an interactive bash) runs a background subshell 200 whose argv names
-  // the batch driver: nothing of that session lost its owner.
+  // live session leader 100 (an interactive bash) runs the batch driver 200 as a background job,
+  // with its sample 300: nothing of that session lost its owner (fails before the session stop).
   const s = snap([
     proc({ pid: 1, ppid: 0, uid: 0, user: 'root', comm: 'init' }),
     proc({ pid: 10, ppid: 1, pgid: 9, sid: 9, comm: 'node' }),
     proc({ pid: 100, ppid: 10, pgid: 100, sid: 100, comm: 'bash' }),
-    proc({ pid: 200, ppid: 100, pgid: 200, sid: 100, comm: 'sh', argv: ['sh', '-c', 'python3 batch_sampleandeval_parallel.py; sleep 600'], cmd: 'sh -c python3 batch_sampleandeval_parallel.py; sleep 600' }),
-    proc({ pid: 300, ppid: 200, pgid: 200, sid: 100, comm: 'sleep', argv: ['sleep', '600'], cmd: 'sleep 600' }),
+    proc({ pid: 200, ppid: 100, pgid: 200, sid: 100, comm: 'python3', argv: ['python3', 'batch_sampleandeval_parallel.py'], cmd: 'python3 batch_sampleandeval_parallel.py' }),
+    proc({ pid: 300, ppid: 200, pgid: 200, sid: 100, comm: 'python3', argv: ['python3', 'sample_diffusion.py'], cmd: 'python3 sample_diffusion.py' }),
   ]);
   it('processes below a live session leader are not orphaned by what happened above it', () => {
     assert.deepEqual(codes(s, 200), []);
