@@ -60,10 +60,12 @@ async function scancel(...ids: string[]): Promise<void> {
   assert.equal(classifySlurmOutcome(o), null, o.stderr);
 }
 
-/** Live processes whose argv[0] starts with lab-esc-<tag>- (zombies have no cmdline). */
-function escapees(t: string): Array<{ pid: number; kind: string }> {
+/**
+ * Live processes whose argv[0] starts with lab-esc-<t>- (zombies have no cmdline). `t` is this
+ * file's unique tag plus a letter per test; the cleanup passes the bare tag with no dash.
+ */
+function escapees(t: string, prefix = `lab-esc-${t}-`): Array<{ pid: number; kind: string }> {
   const out: Array<{ pid: number; kind: string }> = [];
-  const prefix = `lab-esc-${t}-`;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let argv0: string;
@@ -103,7 +105,7 @@ const wrapper = join(labScripts, 'exec-argv.sh');
 after(async () => {
   // Everything this file started, even when a test failed: its jobs, then any process it made.
   if (check.lab) await scancel(...submitted).catch(() => undefined);
-  for (const e of escapees(tag)) {
+  for (const e of escapees(tag, `lab-esc-${tag}`)) {
     try {
       process.kill(e.pid, 'SIGKILL');
     } catch {
