@@ -52,7 +52,7 @@ async function check(): Promise<LabCheck> {
   Object.assign(env, file);
   const o = await runSlurmCommand('sinfo', ['--noheader', `--nodes=${node}`, '--format=%T'], { deadlineMs: 5000, env });
   const err = classifySlurmOutcome(o);
-  if (err) return { lab: null, why: `Slurm lab not usable: ${err.message}` };
+  if (err) return { lab: null, why: `Slurm lab not usable (${LAB_ENV_FILE} is there, but ${err.message}); restart it: ${START}` };
   const state = o.stdout.trim();
   if (!/^(idle|mixed|allocated|completing)/.test(state)) return { lab: null, why: `Slurm lab node ${node} is "${state}", not idle` };
   return {
