@@ -8,6 +8,12 @@ SLURM_ETC=${SLURM_ETC:-/etc/slurm}                 # slurm.conf, gres.conf, cgro
 MUNGE_RUN=${MUNGE_RUN:-/run/munge}
 LAB_MARK='# written by reaper test/lab/start.sh'   # marks config files this lab may overwrite or delete
 
+# start.sh empties SLURM_LAB_DIR and stop.sh deletes files in it: never a shared folder.
+case "$SLURM_LAB_DIR" in
+  /*/*/*) ;;
+  *) printf '[lab] SLURM_LAB_DIR=%s: give a folder of its own, at least three levels deep\n' "$SLURM_LAB_DIR" >&2; exit 1 ;;
+esac
+
 say() { printf '[lab %s] %s\n' "$(date -u +%T)" "$*" >&2; }
 die() { say "cannot start: $*"; exit 1; }
 ms()  { date +%s%3N; }
