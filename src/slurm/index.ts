@@ -10,3 +10,4 @@ export * from './sacct-text.js';
 export * from './scontrol-text.js';
 export * from './squeue-json.js';
 export * from './proc-cgroup.js';
+export * from './query.js';

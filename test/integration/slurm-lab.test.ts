@@ -12,11 +12,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  classifySlurmOutcome,
+  cancelJobs,
   parseSqueueText,
+  queryJobs,
   readSlurmCgroup,
   runSlurmCommand,
   squeueArgs,
+  submitJob,
   type SlurmJob,
 } from '../../src/slurm/index.js';
 import { labScripts, slurmLab, type SlurmLab } from '../helpers/slurm-lab.js';
@@ -34,19 +36,17 @@ function lab(): SlurmLab {
 }
 
 async function sbatch(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  const o = await runSlurmCommand('sbatch', ['--parsable', ...args], { deadlineMs: 30_000, env: { ...lab().env, ...extraEnv }, cwd: work });
-  const err = classifySlurmOutcome(o);
-  assert.equal(err, null, err?.message);
-  const id = o.stdout.trim();
-  assert.match(id, /^\d+$/, `sbatch --parsable printed ${JSON.stringify(o.stdout)}`);
-  submitted.push(id);
-  return id;
+  const r = await submitJob(args, { deadlineMs: 30_000, env: { ...lab().env, ...extraEnv }, cwd: work });
+  assert.equal(r.error, null, r.error?.message);
+  submitted.push(r.jobId!);
+  return r.jobId!;
 }
 
 async function job(id: string): Promise<SlurmJob | null> {
-  const o = await runSlurmCommand('squeue', squeueArgs({ jobs: [id] }), { deadlineMs: 15_000, env: lab().env });
-  assert.equal(classifySlurmOutcome(o), null, o.stderr);
-  return parseSqueueText(o.stdout).jobs.find((j) => j.jobId === id) ?? null;
+  const r = await queryJobs([id], { deadlineMs: 15_000, env: lab().env });
+  assert.equal(r.error, null, r.error?.message);
+  assert.deepEqual(r.bad, []);
+  return r.jobs.find((j) => j.jobId === id) ?? null;
 }
 
 const stateIs = (id: string, ...states: string[]) => async () => {
@@ -55,9 +55,8 @@ const stateIs = (id: string, ...states: string[]) => async () => {
 };
 
 async function scancel(...ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const o = await runSlurmCommand('scancel', ids, { deadlineMs: 15_000, env: lab().env });
-  assert.equal(classifySlurmOutcome(o), null, o.stderr);
+  const err = await cancelJobs(ids, { deadlineMs: 15_000, env: lab().env });
+  assert.equal(err, null, err?.message);
 }
 
 /**
@@ -196,6 +195,12 @@ describe(`Slurm lab (${check.lab ? `Slurm ${check.lab.version}, node ${check.lab
     const ms = Date.now() - t0;
     // What a stage timeout costs on Slurm when the task ignores TERM: KillWait (5 s in the lab, 30 s by default).
     assert.ok(ms >= (lab().killWaitS - 1) * 1000, `gone after ${ms} ms, before KillWait (${lab().killWaitS} s)`);
+  });
+
+  it('a job id Slurm does not know: squeue lists nothing, scancel says nothing (confirm, never trust scancel)', async () => {
+    const r = await queryJobs(['999999'], { deadlineMs: 15_000, env: lab().env });
+    assert.deepEqual([r.jobs, r.error], [[], null]);
+    assert.equal(await cancelJobs(['999999'], { deadlineMs: 15_000, env: lab().env }), null);
   });
 
   it('--kill-on-invalid-dep=yes cancels the dependent of a failed job; without it the dependent pends forever', async () => {

@@ -13,6 +13,7 @@ import {
   parseSlurmCgroup,
   parseSlurmDuration,
   parseSqueueJson,
+  parseSbatchParsable,
   parseSqueueText,
   slurmClientEnv,
   squeueArgs,
@@ -200,4 +201,10 @@ test('client env: output overrides are removed, everything else kept', () => {
   const env = slurmClientEnv({ SQUEUE_FORMAT: '%i', SQUEUE_FORMAT2: 'x', SQUEUE_STATES: 'all', SACCT_FORMAT: 'x', SINFO_FORMAT: 'x',
     SLURM_TIME_FORMAT: 'relative', SLURM_CONF: '/etc/slurm/slurm.conf', SBATCH_ACCOUNT: 'a', PATH: '/bin', SLURM_JOB_ID: '4', U: undefined });
   assert.deepEqual(env, { SLURM_CONF: '/etc/slurm/slurm.conf', SBATCH_ACCOUNT: 'a', PATH: '/bin', SLURM_JOB_ID: '4' });
+});
+
+test('sbatch --parsable answers: "id" or "id;cluster", anything else refused', () => {
+  assert.deepEqual(parseSbatchParsable('42\n'), { jobId: '42', cluster: null });
+  assert.deepEqual(parseSbatchParsable('42;lab\n'), { jobId: '42', cluster: 'lab' });
+  for (const t of ['', 'Submitted batch job 42', '42 43', '-1']) assert.equal(parseSbatchParsable(t), null, t);
 });
