@@ -58,3 +58,14 @@ export async function cancelJobs(jobIds: readonly string[], o: SlurmCallOptions 
   const args = o.signal ? [`--signal=${o.signal}`, ...jobIds] : [...jobIds];
   return classifySlurmOutcome(await runSlurmCommand(bin('scancel', o), args, o));
 }
+
+/**
+ * `scontrol ping`: the one client that does not retry a down controller (8 ms to say DOWN, where
+ * squeue, sinfo, sbatch and scancel each retry for 9 s on 22.05). Ask it first when a screen or
+ * `reaper doctor` must stay quick.
+ */
+export async function pingController(o: SlurmCallOptions): Promise<{ up: boolean; error: SlurmError | null }> {
+  const out = await runSlurmCommand(bin('scontrol', o), ['ping'], o);
+  if (out.exitCode === 0 && /\bis UP\b/.test(out.stdout)) return { up: true, error: null };
+  return { up: false, error: classifySlurmOutcome(out) ?? { kind: 'unknown', message: 'scontrol: ping gave no UP line' } };
+}

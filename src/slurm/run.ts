@@ -3,7 +3,8 @@
  * environment without output overrides. Never throws: every failure is a field of the outcome,
  * for classifySlurmOutcome. A controller that is down makes every client retry for about 10 s
  * (measured: 9.0 s for squeue and sbatch on 22.05), so a deadline under that turns "unreachable"
- * into "timeout"; a screen refresh may prefer that, a submit should wait longer.
+ * into "timeout"; a screen refresh may prefer that, a submit should wait longer. `scontrol ping`
+ * does not retry (8 ms to say DOWN): see pingController.
  */
 import { spawn } from 'node:child_process';
 import { slurmClientEnv } from './client-env.js';

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import {
   cancelJobs,
   parseSqueueText,
+  pingController,
   queryJobs,
   readSlurmCgroup,
   runSlurmCommand,
@@ -115,6 +116,10 @@ after(async () => {
 });
 
 describe(`Slurm lab (${check.lab ? `Slurm ${check.lab.version}, node ${check.lab.node}` : 'absent'})`, { skip }, () => {
+  it('scontrol ping says the controller is UP', async () => {
+    assert.deepEqual(await pingController({ deadlineMs: 15_000, env: lab().env }), { up: true, error: null });
+  });
+
   it('sbatch --parsable runs the argv as given, exec\'d: no shell left between Slurm and the program', async () => {
     const out = join(work, 'argv.out');
     const args = ['a b', '$HOME', '; echo no', "it's", '*', ''];

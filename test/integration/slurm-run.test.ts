@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { classifySlurmOutcome, runSlurmCommand } from '../../src/slurm/index.js';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/gpu-helpers.js';
+import { classifySlurmOutcome, pingController, runSlurmCommand } from '../../src/slurm/index.js';
 
 const node = process.execPath;
 /** Gone or a zombie (the state letter after the last ")" is Z). */
@@ -65,4 +68,20 @@ test('a failing client keeps its exit code and stderr', async () => {
   const o = await runSlurmCommand(node, ['-e', 'process.stderr.write("slurm_load_jobs error: Invalid job id specified\\n"); process.exit(1)'], { deadlineMs: 20_000 });
   assert.deepEqual([o.exitCode, o.timedOut, o.truncated], [1, false, false]);
   assert.equal(classifySlurmOutcome(o)!.kind, 'invalid-job');
+});
+
+test('pingController: a down controller (the captured scontrol text, exit 1) is up: false, controller-unreachable', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reaper-fake-scontrol-'));
+  try {
+    const text = join(repoRoot, 'test', 'fixtures', 'slurm', 'errors', 'scontrol-ping-down.txt');
+    writeFileSync(join(dir, 'scontrol'), `#!/bin/sh\ncat '${text}'\nexit 1\n`);
+    chmodSync(join(dir, 'scontrol'), 0o755);
+    const r = await pingController({ deadlineMs: 10_000, binDir: dir });
+    assert.equal(r.up, false);
+    assert.equal(r.error?.kind, 'controller-unreachable');
+    const none = await pingController({ deadlineMs: 10_000, binDir: join(dir, 'nothing-here') });
+    assert.deepEqual([none.up, none.error?.kind], [false, 'not-installed']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
