@@ -12,10 +12,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   model: [],
   analysis: ['model'],
   probe: ['model'],
-  actions: ['model', 'analysis', 'probe'],
-  launch: ['model', 'analysis', 'probe', 'actions'],
+  // Slurm client plumbing sits beside probe: it runs clients and parses what they print.
+  slurm: ['model'],
+  actions: ['model', 'analysis', 'probe', 'slurm'],
+  launch: ['model', 'analysis', 'probe', 'actions', 'slurm'],
   tui: ['model', 'analysis'],
-  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui'],
+  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm'],
 };
 
 // Runs from dist/test/unit: the TypeScript sources are at the repository root.

@@ -1,0 +1,13 @@
+/** Slurm client plumbing: run a client safely, classify its failures, read what it prints. */
+export * from './types.js';
+export * from './client-env.js';
+export * from './run.js';
+export * from './classify.js';
+export * from './exit-status.js';
+export * from './state.js';
+export * from './squeue-text.js';
+export * from './sacct-text.js';
+export * from './scontrol-text.js';
+export * from './squeue-json.js';
+export * from './proc-cgroup.js';
+export * from './query.js';
