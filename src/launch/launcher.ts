@@ -18,6 +18,7 @@ import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type 
 import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
 import { startGuardian, type GuardianHandle } from './guardian.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
+import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
 import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 
@@ -75,15 +76,7 @@ export interface RunView {
   interrupted: string | null;
 }
 
-export interface TaskResult {
-  readonly task: number;
-  readonly gpu: string | null;
-  readonly status: 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending';
-  /** Stage that failed or was last run. */
-  readonly stage: string | null;
-  /** "exit 3", "signal SIGKILL", "timeout 30s", "stuck: pid 12 python3 stopped (T) 10s". */
-  readonly detail: string | null;
-}
+export type { TaskResult } from './scheduler.js';
 
 export interface RunOutcome {
   readonly runId: string;
@@ -102,22 +95,9 @@ export interface RunOutcome {
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-interface TaskState {
-  readonly index: number;
-  readonly vars: Readonly<Record<string, string>>;
-  gpu: number | null;
-  /** Index into config.stages of the next stage to run. */
-  next: number;
-  attempt: number;
-  running: boolean;
-  failedStages: Set<string>;
-  status: TaskResult['status'] | 'running';
-  stage: string | null;
-  detail: string | null;
-}
-
 interface StageRun {
-  readonly task: TaskState;
+  readonly start: StageStart;
+  readonly task: number;
   readonly stage: StageConfig;
   readonly gpu: number;
   readonly attempt: number;
@@ -392,6 +372,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
   }
   const jw = journal;
+  const sched = new Scheduler(config, opts.gpus);
   const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
   /** First journal write failure: the run is torn down (containment never depends on the journal). */
   let failure: string | null = null;
@@ -401,6 +382,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const abortRun = (why: string): void => {
     if (failure !== null) return;
     failure = why;
+    sched.stop();
     onFailure();
   };
   const emit = (e: JournalEvent): void => {
@@ -413,20 +395,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   opts.onStarted?.(runId, paths);
 
-  const tasks: TaskState[] = config.tasks.map((t) => ({
-    index: t.index,
-    vars: t.vars,
-    gpu: null,
-    next: 0,
-    attempt: 1,
-    running: false,
-    failedStages: new Set(),
-    status: 'pending',
-    stage: null,
-    detail: null,
-  }));
   const active = new Set<StageRun>();
-  const slots = new Map<number, number>(opts.gpus.map((g) => [g, 0]));
   let interrupted: NodeJS.Signals | null = null;
   let killNowRequested = false;
   let teardownAllP: Promise<void> | null = null;
@@ -435,51 +404,6 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     const w = wake;
     wake = null;
     w?.();
-  };
-
-  // ---- helpers ----
-  const dependsOnFailed = (t: TaskState, s: StageConfig): boolean => {
-    let cur: StageConfig | undefined = s;
-    while (cur && cur.after !== null) {
-      if (t.failedStages.has(cur.after)) return true;
-      cur = config.stages.find((x) => x.name === cur!.after);
-    }
-    return false;
-  };
-  /** Moves t.next past stages that cannot run; returns false when the task has nothing left. */
-  const advance = (t: TaskState): boolean => {
-    while (t.next < config.stages.length) {
-      const s = config.stages[t.next]!;
-      if (!dependsOnFailed(t, s)) return true;
-      t.failedStages.add(s.name);
-      emit({ ev: 'task-skip', t: Date.now(), task: t.index, stage: s.name, detail: `skipped: ${s.after} did not succeed` });
-      t.next++;
-    }
-    return false;
-  };
-  const finishTask = (t: TaskState): void => {
-    if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') return;
-    t.status = t.failedStages.size > 0 ? 'failed' : 'succeeded';
-    if (t.gpu !== null) {
-      if (t.status === 'failed') gv(t.gpu).failed++;
-      else gv(t.gpu).done++;
-    }
-    if (t.status === 'failed') view.failed++;
-    else view.succeeded++;
-  };
-  const minPendingLevel = (): number => {
-    let min = Infinity;
-    for (const t of tasks) {
-      if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') continue;
-      const s = config.stages[t.next];
-      if (s) min = Math.min(min, s.level);
-    }
-    return min;
-  };
-  const pick = (gpu: number): TaskState | null => {
-    const level = config.order === 'stage-by-stage' ? minPendingLevel() : null;
-    const ready = (t: TaskState): boolean => !t.running && t.status !== 'failed' && t.status !== 'succeeded' && t.status !== 'cancelled' && t.next < config.stages.length && (level === null || config.stages[t.next]!.level === level);
-    return tasks.find((t) => t.gpu === gpu && ready(t)) ?? tasks.find((t) => t.gpu === null && ready(t)) ?? null;
   };
 
   // ---- stuck watcher ----
@@ -528,7 +452,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       for (const r of runs) {
         let members: Member[];
         if (r.cgroup) members = cgroupMembers(r.cgroup);
-        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task.index)) || (p.pgid === r.pgid && r.pgid > 1));
+        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task)) || (p.pgid === r.pgid && r.pgid > 1));
         else continue;
         const present = new Set<string>();
         for (const p of members) {
@@ -542,7 +466,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
             r.stuckWarned.add(key);
             const wchan = p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null;
             const what = p.state === 'D' ? `in D (${wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
-            emit({ ev: 'task-stuck', t: now, task: r.task.index, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
+            emit({ ev: 'task-stuck', t: now, task: r.task, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
             if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
           }
         }
@@ -551,7 +475,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       // Without a kernel layer, escapees of a finished stage (left the group, kept the marker) are
       // found here: marked processes of tasks that have no stage running are leftovers.
       if (snap && !c.cgroupBase && !c.pidnsPrefix) {
-        const activeTasks = new Set([...active].map((r) => String(r.task.index)));
+        const activeTasks = new Set([...active].map((r) => String(r.task)));
         const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !activeTasks.has(p.taskId)));
         if (orphans.length > 0) {
           const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs: config.graceMs });
@@ -574,7 +498,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<number> => {
     let found = 0;
     let survived = 0;
-    const roots = [...rootsOf([r]), ...(await taskMembers(r.task.index))];
+    const roots = [...rootsOf([r]), ...(await taskMembers(r.task))];
     const res = await teardown({ roots, pgids: r.pgid > 1 ? [r.pgid] : [], mode, graceMs: config.graceMs });
     found += res.length;
     survived += res.filter((x) => x.outcome === 'survived').length;
@@ -585,7 +509,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       found += k.killed;
       if (!k.empty) survived++;
     }
-    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found, survived, cgroupKilled });
+    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found, survived, cgroupKilled });
     return survived;
   };
   const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
@@ -600,7 +524,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (r.cgroup) {
       // The cgroup holds every process of the stage: empty means nothing was left behind.
       const k = await killCgroup(r.cgroup);
-      if (k.killed > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true });
+      if (k.killed > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true });
       if (k.empty) return;
     } else if (c.pidnsPrefix) {
       // The namespace died with its init: the kernel killed every member before the leader's wait returned.
@@ -611,7 +535,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (r.pgid <= 1 || !groupAlive(r.pgid)) return;
     const members: ProcKey[] = [];
     const res = await teardown({ roots: members, pgids: r.pgid > 1 ? [r.pgid] : [], mode: 'term', graceMs: config.graceMs });
-    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
@@ -642,6 +566,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       return;
     }
     interrupted = sig;
+    sched.stop();
     view.interrupted = sig;
     emit({ ev: 'signal', t: Date.now(), signal: sig, action: `tear down (grace ${formatDuration(config.graceMs)})` });
     teardownAllP = teardownAll('term');
@@ -660,12 +585,14 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (opts.signal?.aborted) onSignal('SIGTERM');
 
   // ---- one stage ----
-  const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
-    const outDir = taskOutDir(paths, t.index);
-    const vars: Record<string, string> = { ...t.vars, gpu: labelOf(gpu), task: String(t.index), run: runId, out: outDir };
-    const logs = taskLogPaths(paths, t.index, s.name);
+  const runStage = async (start: StageStart): Promise<void> => {
+    const { task, stage: s, slot: gpu, attempt } = start;
+    const outDir = taskOutDir(paths, task);
+    const vars: Record<string, string> = { ...start.vars, gpu: labelOf(gpu), task: String(task), run: runId, out: outDir };
+    const logs = taskLogPaths(paths, task, s.name);
     const r: StageRun = {
-      task: t,
+      start,
+      task,
       stage: s,
       gpu,
       attempt,
@@ -710,11 +637,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
       if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
       env.REAPER_RUN = runId;
-      env.REAPER_TASK = String(t.index);
+      env.REAPER_TASK = String(task);
       env.REAPER_STAGE = s.name;
       cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
       if (runCgroup) {
-        const dir = path.join(runCgroup, `t${t.index}-${s.name}-${attempt}`);
+        const dir = path.join(runCgroup, `t${task}-${s.name}-${attempt}`);
         if (makeCgroup(dir)) r.cgroup = dir;
       }
       argv = wrapArgv(c, cmd, r.cgroup);
@@ -757,7 +684,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       emit({
         ev: 'task-start',
         t: r.startedAtMs,
-        task: t.index,
+        task,
         stage: s.name,
         attempt,
         gpu: labelOf(gpu),
@@ -796,12 +723,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
 
   const endStage = (r: StageRun, status: 'succeeded' | 'failed' | 'cancelled', reason: string, detail: string | null, code: number | null, signal: string | null): void => {
-    const t = r.task;
-    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted && !failure;
+    const next = sched.ended(r.start, { status, reason, detail });
     emit({
       ev: 'task-end',
       t: Date.now(),
-      task: t.index,
+      task: r.task,
       stage: r.stage.name,
       attempt: r.attempt,
       gpu: labelOf(r.gpu),
@@ -811,51 +737,29 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       code,
       signal,
       durationMs: Date.now() - r.startedAtMs,
-      willRetry: canRetry,
+      willRetry: next.willRetry,
     });
-    t.running = false;
-    t.stage = r.stage.name;
-    if (status === 'cancelled') {
-      t.detail = detail;
-      t.status = 'cancelled';
-      return;
+    // The task is failed; stages that do not depend on the failed one still run.
+    for (const k of next.skipped) emit({ ev: 'task-skip', t: Date.now(), task: r.task, stage: k.stage, detail: k.detail });
+    if (next.finished === 'failed') {
+      gv(r.gpu).failed++;
+      view.failed++;
+    } else if (next.finished === 'succeeded') {
+      gv(r.gpu).done++;
+      view.succeeded++;
     }
-    if (canRetry) {
-      t.attempt = r.attempt + 1;
-      return;
-    }
-    t.attempt = 1;
-    if (status === 'failed') {
-      t.failedStages.add(r.stage.name);
-      t.detail = detail;
-      // The task is failed; stages that do not depend on the failed one still run.
-    }
-    t.next++;
-    if (!advance(t)) finishTask(t);
   };
 
   // ---- main loop ----
   const watcher = watch();
   const running = new Set<Promise<void>>();
   for (;;) {
-    if (!interrupted && !failure) {
-      for (const gpu of opts.gpus) {
-        while ((slots.get(gpu) ?? 0) < config.concurrency) {
-          const t = pick(gpu);
-          if (!t) break;
-          t.gpu ??= gpu;
-          t.running = true;
-          t.status = 'running';
-          const s = config.stages[t.next]!;
-          slots.set(gpu, (slots.get(gpu) ?? 0) + 1);
-          const p: Promise<void> = runStage(t, s, gpu, t.attempt).finally(() => {
-            slots.set(gpu, (slots.get(gpu) ?? 1) - 1);
-            running.delete(p);
-            poke();
-          });
-          running.add(p);
-        }
-      }
+    for (const start of sched.next()) {
+      const p: Promise<void> = runStage(start).finally(() => {
+        running.delete(p);
+        poke();
+      });
+      running.add(p);
     }
     if (running.size === 0) break;
     await new Promise<void>((r) => {
@@ -881,12 +785,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   }
   await watcher;
 
-  for (const t of tasks) {
-    if (t.status === 'pending' || t.status === 'running') {
-      t.status = interrupted || failure ? 'cancelled' : t.status;
-      if (interrupted || failure) t.detail ??= `not run: ${stopWhy()}`;
-    }
-  }
+  const tasks = sched.results(interrupted || failure ? stopWhy() : null);
   const anyFailed = tasks.some((t) => t.status === 'failed');
   const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
   const exitCode = interrupted
@@ -922,7 +821,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     exitCode,
     signal: interrupted,
     error,
-    tasks: tasks.map((t) => ({ task: t.index, gpu: t.gpu === null ? null : String(t.gpu), status: t.status === 'running' ? 'cancelled' : t.status, stage: t.stage, detail: t.detail })),
+    tasks,
     survivors,
     layers: c.layers,
     durationMs: Date.now() - t0,
