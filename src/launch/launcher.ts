@@ -5,20 +5,21 @@
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { teardown } from '../actions/index.js';
 import type { ProcKey } from '../model/proc.js';
 import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
-import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
+import { readProcIdentity } from '../probe/proc-stat.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
-import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
-import { startGuardian, type GuardianHandle } from './guardian.js';
+import * as contain from './containment.js';
+import type { Containment, LayerInfo, Member, RunScope, StageScope } from './containment.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
 import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
+import { survivedOf } from './layers/layer.js';
 import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 
@@ -101,10 +102,10 @@ interface StageRun {
   readonly stage: StageConfig;
   readonly gpu: number;
   readonly attempt: number;
+  /** What the containment layers know of the stage (its process group, its cgroup). */
+  readonly scope: StageScope;
   child: ChildProcess | null;
   leader: ProcKey | null;
-  pgid: number;
-  cgroup: string | null;
   reason: 'timeout' | 'stuck' | 'interrupted' | null;
   reasonDetail: string | null;
   teardownP: Promise<unknown> | null;
@@ -131,16 +132,6 @@ export function setLongTimeout(fn: () => void, ms: number): LongTimer {
   };
   arm();
   return { clear: () => clearTimeout(t) };
-}
-
-/** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readWchan(pid: number): string | null {
@@ -310,8 +301,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // Everything before the first task can fail (a full or read-only state disk): then nothing of
   // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
   const createdDir = !existsSync(paths.dir);
-  let runCgroup: string | null = null;
-  let guardian: GuardianHandle | null = null;
+  const run: RunScope = { runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs, cgroup: null, guardian: null };
   let journal: JournalWriter | null = null;
   const view: RunView = {
     runId,
@@ -330,12 +320,9 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
     step = 'open the journal';
     journal = new JournalWriter(paths.journal);
-    if (c.cgroupBase) {
-      const dir = path.join(c.cgroupBase, runId);
-      if (makeCgroup(dir)) runCgroup = dir;
-    }
-    step = 'start the guardian';
-    if (c.guardian) guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
+    contain.openRun(c, run, (what) => {
+      step = what;
+    });
     step = 'write the journal';
     const start: JournalEvent = {
       ev: 'run-start',
@@ -344,13 +331,13 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       name: config.name,
       file: config.file,
       launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
-      guardian: guardian?.key ?? null,
+      guardian: run.guardian?.key ?? null,
       layers,
       gpus: gpuLabels,
       tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
       stages: config.stages.map((s) => s.name),
       graceMs: config.graceMs,
-      cgroup: runCgroup,
+      cgroup: run.cgroup,
       detached: opts.detached ?? false,
       host: os.hostname(),
     };
@@ -358,9 +345,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     opts.onEvent?.(start, view);
   } catch (e) {
     // The guardian finds no start record when its lifeline closes and does nothing.
-    guardian?.release();
+    contain.closeRun(run);
     journal?.close();
-    if (runCgroup) removeCgroupTree(runCgroup);
     if (createdDir && !opts.detached) {
       try {
         rmSync(paths.dir, { recursive: true, force: true });
@@ -410,38 +396,17 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const scanner: ProcScanner = createProcScanner({ readFds: false });
   const stuckPoll = opts.stuckPollMs ?? Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
   let watching = true;
-  /** Members of one stage as (pid, startTime, state, cmd): from its cgroup when it has one (cheap), else from a scan. */
-  interface Member {
-    pid: number;
-    startTime: number;
-    state: string;
-    cmd: string;
-    wchan: string | null;
-  }
-  const cgroupMembers = (dir: string): Member[] => {
-    const out: Member[] = [];
-    const walk = (d: string): void => {
-      for (const pid of cgroupProcs(d)) {
-        const st = readStatSync(pid);
-        if (st) out.push({ pid, startTime: st.startTime, state: st.state, cmd: st.comm, wchan: null });
-      }
-      try {
-        for (const k of readdirSync(d, { withFileTypes: true })) if (k.isDirectory()) walk(path.join(d, k.name));
-      } catch {
-        /* gone */
-      }
-    };
-    walk(dir);
-    return out;
-  };
   const watch = async (): Promise<void> => {
     while (watching) {
       await sleep(stuckPoll);
       if (!watching) continue;
       const runs = [...active].filter((r) => !r.reason);
-      const needScan = !c.cgroupBase || runs.some((r) => !r.cgroup);
+      // The layers hold some stages' members (a cgroup); the others, and escapees when no layer
+      // holds every process, need a /proc scan.
+      const held = new Map(runs.map((r) => [r, contain.stageMembers(r.scope)]));
+      const sweepEscapees = !contain.holdsEveryProcess(c);
       let snap: Snapshot | null = null;
-      if (needScan && (runs.length > 0 || !c.pidnsPrefix)) {
+      if (sweepEscapees || [...held.values()].some((m) => m === null)) {
         try {
           snap = await scanner.scan();
         } catch {
@@ -451,8 +416,9 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       const now = Date.now();
       for (const r of runs) {
         let members: Member[];
-        if (r.cgroup) members = cgroupMembers(r.cgroup);
-        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task)) || (p.pgid === r.pgid && r.pgid > 1));
+        const h = held.get(r);
+        if (h) members = h;
+        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task)) || (p.pgid === r.scope.pgid && r.scope.pgid > 1));
         else continue;
         const present = new Set<string>();
         for (const p of members) {
@@ -474,7 +440,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       }
       // Without a kernel layer, escapees of a finished stage (left the group, kept the marker) are
       // found here: marked processes of tasks that have no stage running are leftovers.
-      if (snap && !c.cgroupBase && !c.pidnsPrefix) {
+      if (snap && sweepEscapees) {
         const activeTasks = new Set([...active].map((r) => String(r.task)));
         const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !activeTasks.has(p.taskId)));
         if (orphans.length > 0) {
@@ -495,22 +461,18 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       return [];
     }
   };
-  const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<number> => {
-    let found = 0;
-    let survived = 0;
+  const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<void> => {
     const roots = [...rootsOf([r]), ...(await taskMembers(r.task))];
-    const res = await teardown({ roots, pgids: r.pgid > 1 ? [r.pgid] : [], mode, graceMs: config.graceMs });
-    found += res.length;
-    survived += res.filter((x) => x.outcome === 'survived').length;
+    const res = await teardown({ roots, pgids: r.scope.pgid > 1 ? [r.scope.pgid] : [], mode, graceMs: config.graceMs });
+    let found = res.length;
+    let survived = survivedOf(res);
     let cgroupKilled = false;
-    if (r.cgroup) {
-      const k = await killCgroup(r.cgroup);
-      cgroupKilled = k.killed > 0;
-      found += k.killed;
-      if (!k.empty) survived++;
+    for (const k of await contain.stopStage(r.scope)) {
+      found += k.found;
+      survived += k.survived;
+      cgroupKilled ||= k.cgroupKilled;
     }
     emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found, survived, cgroupKilled });
-    return survived;
   };
   const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
     if (r.reason) return;
@@ -521,30 +483,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   /** After a stage's leader exited: whatever of it is left is a leftover. */
   const sweepAfterExit = async (r: StageRun): Promise<void> => {
-    if (r.cgroup) {
-      // The cgroup holds every process of the stage: empty means nothing was left behind.
-      const k = await killCgroup(r.cgroup);
-      if (k.killed > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true });
-      if (k.empty) return;
-    } else if (c.pidnsPrefix) {
-      // The namespace died with its init: the kernel killed every member before the leader's wait returned.
-      return;
-    }
-    // No kernel layer: the stage's process group (one syscall); escapees that left the group are
-    // found by the watcher's marker scan once the task has no stage running, and by the final sweep.
-    if (r.pgid <= 1 || !groupAlive(r.pgid)) return;
-    const members: ProcKey[] = [];
-    const res = await teardown({ roots: members, pgids: r.pgid > 1 ? [r.pgid] : [], mode: 'term', graceMs: config.graceMs });
-    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+    for (const k of await contain.afterStage(c, run, r.scope)) if (k.found > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
     for (const r of runs) stopStage(r, 'interrupted', stopWhy());
-    const p = (async () => {
-      if (mode === 'kill' && runCgroup) await killCgroup(runCgroup, { remove: false });
-      await teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs });
-      if (runCgroup) await killCgroup(runCgroup, { remove: false });
-    })();
+    const p = contain.stopRun(run, mode, () => teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.scope.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs }));
     for (const r of runs) r.teardownP = p;
     return p;
   };
@@ -596,10 +540,9 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       stage: s,
       gpu,
       attempt,
+      scope: { task, stage: s.name, attempt, pgid: 0, cgroup: null },
       child: null,
       leader: null,
-      pgid: 0,
-      cgroup: null,
       reason: null,
       reasonDetail: null,
       teardownP: null,
@@ -640,11 +583,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       env.REAPER_TASK = String(task);
       env.REAPER_STAGE = s.name;
       cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
-      if (runCgroup) {
-        const dir = path.join(runCgroup, `t${task}-${s.name}-${attempt}`);
-        if (makeCgroup(dir)) r.cgroup = dir;
-      }
-      argv = wrapArgv(c, cmd, r.cgroup);
+      contain.openStage(c, run, r.scope);
+      argv = contain.wrapArgv(c, cmd, r.scope.cgroup);
     } catch (e) {
       closeSync(outFd);
       closeSync(errFd);
@@ -677,7 +617,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (child.pid !== undefined) {
       const id = readProcIdentity(child.pid);
       r.leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
-      r.pgid = child.pid;
+      r.scope.pgid = child.pid;
       active.add(r);
       view.running++;
       gv(gpu).running++;
@@ -691,7 +631,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         pid: child.pid,
         startTime: id?.startTime ?? null,
         pgid: child.pid,
-        cgroup: r.cgroup,
+        cgroup: r.scope.cgroup,
         argv: argv.map((a) => a.slice(0, 500)),
         stdout: logs.stdout,
         stderr: logs.stderr,
@@ -708,7 +648,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       view.running--;
       gv(gpu).running--;
     }
-    if (r.cgroup) removeCgroupTree(r.cgroup);
+    contain.closeStage(r.scope);
     // Everything of the stage is gone, so its pipes have closed: the last output is copied.
     await Promise.race([piped, sleep(2000)]);
     child.stdout?.destroy();
@@ -770,19 +710,9 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (teardownAllP) await teardownAllP;
 
   // ---- final sweep: nothing of the run may survive ----
-  let survivors = 0;
-  try {
-    const res = await teardown({ runId, mode: interrupted && killNowRequested ? 'kill' : 'term', graceMs: config.graceMs });
-    survivors = res.filter((x) => x.outcome === 'survived').length;
-    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: 'run', found: res.length, survived: survivors, cgroupKilled: false });
-  } catch {
-    /* the sweep is best effort; the guardian still watches until run-end is written */
-  }
-  if (runCgroup) {
-    const k = await killCgroup(runCgroup);
-    if (!k.empty) survivors++;
-    await removeCgroupTreeSettled(runCgroup);
-  }
+  const end = await contain.atRunEnd(run, interrupted && killNowRequested ? 'kill' : 'term');
+  for (const k of end.sweeps) emit({ ev: 'sweep', t: Date.now(), scope: 'run', ...k });
+  const survivors = end.survived;
   await watcher;
 
   const tasks = sched.results(interrupted || failure ? stopWhy() : null);
@@ -810,7 +740,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     survivors,
   });
   jw.close();
-  guardian?.release();
+  contain.closeRun(run);
   for (const [s, h] of sigHandlers) process.off(s, h);
   opts.signal?.removeEventListener('abort', onAbort);
 
