@@ -4,23 +4,19 @@
  * A failed, timed-out or stuck task is torn down alone (whole tree, cgroup too) and the batch
  * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { teardown } from '../actions/index.js';
-import type { ProcKey } from '../model/proc.js';
-import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
-import type { Snapshot } from '../model/snapshot.js';
 import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
-import * as contain from './containment.js';
-import type { Containment, LayerInfo, Member, RunScope, StageScope } from './containment.js';
+import type { Containment, LayerInfo } from './containment.js';
+import type { Executor, ExecutorStage, StageRequest } from './executor.js';
+import { createLocalExecutor } from './executors/local.js';
+import { errText } from './fs-error.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
 import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
-import { survivedOf } from './layers/layer.js';
-import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { StuckWatch, stuckState } from './stuck.js';
+import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
@@ -31,16 +27,11 @@ export interface LaunchOptions {
   readonly runId?: string;
   /** Base environment of every task (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
-  readonly simulated?: boolean;
   readonly detached?: boolean;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving launchRun in-process may not). */
   readonly handleSignals?: boolean;
   /** Called for every journal event, after it is written. */
   readonly onEvent?: (e: JournalEvent, view: RunView) => void;
-  /** Called once, right after the run record exists (before any task starts). */
-  readonly onStarted?: (runId: string, paths: RunPaths) => void;
-  /** How often task members are checked for T/D (default: min(1 s, stuck.after / 4)). */
-  readonly stuckPollMs?: number;
   /** Aborting tears the run down like SIGTERM (programmatic stop). */
   readonly signal?: AbortSignal;
   /** The batch is one existing driver command run as it is (`reaper run -- CMD`): see DriverOptions. */
@@ -102,17 +93,14 @@ interface StageRun {
   readonly stage: StageConfig;
   readonly gpu: number;
   readonly attempt: number;
-  /** What the containment layers know of the stage (its process group, its cgroup). */
-  readonly scope: StageScope;
-  child: ChildProcess | null;
-  leader: ProcKey | null;
+  /** The stage as its executor runs it; null until it started. */
+  handle: ExecutorStage | null;
   reason: 'timeout' | 'stuck' | 'interrupted' | null;
   reasonDetail: string | null;
   teardownP: Promise<unknown> | null;
   startedAtMs: number;
   timer: LongTimer | null;
-  stuckSeen: Map<string, number>;
-  stuckWarned: Set<string>;
+  stuck: StuckWatch;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -209,12 +197,6 @@ export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void
 /** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
 export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
 
-/** "ENOSPC: no space left on device" from a Node fs error (without the syscall and path). */
-function errText(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/, \w+ '.*'$/, '').replace(/, \w+$/, '');
-}
-
 /**
  * Before anything starts: the state folder exists (0700), is writable and has room. A run that
  * cannot record itself must not start (its journal is what `stop`, `ls` and the guardian read).
@@ -258,33 +240,6 @@ export function checkStateFolder(state: string): void {
   }
 }
 
-/**
- * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
- * written any more (state disk full) is given up with one line; the live copy goes on.
- */
-function teeOutput(out: Readable, err: Readable, outFd: number, errFd: number, live: NonNullable<DriverOptions['passthrough']>, logs: string): Promise<void> {
-  let logOk = true;
-  const pump = (src: Readable, fd: number, show: (b: Buffer) => void): Promise<void> =>
-    new Promise((resolve) => {
-      src.on('data', (chunk: Buffer) => {
-        show(chunk);
-        if (!logOk) return;
-        try {
-          writeSync(fd, chunk);
-        } catch (e) {
-          logOk = false;
-          live.stderr(Buffer.from(`reaper: cannot write the driver's log under ${logs} (${errText(e)}); output goes to the terminal only\n`));
-        }
-      });
-      src.on('error', () => resolve());
-      src.on('close', () => resolve());
-    });
-  return Promise.all([pump(out, outFd, (b) => live.stdout(b)), pump(err, errFd, (b) => live.stderr(b))]).then(() => {
-    closeSync(outFd);
-    closeSync(errFd);
-  });
-}
-
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
   const t0 = Date.now();
   const runId = opts.runId ?? newRunId();
@@ -301,7 +256,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // Everything before the first task can fail (a full or read-only state disk): then nothing of
   // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
   const createdDir = !existsSync(paths.dir);
-  const run: RunScope = { runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs, cgroup: null, guardian: null };
+  const ex: Executor = createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
   let journal: JournalWriter | null = null;
   const view: RunView = {
     runId,
@@ -314,13 +269,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     interrupted: null,
   };
   const self = readProcIdentity(process.pid);
-  const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
   let step = 'create the run folder';
   try {
     createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
     step = 'open the journal';
     journal = new JournalWriter(paths.journal);
-    contain.openRun(c, run, (what) => {
+    const rec = ex.open((what) => {
       step = what;
     });
     step = 'write the journal';
@@ -331,13 +285,13 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       name: config.name,
       file: config.file,
       launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
-      guardian: run.guardian?.key ?? null,
-      layers,
+      guardian: rec.guardian,
+      layers: rec.layers,
       gpus: gpuLabels,
       tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
       stages: config.stages.map((s) => s.name),
       graceMs: config.graceMs,
-      cgroup: run.cgroup,
+      cgroup: rec.cgroup,
       detached: opts.detached ?? false,
       host: os.hostname(),
     };
@@ -345,7 +299,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     opts.onEvent?.(start, view);
   } catch (e) {
     // The guardian finds no start record when its lifeline closes and does nothing.
-    contain.closeRun(run);
+    ex.release();
     journal?.close();
     if (createdDir && !opts.detached) {
       try {
@@ -379,7 +333,6 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     }
     opts.onEvent?.(e, view);
   };
-  opts.onStarted?.(runId, paths);
 
   const active = new Set<StageRun>();
   let interrupted: NodeJS.Signals | null = null;
@@ -393,86 +346,33 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
 
   // ---- stuck watcher ----
-  const scanner: ProcScanner = createProcScanner({ readFds: false });
-  const stuckPoll = opts.stuckPollMs ?? Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
+  const stuckPoll = Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
   let watching = true;
   const watch = async (): Promise<void> => {
     while (watching) {
       await sleep(stuckPoll);
       if (!watching) continue;
       const runs = [...active].filter((r) => !r.reason);
-      // The layers hold some stages' members (a cgroup); the others, and escapees when no layer
-      // holds every process, need a /proc scan.
-      const held = new Map(runs.map((r) => [r, contain.stageMembers(r.scope)]));
-      const sweepEscapees = !contain.holdsEveryProcess(c);
-      let snap: Snapshot | null = null;
-      if (sweepEscapees || [...held.values()].some((m) => m === null)) {
-        try {
-          snap = await scanner.scan();
-        } catch {
-          snap = null;
-        }
-      }
+      const seen = await ex.observe(runs.map((r) => r.handle!));
       const now = Date.now();
       for (const r of runs) {
-        let members: Member[];
-        const h = held.get(r);
-        if (h) members = h;
-        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task)) || (p.pgid === r.scope.pgid && r.scope.pgid > 1));
-        else continue;
-        const present = new Set<string>();
-        for (const p of members) {
-          if (p.state !== 'T' && p.state !== 't' && p.state !== 'D') continue;
-          const key = `${p.pid}:${p.startTime}:${p.state}`;
-          present.add(key);
-          const since = r.stuckSeen.get(key) ?? now;
-          r.stuckSeen.set(key, since);
-          const forMs = now - since;
-          if (forMs >= config.stuck.afterMs && !r.stuckWarned.has(key)) {
-            r.stuckWarned.add(key);
-            const wchan = p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null;
-            const what = p.state === 'D' ? `in D (${wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
-            emit({ ev: 'task-stuck', t: now, task: r.task, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
-            if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
-          }
-        }
-        for (const k of [...r.stuckSeen.keys()]) if (!present.has(k)) r.stuckSeen.delete(k);
-      }
-      // Without a kernel layer, escapees of a finished stage (left the group, kept the marker) are
-      // found here: marked processes of tasks that have no stage running are leftovers.
-      if (snap && sweepEscapees) {
-        const activeTasks = new Set([...active].map((r) => String(r.task)));
-        const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !activeTasks.has(p.taskId)));
-        if (orphans.length > 0) {
-          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs: config.graceMs });
-          emit({ ev: 'sweep', t: Date.now(), scope: 'escapees of finished stages', found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+        const members = seen.members(r.handle!);
+        if (!members) continue;
+        for (const { member: p, forMs } of r.stuck.look(members, now)) {
+          const what = stuckState(p.state, p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null);
+          emit({ ev: 'task-stuck', t: now, task: r.task, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
+          if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
         }
       }
+      const left = await seen.leftovers(new Set([...active].map((r) => r.task)));
+      if (left) emit({ ev: 'sweep', t: Date.now(), scope: 'escapees of finished stages', ...left });
     }
   };
 
   // ---- teardown ----
-  const rootsOf = (runs: Iterable<StageRun>): ProcKey[] => [...runs].flatMap((r) => (r.leader ? [r.leader] : []));
-  const taskMembers = async (taskIndex: number): Promise<ProcKey[]> => {
-    try {
-      const snap = await scanner.scan();
-      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(taskIndex)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
-    } catch {
-      return [];
-    }
-  };
   const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<void> => {
-    const roots = [...rootsOf([r]), ...(await taskMembers(r.task))];
-    const res = await teardown({ roots, pgids: r.scope.pgid > 1 ? [r.scope.pgid] : [], mode, graceMs: config.graceMs });
-    let found = res.length;
-    let survived = survivedOf(res);
-    let cgroupKilled = false;
-    for (const k of await contain.stopStage(r.scope)) {
-      found += k.found;
-      survived += k.survived;
-      cgroupKilled ||= k.cgroupKilled;
-    }
-    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, found, survived, cgroupKilled });
+    const k = await ex.stop(r.handle!, mode);
+    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
     if (r.reason) return;
@@ -483,12 +383,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   /** After a stage's leader exited: whatever of it is left is a leftover. */
   const sweepAfterExit = async (r: StageRun): Promise<void> => {
-    for (const k of await contain.afterStage(c, run, r.scope)) if (k.found > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
+    for (const k of await ex.afterExit(r.handle!)) if (k.found > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
     for (const r of runs) stopStage(r, 'interrupted', stopWhy());
-    const p = contain.stopRun(run, mode, () => teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.scope.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs }));
+    const p = ex.stopAll(runs.map((r) => r.handle!), mode);
     for (const r of runs) r.teardownP = p;
     return p;
   };
@@ -540,119 +440,56 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       stage: s,
       gpu,
       attempt,
-      scope: { task, stage: s.name, attempt, pgid: 0, cgroup: null },
-      child: null,
-      leader: null,
+      handle: null,
       reason: null,
       reasonDetail: null,
       teardownP: null,
       startedAtMs: Date.now(),
       timer: null,
-      stuckSeen: new Map(),
-      stuckWarned: new Set(),
+      stuck: new StuckWatch(config.stuck.afterMs),
     };
-    let argv: string[];
-    let env: NodeJS.ProcessEnv;
-    let cwd: string;
-    let outFd: number;
-    let errFd: number;
+    let req: StageRequest;
     try {
-      mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      outFd = openSync(logs.stdout, 'a', 0o600);
-      try {
-        errFd = openSync(logs.stderr, 'a', 0o600);
-      } catch (e) {
-        closeSync(outFd);
-        throw e;
-      }
-    } catch (e) {
-      // The state disk failed under the run (full, read-only): this stage cannot start, and a run
-      // that cannot record itself is torn down.
-      const why = `cannot write task logs under ${paths.logs} (${errText(e)})`;
-      endStage(r, 'failed', 'spawn', `cannot start: ${why}`, null, null);
-      abortRun(why);
-      return;
-    }
-    try {
-      const cmd = s.cmd.map((a) => expandTemplate(a, vars));
-      env = { ...baseEnv };
+      const env: NodeJS.ProcessEnv = { ...baseEnv };
       for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
       for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
       if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
       env.REAPER_RUN = runId;
       env.REAPER_TASK = String(task);
       env.REAPER_STAGE = s.name;
-      cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
-      contain.openStage(c, run, r.scope);
-      argv = contain.wrapArgv(c, cmd, r.scope.cgroup);
+      const cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
+      req = { task, stage: s.name, attempt, argv: s.cmd.map((a) => expandTemplate(a, vars)), env, cwd, outDir, logs, passthrough: opts.driver?.passthrough ?? null };
     } catch (e) {
-      closeSync(outFd);
-      closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    let child: ChildProcess;
-    // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
-    // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
-    const tee = opts.driver?.passthrough ?? null;
-    try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
-    } catch (e) {
-      closeSync(outFd);
-      closeSync(errFd);
-      endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
+    const started = ex.start(req);
+    if (!started.ok) {
+      endStage(r, 'failed', 'spawn', started.detail, null, null);
+      if (started.abortRun !== null) abortRun(started.abortRun);
       return;
     }
-    let piped: Promise<void> = Promise.resolve();
-    if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
-    else {
-      closeSync(outFd);
-      closeSync(errFd);
-    }
-    r.child = child;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
-    });
-    if (child.pid !== undefined) {
-      const id = readProcIdentity(child.pid);
-      r.leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
-      r.scope.pgid = child.pid;
+    const h = started.stage;
+    r.handle = h;
+    if (h.record) {
       active.add(r);
       view.running++;
       gv(gpu).running++;
-      emit({
-        ev: 'task-start',
-        t: r.startedAtMs,
-        task,
-        stage: s.name,
-        attempt,
-        gpu: labelOf(gpu),
-        pid: child.pid,
-        startTime: id?.startTime ?? null,
-        pgid: child.pid,
-        cgroup: r.scope.cgroup,
-        argv: argv.map((a) => a.slice(0, 500)),
-        stdout: logs.stdout,
-        stderr: logs.stderr,
-      });
+      const { pid, startTime, pgid, cgroup, argv } = h.record;
+      emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: logs.stdout, stderr: logs.stderr });
       if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
       if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
     }
-    const res = await exited;
+    const res = await h.exited;
     r.timer?.clear();
     if (r.teardownP) await r.teardownP;
     else if (!res.error) await sweepAfterExit(r);
-    if (child.pid !== undefined) {
+    if (h.record) {
       active.delete(r);
       view.running--;
       gv(gpu).running--;
     }
-    contain.closeStage(r.scope);
-    // Everything of the stage is gone, so its pipes have closed: the last output is copied.
-    await Promise.race([piped, sleep(2000)]);
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    await ex.finish(h);
     if (opts.driver) driverExit = res.error ? 127 : r.reason === 'timeout' ? 124 : res.code ?? 128 + (res.signal ? (osConstants.signals[res.signal] ?? 0) : 0);
     if (res.error) endStage(r, 'failed', 'spawn', `cannot start: ${res.error.message}`, null, null);
     else if (r.reason === 'interrupted') endStage(r, 'cancelled', 'interrupted', r.reasonDetail, res.code, res.signal);
@@ -710,7 +547,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (teardownAllP) await teardownAllP;
 
   // ---- final sweep: nothing of the run may survive ----
-  const end = await contain.atRunEnd(run, interrupted && killNowRequested ? 'kill' : 'term');
+  const end = await ex.close(interrupted && killNowRequested ? 'kill' : 'term');
   for (const k of end.sweeps) emit({ ev: 'sweep', t: Date.now(), scope: 'run', ...k });
   const survivors = end.survived;
   await watcher;
@@ -740,7 +577,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     survivors,
   });
   jw.close();
-  contain.closeRun(run);
+  ex.release();
   for (const [s, h] of sigHandlers) process.off(s, h);
   opts.signal?.removeEventListener('abort', onAbort);
 
