@@ -2,8 +2,8 @@
  * The seam between the launcher and what runs a stage. The launcher owns the journal, the
  * scheduler, timeouts, the stuck rule, retries and signal handling, the same for every backend;
  * an executor owns the processes (or jobs): it starts a stage, observes the run, tears stages
- * down and says what the journal must record about them. Every method but `start` and
- * `release` may take time: the launcher awaits them, never blocks on them.
+ * down and says what the journal must record about them. Its calls may take time (a Slurm
+ * client call has a deadline); the launcher awaits them, and nothing waits on a hung one.
  *
  * Lifecycle of a run: open → (start | observe | stop | afterExit → finish)* → stopAll? →
  * close → (run-end written) → release.
@@ -12,14 +12,30 @@
  *   observed through cgroups and /proc scans, torn down by the signal ladder and cgroup.kill.
  * - A Slurm executor fits the same shape: `open` checks that the controller answers (and starts
  *   the guardian, which would scancel); `start` submits with `sbatch --parsable` (a wrapper that
- *   execs the argv, logs to `logs`, REAPER_* exported) and records the job id; `exited` settles
- *   from what `observe` learns — one `squeue` for the whole run per interval, `sacct` or
- *   `scontrol show job` for jobs that left the queue; `members` are the job's processes where
- *   they are visible (`scontrol listpids` on this node), else null (no stuck watch there);
- *   `stop`/`stopAll` are `scancel` of the run's job ids; `close` confirms no job of the run is
- *   left in `squeue`.
+ *   execs the argv, logs to `logs`, REAPER_* exported), returns at once and records the job id
+ *   (StartRecord then needs a variant: job id, no pid); one `squeue` per interval for the whole
+ *   run (`sacct` or `scontrol show job` for jobs that left it) settles each stage's `exited`
+ *   and answers `observe`, whose `members` are a job's processes where they are visible
+ *   (`scontrol listpids` on this node) and null elsewhere (no stuck watch there); `stop` and
+ *   `stopAll` are `scancel` of the run's job ids; `afterExit` has nothing to sweep (Slurm's
+ *   proctrack holds the job); `close` confirms that no job of the run is left in `squeue`.
  */
-import type { Member, Sweep } from './layers/layer.js';
+
+/** A process of a stage, as the stuck watch needs it. */
+export interface Member {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly state: string;
+  readonly cmd: string;
+  readonly wchan: string | null;
+}
+
+/** What a sweep found: processes found, how many survived, whether cgroup.kill did it. */
+export interface Sweep {
+  readonly found: number;
+  readonly survived: number;
+  readonly cgroupKilled: boolean;
+}
 
 /** One stage to run: everything is expanded already (placeholders, environment, folder). */
 export interface StageRequest {
@@ -84,8 +100,8 @@ export interface RunRecord {
 
 export interface Executor {
   /** Before any stage, before run-start is written; may throw (`step` names what it was doing). */
-  open(step: (what: string) => void): RunRecord;
-  start(req: StageRequest): StartResult;
+  open(step: (what: string) => void): Promise<RunRecord>;
+  start(req: StageRequest): Promise<StartResult>;
   observe(watched: readonly ExecutorStage[]): Promise<Observation>;
   /** Tears one stage down (timeout, stuck): what was found and what survived. */
   stop(stage: ExecutorStage, mode: 'term' | 'kill'): Promise<Sweep>;

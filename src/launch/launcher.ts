@@ -1,22 +1,26 @@
 /**
- * The launcher: one queue per GPU, each task stage in its own session/process group with the
- * run marker in its environment, inside the active containment layers, watched by a guardian.
- * A failed, timed-out or stuck task is torn down alone (whole tree, cgroup too) and the batch
- * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
+ * The launcher runs a batch: it writes the run's journal, asks the scheduler (scheduler.ts) what
+ * starts next, hands each stage to the executor (executor.ts; executors/local.ts runs it in its
+ * own process group inside the containment layers, watched by a guardian), and applies what is
+ * the same on every executor: timeouts, the stuck rule, retries, the run's verdict. A failed,
+ * timed-out or stuck task is torn down alone and the batch goes on. SIGINT/SIGTERM/SIGHUP (or
+ * a journal that cannot be written) tear everything down; a second signal kills at once.
  */
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { readProcIdentity } from '../probe/proc-stat.js';
-import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
+import { expandTemplate, formatDuration, type BatchConfig, type StageConfig } from './config.js';
 import type { Containment, LayerInfo } from './containment.js';
 import type { Executor, ExecutorStage, StageRequest } from './executor.js';
 import { createLocalExecutor } from './executors/local.js';
 import { errText } from './fs-error.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
+import { checkStateFolder } from './preflight.js';
 import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
 import { StuckWatch, stuckState } from './stuck.js';
-import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir } from './paths.js';
+import { runVerdict } from './verdict.js';
+import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
@@ -69,6 +73,7 @@ export interface RunView {
 }
 
 export type { TaskResult } from './scheduler.js';
+export { checkPrograms, checkStateFolder, MIN_STATE_FREE_BYTES } from './preflight.js';
 
 export interface RunOutcome {
   readonly runId: string;
@@ -84,8 +89,6 @@ export interface RunOutcome {
   /** Why the run was aborted by reaper itself (its journal could not be written), or null. */
   readonly error: string | null;
 }
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 interface StageRun {
   readonly start: StageStart;
@@ -132,149 +135,25 @@ function readWchan(pid: number): string | null {
 }
 
 /**
- * What a task needs from the file system, checked before anything starts: its working folder
- * exists and is a folder, its program resolves like execvp would to an executable regular file
- * (a folder is "executable" for access(2), but exec fails). Templates are expanded with each
- * task's own values; one that uses {gpu}, {run} or {out} is only known at launch and is skipped.
+ * Everything before the first task: the state folder has room, the run id is free, the run
+ * folder (exclusive, 0700), the journal, what the executor holds for the run, the run-start
+ * record. Any of it can fail (a full or read-only state disk): then nothing of the run is left
+ * behind, neither a guardian nor a cgroup nor a torn journal, and the error says which step.
  */
-export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
-  const PATH = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
-  const late = (tpl: string): boolean => placeholdersIn(tpl).some((p) => p === 'gpu' || p === 'run' || p === 'out');
-  const isExecFile = (c: string): 'ok' | 'folder' | null => {
-    try {
-      const st = statSync(c);
-      if (st.isDirectory()) return 'folder';
-      if (!st.isFile()) return null;
-      accessSync(c, constants.X_OK);
-      return 'ok';
-    } catch {
-      return null;
-    }
-  };
-  const seen = new Set<string>();
-  for (const s of config.stages) {
-    for (const t of config.tasks) {
-      const vars = { ...t.vars, task: String(t.index) };
-      const where = (key: string): string => `${config.file}:${s.line}: stages.${s.name}.${key}`;
-      const forTask = (tpl: string): string => (placeholdersIn(tpl).length > 0 ? ` (task ${t.index})` : '');
-      let cwd = config.baseDir;
-      if (s.cwd !== null && !late(s.cwd)) {
-        cwd = path.resolve(config.baseDir, expandTemplate(s.cwd, vars));
-        if (!seen.has(`cwd\0${cwd}`)) {
-          seen.add(`cwd\0${cwd}`);
-          let st;
-          try {
-            st = statSync(cwd);
-          } catch (e) {
-            throw new ReaperError('CONFIG', `${where('cwd')}: no such folder${forTask(s.cwd)}: ${cwd} (${(e as NodeJS.ErrnoException).code ?? 'cannot stat'})`);
-          }
-          if (!st.isDirectory()) throw new ReaperError('CONFIG', `${where('cwd')}: not a folder${forTask(s.cwd)}: ${cwd}`);
-          try {
-            accessSync(cwd, constants.X_OK);
-          } catch {
-            throw new ReaperError('CONFIG', `${where('cwd')}: folder not accessible${forTask(s.cwd)}: ${cwd}`);
-          }
-        }
-      }
-      const tpl = s.cmd[0]!;
-      if (late(tpl)) continue;
-      const prog = expandTemplate(tpl, vars);
-      // A relative path under a folder known only at launch cannot be checked now.
-      if (s.cwd !== null && late(s.cwd) && prog.includes('/') && !path.isAbsolute(prog)) continue;
-      const key = `prog\0${cwd}\0${prog}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (prog === '') throw new ReaperError('CONFIG', `${where('cmd')}: the program is empty${forTask(tpl)}`);
-      const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : PATH.map((d) => path.resolve(cwd, d, prog));
-      const found = candidates.map(isExecFile);
-      if (found.includes('ok')) continue;
-      if (found.includes('folder') && prog.includes('/')) throw new ReaperError('CONFIG', `${where('cmd')}: the program is a folder${forTask(tpl)}: ${prog}`);
-      throw new ReaperError('CONFIG', `${where('cmd')}: program not found or not executable${forTask(tpl)}: ${prog}`);
-    }
-  }
-}
-
-/** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
-export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
-
-/**
- * Before anything starts: the state folder exists (0700), is writable and has room. A run that
- * cannot record itself must not start (its journal is what `stop`, `ls` and the guardian read).
- */
-export function checkStateFolder(state: string): void {
-  const dir = runsDir(state);
-  const fail = (what: string): never => {
-    throw new ReaperError('INTERNAL', `state folder ${dir}: ${what}; nothing was started (free space there, or point XDG_STATE_HOME elsewhere)`);
-  };
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    fail(`cannot create it (${errText(e)})`);
-  }
-  try {
-    const st = statfsSync(dir);
-    const free = st.bavail * st.bsize;
-    if (free < MIN_STATE_FREE_BYTES) fail(`full (${Math.floor(free / 1024)} KiB free; a run needs ${MIN_STATE_FREE_BYTES / 1024 / 1024} MiB for its journal and logs)`);
-    if (st.files > 0 && st.ffree < 64) fail(`no free inodes (${st.ffree} left)`);
-  } catch (e) {
-    if (e instanceof ReaperError) throw e;
-    /* statfs unsupported: the probe below still tells */
-  }
-  // statfs sees neither quotas nor a read-only bind mount: write a probe and remove it.
-  const probe = path.join(dir, `.probe-${process.pid}`);
-  try {
-    const fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, Buffer.alloc(64 * 1024));
-    } finally {
-      closeSync(fd);
-      unlinkSync(probe);
-    }
-  } catch (e) {
-    try {
-      unlinkSync(probe);
-    } catch {
-      /* not created */
-    }
-    fail(`not writable (${errText(e)})`);
-  }
-}
-
-export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
-  const t0 = Date.now();
-  const runId = opts.runId ?? newRunId();
-  const paths = runPaths(opts.state, runId);
-  const c = opts.containment;
-  const baseEnv = { ...(opts.env ?? process.env) };
-  for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
-  const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
-  const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
+async function openRunRecord(config: BatchConfig, opts: LaunchOptions, run: { runId: string; paths: RunPaths; ex: Executor; gpuLabels: string[] }, onStart: (e: JournalEvent) => void): Promise<JournalWriter> {
+  const { runId, paths, ex } = run;
   checkStateFolder(opts.state);
   // A run id names one run: appending to another run's journal would make `stop` of one kill the other.
   if (existsSync(paths.journal)) throw new ReaperError('USAGE', `run id ${runId} is already taken (${paths.journal} exists); nothing was started`);
-
-  // Everything before the first task can fail (a full or read-only state disk): then nothing of
-  // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
   const createdDir = !existsSync(paths.dir);
-  const ex: Executor = createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
-  let journal: JournalWriter | null = null;
-  const view: RunView = {
-    runId,
-    startedAtMs: t0,
-    total: config.tasks.length,
-    gpus: gpuLabels.map((g) => ({ gpu: g, done: 0, running: 0, failed: 0 })),
-    succeeded: 0,
-    failed: 0,
-    running: 0,
-    interrupted: null,
-  };
   const self = readProcIdentity(process.pid);
+  let journal: JournalWriter | null = null;
   let step = 'create the run folder';
   try {
     createRunDir(opts.state, runId, { adopt: opts.detached === true }); // exclusive, 0700: a run id in use is refused
     step = 'open the journal';
     journal = new JournalWriter(paths.journal);
-    const rec = ex.open((what) => {
+    const rec = await ex.open((what) => {
       step = what;
     });
     step = 'write the journal';
@@ -287,7 +166,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
       guardian: rec.guardian,
       layers: rec.layers,
-      gpus: gpuLabels,
+      gpus: run.gpuLabels,
       tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
       stages: config.stages.map((s) => s.name),
       graceMs: config.graceMs,
@@ -296,7 +175,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       host: os.hostname(),
     };
     journal.append(start);
-    opts.onEvent?.(start, view);
+    onStart(start);
+    return journal;
   } catch (e) {
     // The guardian finds no start record when its lifeline closes and does nothing.
     ex.release();
@@ -311,7 +191,50 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     if (isReaperError(e)) throw e; // already one clear line (a run id in use, an unsafe state folder)
     throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
   }
-  const jw = journal;
+}
+
+/**
+ * What one stage runs, expanded: placeholders in its argv, environment and folder; the run
+ * marker and (unless it is a driver, which places its own workers) its GPU in its environment.
+ * Throws on an unknown placeholder.
+ */
+function stageRequest(config: BatchConfig, start: StageStart, run: { runId: string; paths: RunPaths; baseEnv: NodeJS.ProcessEnv; gpuLabel: string; driver: DriverOptions | null }): StageRequest {
+  const { task, stage: s, slot, attempt } = start;
+  const outDir = taskOutDir(run.paths, task);
+  const vars: Record<string, string> = { ...start.vars, gpu: run.gpuLabel, task: String(task), run: run.runId, out: outDir };
+  const argv = s.cmd.map((a) => expandTemplate(a, vars));
+  const env: NodeJS.ProcessEnv = { ...run.baseEnv };
+  for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
+  for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
+  if (!run.driver) env.CUDA_VISIBLE_DEVICES = String(slot);
+  env.REAPER_RUN = run.runId;
+  env.REAPER_TASK = String(task);
+  env.REAPER_STAGE = s.name;
+  const cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
+  return { task, stage: s.name, attempt, argv, env, cwd, outDir, logs: taskLogPaths(run.paths, task, s.name), passthrough: run.driver?.passthrough ?? null };
+}
+
+export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const runId = opts.runId ?? newRunId();
+  const paths = runPaths(opts.state, runId);
+  const c = opts.containment;
+  const baseEnv = { ...(opts.env ?? process.env) };
+  for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
+  const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
+  const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
+  const ex: Executor = createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
+  const view: RunView = {
+    runId,
+    startedAtMs: t0,
+    total: config.tasks.length,
+    gpus: gpuLabels.map((g) => ({ gpu: g, done: 0, running: 0, failed: 0 })),
+    succeeded: 0,
+    failed: 0,
+    running: 0,
+    interrupted: null,
+  };
+  const jw = await openRunRecord(config, opts, { runId, paths, ex, gpuLabels }, (start) => opts.onEvent?.(start, view));
   const sched = new Scheduler(config, opts.gpus);
   const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
   /** First journal write failure: the run is torn down (containment never depends on the journal). */
@@ -431,9 +354,6 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   // ---- one stage ----
   const runStage = async (start: StageStart): Promise<void> => {
     const { task, stage: s, slot: gpu, attempt } = start;
-    const outDir = taskOutDir(paths, task);
-    const vars: Record<string, string> = { ...start.vars, gpu: labelOf(gpu), task: String(task), run: runId, out: outDir };
-    const logs = taskLogPaths(paths, task, s.name);
     const r: StageRun = {
       start,
       task,
@@ -450,20 +370,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     };
     let req: StageRequest;
     try {
-      const env: NodeJS.ProcessEnv = { ...baseEnv };
-      for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
-      for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
-      if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
-      env.REAPER_RUN = runId;
-      env.REAPER_TASK = String(task);
-      env.REAPER_STAGE = s.name;
-      const cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
-      req = { task, stage: s.name, attempt, argv: s.cmd.map((a) => expandTemplate(a, vars)), env, cwd, outDir, logs, passthrough: opts.driver?.passthrough ?? null };
+      req = stageRequest(config, start, { runId, paths, baseEnv, gpuLabel: labelOf(gpu), driver: opts.driver ?? null });
     } catch (e) {
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    const started = ex.start(req);
+    const started = await ex.start(req);
     if (!started.ok) {
       endStage(r, 'failed', 'spawn', started.detail, null, null);
       if (started.abortRun !== null) abortRun(started.abortRun);
@@ -476,7 +388,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       view.running++;
       gv(gpu).running++;
       const { pid, startTime, pgid, cgroup, argv } = h.record;
-      emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: logs.stdout, stderr: logs.stderr });
+      emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: req.logs.stdout, stderr: req.logs.stderr });
       if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
       if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
     }
@@ -553,26 +465,13 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   await watcher;
 
   const tasks = sched.results(interrupted || failure ? stopWhy() : null);
-  const anyFailed = tasks.some((t) => t.status === 'failed');
-  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
-  const exitCode = interrupted
-    ? (SIGNAL_EXIT[interrupted] ?? 1)
-    : failure
-      ? 1
-      : driverExit !== null
-        ? driverExit === 0 && survivors > 0
-          ? 1
-          : driverExit
-        : anyFailed || survivors > 0
-          ? 1
-          : 0;
-  const error = failure === null ? null : `${failure}: the run was torn down, ${survivors === 0 ? 'nothing of it is left' : `${survivors} process(es) SURVIVED`}`;
+  const { state, exitCode, error, detail } = runVerdict({ interrupted, failure, driverExit, tasks, survivors });
   emit({
     ev: 'run-end',
     t: Date.now(),
     state,
     by: 'launcher',
-    detail: interrupted ? `interrupted by ${interrupted}` : error ? error : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
+    detail,
     exitCode,
     survivors,
   });

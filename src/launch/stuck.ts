@@ -4,7 +4,7 @@
  * once; one that leaves the state starts over. The same for every executor: it only needs
  * the stage's members with their states, once per interval.
  */
-import type { Member } from './layers/layer.js';
+import type { Member } from './executor.js';
 
 export interface StuckSighting {
   readonly member: Member;

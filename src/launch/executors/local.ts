@@ -83,12 +83,12 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   };
 
   return {
-    open(step) {
+    async open(step) {
       contain.openRun(c, run, step);
       return { layers: c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })), cgroup: run.cgroup, guardian: run.guardian?.key ?? null };
     },
 
-    start(req): StartResult {
+    async start(req): Promise<StartResult> {
       let outFd: number;
       let errFd: number;
       try {

@@ -16,8 +16,11 @@
  *   atRunEnd     the final sweep: what of the run is still alive
  *   closeRun     after the run-end record (or when the start failed): let go of what openRun took
  */
+import type { Member, Sweep } from '../executor.js';
 import type { GuardianHandle } from '../guardian.js';
 import type { RunPaths } from '../paths.js';
+
+export type { Member, Sweep } from '../executor.js';
 
 export type LayerId = 'pgroup' | 'marker' | 'cgroup' | 'pidns' | 'pdeathsig' | 'guardian';
 
@@ -87,22 +90,6 @@ export interface StageScope {
   pgid: number;
   /** The stage's own cgroup (cgroup layer), recorded in task-start. */
   cgroup: string | null;
-}
-
-/** What a layer swept: processes found, how many survived, whether cgroup.kill did it. */
-export interface Sweep {
-  readonly found: number;
-  readonly survived: number;
-  readonly cgroupKilled: boolean;
-}
-
-/** A process of a stage, as the stuck watch needs it. */
-export interface Member {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly state: string;
-  readonly cmd: string;
-  readonly wchan: string | null;
 }
 
 export interface RunEndSweep {
