@@ -16,7 +16,7 @@ import type { ProcKey } from '../model/proc.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
 import { selfCommand } from '../probe/self-command.js';
 import { takeSnapshot } from '../probe/snapshot.js';
-import { findCgroup2Mount, killCgroup, removeCgroupTreeSettled, resolveRunCgroup } from './containment.js';
+import { findCgroup2Mount, killCgroup, removeCgroupTreeSettled, resolveRunCgroup } from './cgroup-fs.js';
 import { readRunJournal, type JournalEvent } from './journal.js';
 import { type RunPaths } from './paths.js';
 import { appendRunEnd, openStages } from './run-end.js';

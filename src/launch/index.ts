@@ -6,6 +6,9 @@ export { inspectStateDir, inspectRunFolder, trustRun, readTrustedText, type Trus
 export { endAbandonedRun, appendRunEnd, type EndAbandonedResult } from './run-end.js';
 export { launchRun, checkPrograms, checkStateFolder, type LaunchOptions, type DriverOptions, type RunOutcome, type RunView, type GpuView, type TaskResult } from './launcher.js';
 export { readBatchFile, loadBatchFile, driverBatch, driverName, MAX_BATCH_BYTES, MAX_DURATION_MS } from './config.js';
+export { Scheduler, type StageStart, type StageEnd, type EndDecision } from './scheduler.js';
+export { createLocalExecutor, type LocalExecutorOptions } from './executors/local.js';
+export type { Executor, ExecutorStage, StageRequest, StartRecord, StartResult, StageExit, Observation, RunRecord } from './executor.js';
 export { detectContainment, parseContainment, describeLayers, findCgroup2Mount, wrapArgv, type Containment, type ContainmentRequest, type LayerInfo, type LayerId } from './containment.js';
 export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './guardian.js';
 export { stopRun, type StopOptions, type StopResult } from './stop.js';

@@ -1,24 +1,26 @@
 /**
- * The launcher: one queue per GPU, each task stage in its own session/process group with the
- * run marker in its environment, inside the active containment layers, watched by a guardian.
- * A failed, timed-out or stuck task is torn down alone (whole tree, cgroup too) and the batch
- * goes on. SIGINT/SIGTERM/SIGHUP tear everything down; a second signal kills at once.
+ * The launcher runs a batch: it writes the run's journal, asks the scheduler (scheduler.ts) what
+ * starts next, hands each stage to the executor (executor.ts; executors/local.ts runs it in its
+ * own process group inside the containment layers, watched by a guardian), and applies what is
+ * the same on every executor: timeouts, the stuck rule, retries, the run's verdict. A failed,
+ * timed-out or stuck task is torn down alone and the batch goes on. SIGINT/SIGTERM/SIGHUP (or
+ * a journal that cannot be written) tear everything down; a second signal kills at once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { teardown } from '../actions/index.js';
-import type { ProcKey } from '../model/proc.js';
-import { createProcScanner, type ProcScanner } from '../probe/snapshot.js';
-import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
-import type { Snapshot } from '../model/snapshot.js';
-import { expandTemplate, formatDuration, placeholdersIn, type BatchConfig, type StageConfig } from './config.js';
-import { cgroupProcs, killCgroup, makeCgroup, removeCgroupTree, removeCgroupTreeSettled, wrapArgv, type Containment, type LayerInfo } from './containment.js';
-import { startGuardian, type GuardianHandle } from './guardian.js';
+import { readProcIdentity } from '../probe/proc-stat.js';
+import { expandTemplate, formatDuration, type BatchConfig, type StageConfig } from './config.js';
+import type { Containment, LayerInfo } from './containment.js';
+import type { Executor, ExecutorStage, StageRequest } from './executor.js';
+import { createLocalExecutor } from './executors/local.js';
+import { errText } from './fs-error.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
-import { createRunDir, newRunId, runPaths, runsDir, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { checkStateFolder } from './preflight.js';
+import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
+import { StuckWatch, stuckState } from './stuck.js';
+import { runVerdict } from './verdict.js';
+import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 
 export interface LaunchOptions {
@@ -29,16 +31,11 @@ export interface LaunchOptions {
   readonly runId?: string;
   /** Base environment of every task (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
-  readonly simulated?: boolean;
   readonly detached?: boolean;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving launchRun in-process may not). */
   readonly handleSignals?: boolean;
   /** Called for every journal event, after it is written. */
   readonly onEvent?: (e: JournalEvent, view: RunView) => void;
-  /** Called once, right after the run record exists (before any task starts). */
-  readonly onStarted?: (runId: string, paths: RunPaths) => void;
-  /** How often task members are checked for T/D (default: min(1 s, stuck.after / 4)). */
-  readonly stuckPollMs?: number;
   /** Aborting tears the run down like SIGTERM (programmatic stop). */
   readonly signal?: AbortSignal;
   /** The batch is one existing driver command run as it is (`reaper run -- CMD`): see DriverOptions. */
@@ -75,15 +72,8 @@ export interface RunView {
   interrupted: string | null;
 }
 
-export interface TaskResult {
-  readonly task: number;
-  readonly gpu: string | null;
-  readonly status: 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending';
-  /** Stage that failed or was last run. */
-  readonly stage: string | null;
-  /** "exit 3", "signal SIGKILL", "timeout 30s", "stuck: pid 12 python3 stopped (T) 10s". */
-  readonly detail: string | null;
-}
+export type { TaskResult } from './scheduler.js';
+export { checkPrograms, checkStateFolder, MIN_STATE_FREE_BYTES } from './preflight.js';
 
 export interface RunOutcome {
   readonly runId: string;
@@ -100,38 +90,20 @@ export interface RunOutcome {
   readonly error: string | null;
 }
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-
-interface TaskState {
-  readonly index: number;
-  readonly vars: Readonly<Record<string, string>>;
-  gpu: number | null;
-  /** Index into config.stages of the next stage to run. */
-  next: number;
-  attempt: number;
-  running: boolean;
-  failedStages: Set<string>;
-  status: TaskResult['status'] | 'running';
-  stage: string | null;
-  detail: string | null;
-}
-
 interface StageRun {
-  readonly task: TaskState;
+  readonly start: StageStart;
+  readonly task: number;
   readonly stage: StageConfig;
   readonly gpu: number;
   readonly attempt: number;
-  child: ChildProcess | null;
-  leader: ProcKey | null;
-  pgid: number;
-  cgroup: string | null;
+  /** The stage as its executor runs it; null until it started. */
+  handle: ExecutorStage | null;
   reason: 'timeout' | 'stuck' | 'interrupted' | null;
   reasonDetail: string | null;
   teardownP: Promise<unknown> | null;
   startedAtMs: number;
   timer: LongTimer | null;
-  stuckSeen: Map<string, number>;
-  stuckWarned: Set<string>;
+  stuck: StuckWatch;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -153,16 +125,6 @@ export function setLongTimeout(fn: () => void, ms: number): LongTimer {
   return { clear: () => clearTimeout(t) };
 }
 
-/** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function readWchan(pid: number): string | null {
   try {
     const w = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
@@ -173,145 +135,82 @@ function readWchan(pid: number): string | null {
 }
 
 /**
- * What a task needs from the file system, checked before anything starts: its working folder
- * exists and is a folder, its program resolves like execvp would to an executable regular file
- * (a folder is "executable" for access(2), but exec fails). Templates are expanded with each
- * task's own values; one that uses {gpu}, {run} or {out} is only known at launch and is skipped.
+ * Everything before the first task: the state folder has room, the run id is free, the run
+ * folder (exclusive, 0700), the journal, what the executor holds for the run, the run-start
+ * record. Any of it can fail (a full or read-only state disk): then nothing of the run is left
+ * behind, neither a guardian nor a cgroup nor a torn journal, and the error says which step.
  */
-export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void {
-  const PATH = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
-  const late = (tpl: string): boolean => placeholdersIn(tpl).some((p) => p === 'gpu' || p === 'run' || p === 'out');
-  const isExecFile = (c: string): 'ok' | 'folder' | null => {
-    try {
-      const st = statSync(c);
-      if (st.isDirectory()) return 'folder';
-      if (!st.isFile()) return null;
-      accessSync(c, constants.X_OK);
-      return 'ok';
-    } catch {
-      return null;
-    }
-  };
-  const seen = new Set<string>();
-  for (const s of config.stages) {
-    for (const t of config.tasks) {
-      const vars = { ...t.vars, task: String(t.index) };
-      const where = (key: string): string => `${config.file}:${s.line}: stages.${s.name}.${key}`;
-      const forTask = (tpl: string): string => (placeholdersIn(tpl).length > 0 ? ` (task ${t.index})` : '');
-      let cwd = config.baseDir;
-      if (s.cwd !== null && !late(s.cwd)) {
-        cwd = path.resolve(config.baseDir, expandTemplate(s.cwd, vars));
-        if (!seen.has(`cwd\0${cwd}`)) {
-          seen.add(`cwd\0${cwd}`);
-          let st;
-          try {
-            st = statSync(cwd);
-          } catch (e) {
-            throw new ReaperError('CONFIG', `${where('cwd')}: no such folder${forTask(s.cwd)}: ${cwd} (${(e as NodeJS.ErrnoException).code ?? 'cannot stat'})`);
-          }
-          if (!st.isDirectory()) throw new ReaperError('CONFIG', `${where('cwd')}: not a folder${forTask(s.cwd)}: ${cwd}`);
-          try {
-            accessSync(cwd, constants.X_OK);
-          } catch {
-            throw new ReaperError('CONFIG', `${where('cwd')}: folder not accessible${forTask(s.cwd)}: ${cwd}`);
-          }
-        }
-      }
-      const tpl = s.cmd[0]!;
-      if (late(tpl)) continue;
-      const prog = expandTemplate(tpl, vars);
-      // A relative path under a folder known only at launch cannot be checked now.
-      if (s.cwd !== null && late(s.cwd) && prog.includes('/') && !path.isAbsolute(prog)) continue;
-      const key = `prog\0${cwd}\0${prog}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (prog === '') throw new ReaperError('CONFIG', `${where('cmd')}: the program is empty${forTask(tpl)}`);
-      const candidates = prog.includes('/') ? [path.resolve(cwd, prog)] : PATH.map((d) => path.resolve(cwd, d, prog));
-      const found = candidates.map(isExecFile);
-      if (found.includes('ok')) continue;
-      if (found.includes('folder') && prog.includes('/')) throw new ReaperError('CONFIG', `${where('cmd')}: the program is a folder${forTask(tpl)}: ${prog}`);
-      throw new ReaperError('CONFIG', `${where('cmd')}: program not found or not executable${forTask(tpl)}: ${prog}`);
-    }
-  }
-}
-
-/** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
-export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
-
-/** "ENOSPC: no space left on device" from a Node fs error (without the syscall and path). */
-function errText(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/, \w+ '.*'$/, '').replace(/, \w+$/, '');
-}
-
-/**
- * Before anything starts: the state folder exists (0700), is writable and has room. A run that
- * cannot record itself must not start (its journal is what `stop`, `ls` and the guardian read).
- */
-export function checkStateFolder(state: string): void {
-  const dir = runsDir(state);
-  const fail = (what: string): never => {
-    throw new ReaperError('INTERNAL', `state folder ${dir}: ${what}; nothing was started (free space there, or point XDG_STATE_HOME elsewhere)`);
-  };
+async function openRunRecord(config: BatchConfig, opts: LaunchOptions, run: { runId: string; paths: RunPaths; ex: Executor; gpuLabels: string[] }, onStart: (e: JournalEvent) => void): Promise<JournalWriter> {
+  const { runId, paths, ex } = run;
+  checkStateFolder(opts.state);
+  const createdDir = !existsSync(paths.dir);
+  const self = readProcIdentity(process.pid);
+  let journal: JournalWriter | null = null;
+  let step = 'create the run folder';
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    fail(`cannot create it (${errText(e)})`);
-  }
-  try {
-    const st = statfsSync(dir);
-    const free = st.bavail * st.bsize;
-    if (free < MIN_STATE_FREE_BYTES) fail(`full (${Math.floor(free / 1024)} KiB free; a run needs ${MIN_STATE_FREE_BYTES / 1024 / 1024} MiB for its journal and logs)`);
-    if (st.files > 0 && st.ffree < 64) fail(`no free inodes (${st.ffree} left)`);
-  } catch (e) {
-    if (e instanceof ReaperError) throw e;
-    /* statfs unsupported: the probe below still tells */
-  }
-  // statfs sees neither quotas nor a read-only bind mount: write a probe and remove it.
-  const probe = path.join(dir, `.probe-${process.pid}`);
-  try {
-    const fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, Buffer.alloc(64 * 1024));
-    } finally {
-      closeSync(fd);
-      unlinkSync(probe);
-    }
-  } catch (e) {
-    try {
-      unlinkSync(probe);
-    } catch {
-      /* not created */
-    }
-    fail(`not writable (${errText(e)})`);
-  }
-}
-
-/**
- * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
- * written any more (state disk full) is given up with one line; the live copy goes on.
- */
-function teeOutput(out: Readable, err: Readable, outFd: number, errFd: number, live: NonNullable<DriverOptions['passthrough']>, logs: string): Promise<void> {
-  let logOk = true;
-  const pump = (src: Readable, fd: number, show: (b: Buffer) => void): Promise<void> =>
-    new Promise((resolve) => {
-      src.on('data', (chunk: Buffer) => {
-        show(chunk);
-        if (!logOk) return;
-        try {
-          writeSync(fd, chunk);
-        } catch (e) {
-          logOk = false;
-          live.stderr(Buffer.from(`reaper: cannot write the driver's log under ${logs} (${errText(e)}); output goes to the terminal only\n`));
-        }
-      });
-      src.on('error', () => resolve());
-      src.on('close', () => resolve());
+    // Exclusive and 0700: a run id names one run (sharing one would make `stop` of one kill the other).
+    createRunDir(opts.state, runId, { adopt: opts.detached === true });
+    step = 'open the journal';
+    journal = new JournalWriter(paths.journal);
+    const rec = await ex.open((what) => {
+      step = what;
     });
-  return Promise.all([pump(out, outFd, (b) => live.stdout(b)), pump(err, errFd, (b) => live.stderr(b))]).then(() => {
-    closeSync(outFd);
-    closeSync(errFd);
-  });
+    step = 'write the journal';
+    const start: JournalEvent = {
+      ev: 'run-start',
+      t: Date.now(),
+      run: runId,
+      name: config.name,
+      file: config.file,
+      launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
+      guardian: rec.guardian,
+      layers: rec.layers,
+      gpus: run.gpuLabels,
+      tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
+      stages: config.stages.map((s) => s.name),
+      graceMs: config.graceMs,
+      cgroup: rec.cgroup,
+      detached: opts.detached ?? false,
+      host: os.hostname(),
+    };
+    journal.append(start);
+    onStart(start);
+    return journal;
+  } catch (e) {
+    // The guardian finds no start record when its lifeline closes and does nothing.
+    ex.release();
+    journal?.close();
+    if (createdDir && !opts.detached) {
+      try {
+        rmSync(paths.dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
+    if (isReaperError(e)) throw e; // already one clear line (a run id in use, an unsafe state folder)
+    throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
+  }
+}
+
+/**
+ * What one stage runs, expanded: placeholders in its argv, environment and folder; the run
+ * marker and (unless it is a driver, which places its own workers) its GPU in its environment.
+ * Throws on an unknown placeholder.
+ */
+function stageRequest(config: BatchConfig, start: StageStart, run: { runId: string; paths: RunPaths; baseEnv: NodeJS.ProcessEnv; gpuLabel: string; driver: DriverOptions | null }): StageRequest {
+  const { task, stage: s, slot, attempt } = start;
+  const outDir = taskOutDir(run.paths, task);
+  const vars: Record<string, string> = { ...start.vars, gpu: run.gpuLabel, task: String(task), run: run.runId, out: outDir };
+  const argv = s.cmd.map((a) => expandTemplate(a, vars));
+  const env: NodeJS.ProcessEnv = { ...run.baseEnv };
+  for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
+  for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
+  if (!run.driver) env.CUDA_VISIBLE_DEVICES = String(slot);
+  env.REAPER_RUN = run.runId;
+  env.REAPER_TASK = String(task);
+  env.REAPER_STAGE = s.name;
+  const cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
+  return { task, stage: s.name, attempt, argv, env, cwd, outDir, logs: taskLogPaths(run.paths, task, s.name), passthrough: run.driver?.passthrough ?? null };
 }
 
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
@@ -323,14 +222,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
   const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
   const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
-  checkStateFolder(opts.state);
-
-  // Everything before the first task can fail (a full or read-only state disk): then nothing of
-  // the run is left behind, neither a guardian nor a cgroup nor a torn journal, and the error says so.
-  const createdDir = !existsSync(paths.dir);
-  let runCgroup: string | null = null;
-  let guardian: GuardianHandle | null = null;
-  let journal: JournalWriter | null = null;
+  const ex: Executor = createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
   const view: RunView = {
     runId,
     startedAtMs: t0,
@@ -341,56 +233,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     running: 0,
     interrupted: null,
   };
-  const self = readProcIdentity(process.pid);
-  const layers = c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail }));
-  let step = 'create the run folder';
-  try {
-    // Exclusive and 0700: a run id names one run (sharing one would make `stop` of one kill the other).
-    createRunDir(opts.state, runId, { adopt: opts.detached === true });
-    step = 'open the journal';
-    journal = new JournalWriter(paths.journal);
-    if (c.cgroupBase) {
-      const dir = path.join(c.cgroupBase, runId);
-      if (makeCgroup(dir)) runCgroup = dir;
-    }
-    step = 'start the guardian';
-    if (c.guardian) guardian = startGuardian({ runId, state: opts.state, paths, env: baseEnv });
-    step = 'write the journal';
-    const start: JournalEvent = {
-      ev: 'run-start',
-      t: Date.now(),
-      run: runId,
-      name: config.name,
-      file: config.file,
-      launcher: { pid: process.pid, startTime: self?.startTime ?? 0 },
-      guardian: guardian?.key ?? null,
-      layers,
-      gpus: gpuLabels,
-      tasks: config.tasks.map((t) => ({ task: t.index, vars: { ...t.vars } })),
-      stages: config.stages.map((s) => s.name),
-      graceMs: config.graceMs,
-      cgroup: runCgroup,
-      detached: opts.detached ?? false,
-      host: os.hostname(),
-    };
-    journal.append(start);
-    opts.onEvent?.(start, view);
-  } catch (e) {
-    // The guardian finds no start record when its lifeline closes and does nothing.
-    guardian?.release();
-    journal?.close();
-    if (runCgroup) removeCgroupTree(runCgroup);
-    if (createdDir && !opts.detached) {
-      try {
-        rmSync(paths.dir, { recursive: true, force: true });
-      } catch {
-        /* best effort */
-      }
-    }
-    if (isReaperError(e)) throw e; // already one clear line (a run id in use, an unsafe state folder)
-    throw new ReaperError('INTERNAL', `cannot ${step} of run ${runId} under ${paths.dir}: ${errText(e)}; nothing was started`);
-  }
-  const jw = journal;
+  const jw = await openRunRecord(config, opts, { runId, paths, ex, gpuLabels }, (start) => opts.onEvent?.(start, view));
+  const sched = new Scheduler(config, opts.gpus);
   const gv = (gpu: number): GpuView => view.gpus[opts.gpus.indexOf(gpu)]!;
   /** First journal write failure: the run is torn down (containment never depends on the journal). */
   let failure: string | null = null;
@@ -400,6 +244,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const abortRun = (why: string): void => {
     if (failure !== null) return;
     failure = why;
+    sched.stop();
     onFailure();
   };
   const emit = (e: JournalEvent): void => {
@@ -410,22 +255,8 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     }
     opts.onEvent?.(e, view);
   };
-  opts.onStarted?.(runId, paths);
 
-  const tasks: TaskState[] = config.tasks.map((t) => ({
-    index: t.index,
-    vars: t.vars,
-    gpu: null,
-    next: 0,
-    attempt: 1,
-    running: false,
-    failedStages: new Set(),
-    status: 'pending',
-    stage: null,
-    detail: null,
-  }));
   const active = new Set<StageRun>();
-  const slots = new Map<number, number>(opts.gpus.map((g) => [g, 0]));
   let interrupted: NodeJS.Signals | null = null;
   let killNowRequested = false;
   let teardownAllP: Promise<void> | null = null;
@@ -436,156 +267,34 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     w?.();
   };
 
-  // ---- helpers ----
-  const dependsOnFailed = (t: TaskState, s: StageConfig): boolean => {
-    let cur: StageConfig | undefined = s;
-    while (cur && cur.after !== null) {
-      if (t.failedStages.has(cur.after)) return true;
-      cur = config.stages.find((x) => x.name === cur!.after);
-    }
-    return false;
-  };
-  /** Moves t.next past stages that cannot run; returns false when the task has nothing left. */
-  const advance = (t: TaskState): boolean => {
-    while (t.next < config.stages.length) {
-      const s = config.stages[t.next]!;
-      if (!dependsOnFailed(t, s)) return true;
-      t.failedStages.add(s.name);
-      emit({ ev: 'task-skip', t: Date.now(), task: t.index, stage: s.name, detail: `skipped: ${s.after} did not succeed` });
-      t.next++;
-    }
-    return false;
-  };
-  const finishTask = (t: TaskState): void => {
-    if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') return;
-    t.status = t.failedStages.size > 0 ? 'failed' : 'succeeded';
-    if (t.gpu !== null) {
-      if (t.status === 'failed') gv(t.gpu).failed++;
-      else gv(t.gpu).done++;
-    }
-    if (t.status === 'failed') view.failed++;
-    else view.succeeded++;
-  };
-  const minPendingLevel = (): number => {
-    let min = Infinity;
-    for (const t of tasks) {
-      if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled') continue;
-      const s = config.stages[t.next];
-      if (s) min = Math.min(min, s.level);
-    }
-    return min;
-  };
-  const pick = (gpu: number): TaskState | null => {
-    const level = config.order === 'stage-by-stage' ? minPendingLevel() : null;
-    const ready = (t: TaskState): boolean => !t.running && t.status !== 'failed' && t.status !== 'succeeded' && t.status !== 'cancelled' && t.next < config.stages.length && (level === null || config.stages[t.next]!.level === level);
-    return tasks.find((t) => t.gpu === gpu && ready(t)) ?? tasks.find((t) => t.gpu === null && ready(t)) ?? null;
-  };
-
   // ---- stuck watcher ----
-  const scanner: ProcScanner = createProcScanner({ readFds: false });
-  const stuckPoll = opts.stuckPollMs ?? Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
+  const stuckPoll = Math.max(200, Math.min(1000, Math.floor(config.stuck.afterMs / 4)));
   let watching = true;
-  /** Members of one stage as (pid, startTime, state, cmd): from its cgroup when it has one (cheap), else from a scan. */
-  interface Member {
-    pid: number;
-    startTime: number;
-    state: string;
-    cmd: string;
-    wchan: string | null;
-  }
-  const cgroupMembers = (dir: string): Member[] => {
-    const out: Member[] = [];
-    const walk = (d: string): void => {
-      for (const pid of cgroupProcs(d)) {
-        const st = readStatSync(pid);
-        if (st) out.push({ pid, startTime: st.startTime, state: st.state, cmd: st.comm, wchan: null });
-      }
-      try {
-        for (const k of readdirSync(d, { withFileTypes: true })) if (k.isDirectory()) walk(path.join(d, k.name));
-      } catch {
-        /* gone */
-      }
-    };
-    walk(dir);
-    return out;
-  };
   const watch = async (): Promise<void> => {
     while (watching) {
       await sleep(stuckPoll);
       if (!watching) continue;
       const runs = [...active].filter((r) => !r.reason);
-      const needScan = !c.cgroupBase || runs.some((r) => !r.cgroup);
-      let snap: Snapshot | null = null;
-      if (needScan && (runs.length > 0 || !c.pidnsPrefix)) {
-        try {
-          snap = await scanner.scan();
-        } catch {
-          snap = null;
-        }
-      }
+      const seen = await ex.observe(runs.map((r) => r.handle!));
       const now = Date.now();
       for (const r of runs) {
-        let members: Member[];
-        if (r.cgroup) members = cgroupMembers(r.cgroup);
-        else if (snap) members = snap.processes.filter((p) => (p.runId === runId && p.taskId === String(r.task.index)) || (p.pgid === r.pgid && r.pgid > 1));
-        else continue;
-        const present = new Set<string>();
-        for (const p of members) {
-          if (p.state !== 'T' && p.state !== 't' && p.state !== 'D') continue;
-          const key = `${p.pid}:${p.startTime}:${p.state}`;
-          present.add(key);
-          const since = r.stuckSeen.get(key) ?? now;
-          r.stuckSeen.set(key, since);
-          const forMs = now - since;
-          if (forMs >= config.stuck.afterMs && !r.stuckWarned.has(key)) {
-            r.stuckWarned.add(key);
-            const wchan = p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null;
-            const what = p.state === 'D' ? `in D (${wchan ?? 'uninterruptible'})` : p.state === 't' ? 'traced (t)' : 'stopped (T)';
-            emit({ ev: 'task-stuck', t: now, task: r.task.index, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
-            if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
-          }
-        }
-        for (const k of [...r.stuckSeen.keys()]) if (!present.has(k)) r.stuckSeen.delete(k);
-      }
-      // Without a kernel layer, escapees of a finished stage (left the group, kept the marker) are
-      // found here: marked processes of tasks that have no stage running are leftovers.
-      if (snap && !c.cgroupBase && !c.pidnsPrefix) {
-        const activeTasks = new Set([...active].map((r) => String(r.task.index)));
-        const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !activeTasks.has(p.taskId)));
-        if (orphans.length > 0) {
-          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs: config.graceMs });
-          emit({ ev: 'sweep', t: Date.now(), scope: 'escapees of finished stages', found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+        const members = seen.members(r.handle!);
+        if (!members) continue;
+        for (const { member: p, forMs } of r.stuck.look(members, now)) {
+          const what = stuckState(p.state, p.state === 'D' ? (p.wchan ?? readWchan(p.pid)) : null);
+          emit({ ev: 'task-stuck', t: now, task: r.task, stage: r.stage.name, pid: p.pid, state: p.state, forMs, cmd: p.cmd.slice(0, 200), action: config.stuck.action });
+          if (config.stuck.action === 'fail') stopStage(r, 'stuck', `stuck: pid ${p.pid} ${what} ${formatDuration(forMs)}`);
         }
       }
+      const left = await seen.leftovers(new Set([...active].map((r) => r.task)));
+      if (left) emit({ ev: 'sweep', t: Date.now(), scope: 'escapees of finished stages', ...left });
     }
   };
 
   // ---- teardown ----
-  const rootsOf = (runs: Iterable<StageRun>): ProcKey[] => [...runs].flatMap((r) => (r.leader ? [r.leader] : []));
-  const taskMembers = async (taskIndex: number): Promise<ProcKey[]> => {
-    try {
-      const snap = await scanner.scan();
-      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(taskIndex)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
-    } catch {
-      return [];
-    }
-  };
-  const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<number> => {
-    let found = 0;
-    let survived = 0;
-    const roots = [...rootsOf([r]), ...(await taskMembers(r.task.index))];
-    const res = await teardown({ roots, pgids: r.pgid > 1 ? [r.pgid] : [], mode, graceMs: config.graceMs });
-    found += res.length;
-    survived += res.filter((x) => x.outcome === 'survived').length;
-    let cgroupKilled = false;
-    if (r.cgroup) {
-      const k = await killCgroup(r.cgroup);
-      cgroupKilled = k.killed > 0;
-      found += k.killed;
-      if (!k.empty) survived++;
-    }
-    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found, survived, cgroupKilled });
-    return survived;
+  const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<void> => {
+    const k = await ex.stop(r.handle!, mode);
+    emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
     if (r.reason) return;
@@ -596,30 +305,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
   /** After a stage's leader exited: whatever of it is left is a leftover. */
   const sweepAfterExit = async (r: StageRun): Promise<void> => {
-    if (r.cgroup) {
-      // The cgroup holds every process of the stage: empty means nothing was left behind.
-      const k = await killCgroup(r.cgroup);
-      if (k.killed > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true });
-      if (k.empty) return;
-    } else if (c.pidnsPrefix) {
-      // The namespace died with its init: the kernel killed every member before the leader's wait returned.
-      return;
-    }
-    // No kernel layer: the stage's process group (one syscall); escapees that left the group are
-    // found by the watcher's marker scan once the task has no stage running, and by the final sweep.
-    if (r.pgid <= 1 || !groupAlive(r.pgid)) return;
-    const members: ProcKey[] = [];
-    const res = await teardown({ roots: members, pgids: r.pgid > 1 ? [r.pgid] : [], mode: 'term', graceMs: config.graceMs });
-    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task.index} ${r.stage.name}`, found: res.length, survived: res.filter((x) => x.outcome === 'survived').length, cgroupKilled: false });
+    for (const k of await ex.afterExit(r.handle!)) if (k.found > 0) emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
     for (const r of runs) stopStage(r, 'interrupted', stopWhy());
-    const p = (async () => {
-      if (mode === 'kill' && runCgroup) await killCgroup(runCgroup, { remove: false });
-      await teardown({ runId, roots: rootsOf(runs), pgids: runs.map((r) => r.pgid).filter((g) => g > 1), mode, graceMs: mode === 'kill' ? 0 : config.graceMs });
-      if (runCgroup) await killCgroup(runCgroup, { remove: false });
-    })();
+    const p = ex.stopAll(runs.map((r) => r.handle!), mode);
     for (const r of runs) r.teardownP = p;
     return p;
   };
@@ -641,6 +332,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       return;
     }
     interrupted = sig;
+    sched.stop();
     view.interrupted = sig;
     emit({ ev: 'signal', t: Date.now(), signal: sig, action: `tear down (grace ${formatDuration(config.graceMs)})` });
     teardownAllP = teardownAll('term');
@@ -659,132 +351,56 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (opts.signal?.aborted) onSignal('SIGTERM');
 
   // ---- one stage ----
-  const runStage = async (t: TaskState, s: StageConfig, gpu: number, attempt: number): Promise<void> => {
-    const outDir = taskOutDir(paths, t.index);
-    const vars: Record<string, string> = { ...t.vars, gpu: labelOf(gpu), task: String(t.index), run: runId, out: outDir };
-    const logs = taskLogPaths(paths, t.index, s.name);
+  const runStage = async (start: StageStart): Promise<void> => {
+    const { task, stage: s, slot: gpu, attempt } = start;
     const r: StageRun = {
-      task: t,
+      start,
+      task,
       stage: s,
       gpu,
       attempt,
-      child: null,
-      leader: null,
-      pgid: 0,
-      cgroup: null,
+      handle: null,
       reason: null,
       reasonDetail: null,
       teardownP: null,
       startedAtMs: Date.now(),
       timer: null,
-      stuckSeen: new Map(),
-      stuckWarned: new Set(),
+      stuck: new StuckWatch(config.stuck.afterMs),
     };
-    let argv: string[];
-    let env: NodeJS.ProcessEnv;
-    let cwd: string;
-    let outFd: number;
-    let errFd: number;
+    let req: StageRequest;
     try {
-      mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      outFd = openSync(logs.stdout, 'a', 0o600);
-      try {
-        errFd = openSync(logs.stderr, 'a', 0o600);
-      } catch (e) {
-        closeSync(outFd);
-        throw e;
-      }
+      req = stageRequest(config, start, { runId, paths, baseEnv, gpuLabel: labelOf(gpu), driver: opts.driver ?? null });
     } catch (e) {
-      // The state disk failed under the run (full, read-only): this stage cannot start, and a run
-      // that cannot record itself is torn down.
-      const why = `cannot write task logs under ${paths.logs} (${errText(e)})`;
-      endStage(r, 'failed', 'spawn', `cannot start: ${why}`, null, null);
-      abortRun(why);
-      return;
-    }
-    try {
-      const cmd = s.cmd.map((a) => expandTemplate(a, vars));
-      env = { ...baseEnv };
-      for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
-      for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
-      if (!opts.driver) env.CUDA_VISIBLE_DEVICES = String(gpu);
-      env.REAPER_RUN = runId;
-      env.REAPER_TASK = String(t.index);
-      env.REAPER_STAGE = s.name;
-      cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
-      if (runCgroup) {
-        const dir = path.join(runCgroup, `t${t.index}-${s.name}-${attempt}`);
-        if (makeCgroup(dir)) r.cgroup = dir;
-      }
-      argv = wrapArgv(c, cmd, r.cgroup);
-    } catch (e) {
-      closeSync(outFd);
-      closeSync(errFd);
       endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
       return;
     }
-    let child: ChildProcess;
-    // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
-    // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
-    const tee = opts.driver?.passthrough ?? null;
-    try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
-    } catch (e) {
-      closeSync(outFd);
-      closeSync(errFd);
-      endStage(r, 'failed', 'spawn', `cannot start: ${(e as Error).message}`, null, null);
+    const started = await ex.start(req);
+    if (!started.ok) {
+      endStage(r, 'failed', 'spawn', started.detail, null, null);
+      if (started.abortRun !== null) abortRun(started.abortRun);
       return;
     }
-    let piped: Promise<void> = Promise.resolve();
-    if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
-    else {
-      closeSync(outFd);
-      closeSync(errFd);
-    }
-    r.child = child;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
-    });
-    if (child.pid !== undefined) {
-      const id = readProcIdentity(child.pid);
-      r.leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
-      r.pgid = child.pid;
+    const h = started.stage;
+    r.handle = h;
+    if (h.record) {
       active.add(r);
       view.running++;
       gv(gpu).running++;
-      emit({
-        ev: 'task-start',
-        t: r.startedAtMs,
-        task: t.index,
-        stage: s.name,
-        attempt,
-        gpu: labelOf(gpu),
-        pid: child.pid,
-        startTime: id?.startTime ?? null,
-        pgid: child.pid,
-        cgroup: r.cgroup,
-        argv: argv.map((a) => a.slice(0, 500)),
-        stdout: logs.stdout,
-        stderr: logs.stderr,
-      });
+      const { pid, startTime, pgid, cgroup, argv } = h.record;
+      emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: req.logs.stdout, stderr: req.logs.stderr });
       if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
       if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
     }
-    const res = await exited;
+    const res = await h.exited;
     r.timer?.clear();
     if (r.teardownP) await r.teardownP;
     else if (!res.error) await sweepAfterExit(r);
-    if (child.pid !== undefined) {
+    if (h.record) {
       active.delete(r);
       view.running--;
       gv(gpu).running--;
     }
-    if (r.cgroup) removeCgroupTree(r.cgroup);
-    // Everything of the stage is gone, so its pipes have closed: the last output is copied.
-    await Promise.race([piped, sleep(2000)]);
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    await ex.finish(h);
     if (opts.driver) driverExit = res.error ? 127 : r.reason === 'timeout' ? 124 : res.code ?? 128 + (res.signal ? (osConstants.signals[res.signal] ?? 0) : 0);
     if (res.error) endStage(r, 'failed', 'spawn', `cannot start: ${res.error.message}`, null, null);
     else if (r.reason === 'interrupted') endStage(r, 'cancelled', 'interrupted', r.reasonDetail, res.code, res.signal);
@@ -795,12 +411,11 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   };
 
   const endStage = (r: StageRun, status: 'succeeded' | 'failed' | 'cancelled', reason: string, detail: string | null, code: number | null, signal: string | null): void => {
-    const t = r.task;
-    const canRetry = status === 'failed' && reason !== 'spawn' && r.attempt <= r.stage.retries && !interrupted && !failure;
+    const next = sched.ended(r.start, { status, reason, detail });
     emit({
       ev: 'task-end',
       t: Date.now(),
-      task: t.index,
+      task: r.task,
       stage: r.stage.name,
       attempt: r.attempt,
       gpu: labelOf(r.gpu),
@@ -810,51 +425,29 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       code,
       signal,
       durationMs: Date.now() - r.startedAtMs,
-      willRetry: canRetry,
+      willRetry: next.willRetry,
     });
-    t.running = false;
-    t.stage = r.stage.name;
-    if (status === 'cancelled') {
-      t.detail = detail;
-      t.status = 'cancelled';
-      return;
+    // The task is failed; stages that do not depend on the failed one still run.
+    for (const k of next.skipped) emit({ ev: 'task-skip', t: Date.now(), task: r.task, stage: k.stage, detail: k.detail });
+    if (next.finished === 'failed') {
+      gv(r.gpu).failed++;
+      view.failed++;
+    } else if (next.finished === 'succeeded') {
+      gv(r.gpu).done++;
+      view.succeeded++;
     }
-    if (canRetry) {
-      t.attempt = r.attempt + 1;
-      return;
-    }
-    t.attempt = 1;
-    if (status === 'failed') {
-      t.failedStages.add(r.stage.name);
-      t.detail = detail;
-      // The task is failed; stages that do not depend on the failed one still run.
-    }
-    t.next++;
-    if (!advance(t)) finishTask(t);
   };
 
   // ---- main loop ----
   const watcher = watch();
   const running = new Set<Promise<void>>();
   for (;;) {
-    if (!interrupted && !failure) {
-      for (const gpu of opts.gpus) {
-        while ((slots.get(gpu) ?? 0) < config.concurrency) {
-          const t = pick(gpu);
-          if (!t) break;
-          t.gpu ??= gpu;
-          t.running = true;
-          t.status = 'running';
-          const s = config.stages[t.next]!;
-          slots.set(gpu, (slots.get(gpu) ?? 0) + 1);
-          const p: Promise<void> = runStage(t, s, gpu, t.attempt).finally(() => {
-            slots.set(gpu, (slots.get(gpu) ?? 1) - 1);
-            running.delete(p);
-            poke();
-          });
-          running.add(p);
-        }
-      }
+    for (const start of sched.next()) {
+      const p: Promise<void> = runStage(start).finally(() => {
+        running.delete(p);
+        poke();
+      });
+      running.add(p);
     }
     if (running.size === 0) break;
     await new Promise<void>((r) => {
@@ -865,52 +458,24 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   if (teardownAllP) await teardownAllP;
 
   // ---- final sweep: nothing of the run may survive ----
-  let survivors = 0;
-  try {
-    const res = await teardown({ runId, mode: interrupted && killNowRequested ? 'kill' : 'term', graceMs: config.graceMs });
-    survivors = res.filter((x) => x.outcome === 'survived').length;
-    if (res.length > 0) emit({ ev: 'sweep', t: Date.now(), scope: 'run', found: res.length, survived: survivors, cgroupKilled: false });
-  } catch {
-    /* the sweep is best effort; the guardian still watches until run-end is written */
-  }
-  if (runCgroup) {
-    const k = await killCgroup(runCgroup);
-    if (!k.empty) survivors++;
-    await removeCgroupTreeSettled(runCgroup);
-  }
+  const end = await ex.close(interrupted && killNowRequested ? 'kill' : 'term');
+  for (const k of end.sweeps) emit({ ev: 'sweep', t: Date.now(), scope: 'run', ...k });
+  const survivors = end.survived;
   await watcher;
 
-  for (const t of tasks) {
-    if (t.status === 'pending' || t.status === 'running') {
-      t.status = interrupted || failure ? 'cancelled' : t.status;
-      if (interrupted || failure) t.detail ??= `not run: ${stopWhy()}`;
-    }
-  }
-  const anyFailed = tasks.some((t) => t.status === 'failed');
-  const state: RunOutcome['state'] = interrupted ? 'interrupted' : anyFailed || failure ? 'failed' : 'finished';
-  const exitCode = interrupted
-    ? (SIGNAL_EXIT[interrupted] ?? 1)
-    : failure
-      ? 1
-      : driverExit !== null
-        ? driverExit === 0 && survivors > 0
-          ? 1
-          : driverExit
-        : anyFailed || survivors > 0
-          ? 1
-          : 0;
-  const error = failure === null ? null : `${failure}: the run was torn down, ${survivors === 0 ? 'nothing of it is left' : `${survivors} process(es) SURVIVED`}`;
+  const tasks = sched.results(interrupted || failure ? stopWhy() : null);
+  const { state, exitCode, error, detail } = runVerdict({ interrupted, failure, driverExit, tasks, survivors });
   emit({
     ev: 'run-end',
     t: Date.now(),
     state,
     by: 'launcher',
-    detail: interrupted ? `interrupted by ${interrupted}` : error ? error : anyFailed ? `${tasks.filter((t) => t.status === 'failed').length} of ${tasks.length} tasks failed` : null,
+    detail,
     exitCode,
     survivors,
   });
   jw.close();
-  guardian?.release();
+  ex.release();
   for (const [s, h] of sigHandlers) process.off(s, h);
   opts.signal?.removeEventListener('abort', onAbort);
 
@@ -921,7 +486,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
     exitCode,
     signal: interrupted,
     error,
-    tasks: tasks.map((t) => ({ task: t.index, gpu: t.gpu === null ? null : String(t.gpu), status: t.status === 'running' ? 'cancelled' : t.status, stage: t.stage, detail: t.detail })),
+    tasks,
     survivors,
     layers: c.layers,
     durationMs: Date.now() - t0,

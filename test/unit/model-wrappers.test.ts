@@ -12,7 +12,6 @@ const cmd = ['python3', 'train.py', '--epochs', '3'];
 const containment = (over: Partial<Containment>): Containment => ({
   layers: [],
   cgroupBase: '/sys/fs/cgroup/unified/reaper',
-  cgroupKill: true,
   pidnsPrefix: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'],
   setpriv: '/usr/bin/setpriv',
   guardian: true,

@@ -182,7 +182,6 @@ export async function run(argv: string[]): Promise<number> {
     ...(runIdFlag ? { runId: runIdFlag } : {}),
     ...(driver ? { driver } : {}),
     env,
-    simulated: avail.simulated,
     detached: !!flags.detachedChild,
     handleSignals: true,
     onEvent: (e, v) => renderer.onEvent(e, v),

@@ -1,0 +1,118 @@
+/**
+ * The seam between the launcher and what runs a stage. The launcher owns the journal, the
+ * scheduler, timeouts, the stuck rule, retries and signal handling, the same for every backend;
+ * an executor owns the processes (or jobs): it starts a stage, observes the run, tears stages
+ * down and says what the journal must record about them. Its calls may take time (a Slurm
+ * client call has a deadline); the launcher awaits them, and nothing waits on a hung one.
+ *
+ * Lifecycle of a run: open → (start | observe | stop | afterExit → finish)* → stopAll? →
+ * close → (run-end written) → release.
+ *
+ * - local (executors/local.ts): one process group per stage inside the containment layers,
+ *   observed through cgroups and /proc scans, torn down by the signal ladder and cgroup.kill.
+ * - A Slurm executor fits the same shape: `open` checks that the controller answers (and starts
+ *   the guardian, which would scancel); `start` submits with `sbatch --parsable` (a wrapper that
+ *   execs the argv, logs to `logs`, REAPER_* exported), returns at once and records the job id
+ *   (StartRecord then needs a variant: job id, no pid); one `squeue` per interval for the whole
+ *   run (`sacct` or `scontrol show job` for jobs that left it) settles each stage's `exited`
+ *   and answers `observe`, whose `members` are a job's processes where they are visible
+ *   (`scontrol listpids` on this node) and null elsewhere (no stuck watch there); `stop` and
+ *   `stopAll` are `scancel` of the run's job ids; `afterExit` has nothing to sweep (Slurm's
+ *   proctrack holds the job); `close` confirms that no job of the run is left in `squeue`.
+ */
+
+/** A process of a stage, as the stuck watch needs it. */
+export interface Member {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly state: string;
+  readonly cmd: string;
+  readonly wchan: string | null;
+}
+
+/** What a sweep found: processes found, how many survived, whether cgroup.kill did it. */
+export interface Sweep {
+  readonly found: number;
+  readonly survived: number;
+  readonly cgroupKilled: boolean;
+}
+
+/** One stage to run: everything is expanded already (placeholders, environment, folder). */
+export interface StageRequest {
+  readonly task: number;
+  readonly stage: string;
+  readonly attempt: number;
+  readonly argv: readonly string[];
+  /** The whole environment of the stage (REAPER_RUN / REAPER_TASK / REAPER_STAGE included). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** The task's output folder ({out}), created by the executor where the stage runs. */
+  readonly outDir: string;
+  /** Where the stage's output goes (appended: a retry adds to it). */
+  readonly logs: { readonly stdout: string; readonly stderr: string };
+  /** Live copies of the output besides the logs (a driver run), or null. */
+  readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
+}
+
+/** What the task-start record says about a stage that started (the local fields). */
+export interface StartRecord {
+  readonly pid: number;
+  readonly startTime: number | null;
+  readonly pgid: number;
+  readonly cgroup: string | null;
+  /** The argv as really run (inside the wrappers). */
+  readonly argv: readonly string[];
+}
+
+/** How a stage's leader ended; `error`: it could not be started after all. */
+export interface StageExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly error: Error | null;
+}
+
+/** A stage the executor started. */
+export interface ExecutorStage {
+  /** For the task-start record; null when it never started (then `exited` says why). */
+  readonly record: StartRecord | null;
+  readonly exited: Promise<StageExit>;
+}
+
+export type StartResult =
+  | { readonly ok: true; readonly stage: ExecutorStage }
+  /** It could not start: `detail` for its task-end; `abortRun`: the run cannot go on (its state disk failed). */
+  | { readonly ok: false; readonly detail: string; readonly abortRun: string | null };
+
+/** One look at the running stages (one scan, one squeue). */
+export interface Observation {
+  /** The stage's processes with their states, or null when they cannot be seen. */
+  members(stage: ExecutorStage): Member[] | null;
+  /** Sweeps what of the run is left outside any running stage (escapees of finished stages), or null. */
+  leftovers(busyTasks: ReadonlySet<number>): Promise<Sweep | null>;
+}
+
+/** What run-start records about the executor. */
+export interface RunRecord {
+  readonly layers: Array<{ id: string; active: boolean; detail: string }>;
+  readonly cgroup: string | null;
+  readonly guardian: { pid: number; startTime: number } | null;
+}
+
+export interface Executor {
+  /** Before any stage, before run-start is written; may throw (`step` names what it was doing). */
+  open(step: (what: string) => void): Promise<RunRecord>;
+  start(req: StageRequest): Promise<StartResult>;
+  observe(watched: readonly ExecutorStage[]): Promise<Observation>;
+  /** Tears one stage down (timeout, stuck): what was found and what survived. */
+  stop(stage: ExecutorStage, mode: 'term' | 'kill'): Promise<Sweep>;
+  /** Tears every running stage and anything else of the run down (signal, abort). */
+  stopAll(stages: readonly ExecutorStage[], mode: 'term' | 'kill'): Promise<void>;
+  /** The stage's leader exited on its own: sweeps what of it is left (each sweep to journal). */
+  afterExit(stage: ExecutorStage): Promise<Sweep[]>;
+  /** The stage is over: lets go of what it held; its last output is copied. */
+  finish(stage: ExecutorStage): Promise<void>;
+  /** The final sweep: nothing of the run may survive. */
+  close(mode: 'term' | 'kill'): Promise<{ sweeps: Sweep[]; survived: number }>;
+  /** After the run-end record (or when the start failed): lets go of what `open` took. */
+  release(): void;
+}

@@ -1,0 +1,226 @@
+/**
+ * The local executor: each stage is a process group of its own (own session, stdin closed)
+ * inside the containment layers (containment.ts), watched through its cgroup or /proc scans,
+ * torn down by the shared signal ladder (src/actions) and the layers (cgroup.kill).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { teardown } from '../../actions/index.js';
+import type { ProcKey } from '../../model/proc.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import { readProcIdentity } from '../../probe/proc-stat.js';
+import { createProcScanner } from '../../probe/snapshot.js';
+import * as contain from '../containment.js';
+import type { Containment, Member, RunScope, StageScope } from '../containment.js';
+import type { Executor, ExecutorStage, StageExit, StageRequest, StartRecord, StartResult } from '../executor.js';
+import { errText } from '../fs-error.js';
+import { survivedOf } from '../layers/layer.js';
+import type { RunPaths } from '../paths.js';
+
+interface LocalStage extends ExecutorStage {
+  readonly scope: StageScope;
+  readonly child: ChildProcess;
+  readonly leader: ProcKey | null;
+  /** Settles when the output copied live (a driver) has all been copied. */
+  readonly piped: Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
+ * written any more (state disk full) is given up with one line; the live copy goes on.
+ */
+function teeOutput(out: Readable, err: Readable, outFd: number, errFd: number, live: NonNullable<StageRequest['passthrough']>, logs: string): Promise<void> {
+  let logOk = true;
+  const pump = (src: Readable, fd: number, show: (b: Buffer) => void): Promise<void> =>
+    new Promise((resolve) => {
+      src.on('data', (chunk: Buffer) => {
+        show(chunk);
+        if (!logOk) return;
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          logOk = false;
+          live.stderr(Buffer.from(`reaper: cannot write the driver's log under ${logs} (${errText(e)}); output goes to the terminal only\n`));
+        }
+      });
+      src.on('error', () => resolve());
+      src.on('close', () => resolve());
+    });
+  return Promise.all([pump(out, outFd, (b) => live.stdout(b)), pump(err, errFd, (b) => live.stderr(b))]).then(() => {
+    closeSync(outFd);
+    closeSync(errFd);
+  });
+}
+
+export interface LocalExecutorOptions {
+  readonly containment: Containment;
+  readonly runId: string;
+  readonly state: string;
+  readonly paths: RunPaths;
+  /** The tasks' base environment (the guardian inherits it). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly graceMs: number;
+}
+
+export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
+  const c = opts.containment;
+  const { runId, paths, graceMs } = opts;
+  const run: RunScope = { runId, state: opts.state, paths, env: opts.env, graceMs, cgroup: null, guardian: null };
+  const scanner = createProcScanner({ readFds: false });
+  // Method parameters are bivariant: the launcher only hands back stages this executor started.
+  const local = (s: ExecutorStage): LocalStage => s as LocalStage;
+
+  const taskMembers = async (task: number): Promise<ProcKey[]> => {
+    try {
+      const snap = await scanner.scan();
+      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(task)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
+    } catch {
+      return [];
+    }
+  };
+
+  return {
+    async open(step) {
+      contain.openRun(c, run, step);
+      return { layers: c.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })), cgroup: run.cgroup, guardian: run.guardian?.key ?? null };
+    },
+
+    async start(req): Promise<StartResult> {
+      let outFd: number;
+      let errFd: number;
+      try {
+        mkdirSync(req.outDir, { recursive: true, mode: 0o700 });
+        outFd = openSync(req.logs.stdout, 'a', 0o600);
+        try {
+          errFd = openSync(req.logs.stderr, 'a', 0o600);
+        } catch (e) {
+          closeSync(outFd);
+          throw e;
+        }
+      } catch (e) {
+        // The state disk failed under the run (full, read-only): this stage cannot start, and a
+        // run that cannot record itself is torn down.
+        const why = `cannot write task logs under ${paths.logs} (${errText(e)})`;
+        return { ok: false, detail: `cannot start: ${why}`, abortRun: why };
+      }
+      const fail = (e: unknown): StartResult => {
+        closeSync(outFd);
+        closeSync(errFd);
+        return { ok: false, detail: `cannot start: ${(e as Error).message}`, abortRun: null };
+      };
+      const scope: StageScope = { task: req.task, stage: req.stage, attempt: req.attempt, pgid: 0, cgroup: null };
+      let argv: string[];
+      try {
+        contain.openStage(c, run, scope);
+        argv = contain.wrapArgv(c, req.argv, scope.cgroup);
+      } catch (e) {
+        return fail(e);
+      }
+      let child: ChildProcess;
+      // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
+      // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
+      const tee = req.passthrough;
+      try {
+        child = spawn(argv[0]!, argv.slice(1), { cwd: req.cwd, env: req.env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
+      } catch (e) {
+        return fail(e);
+      }
+      let piped: Promise<void> = Promise.resolve();
+      if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
+      else {
+        closeSync(outFd);
+        closeSync(errFd);
+      }
+      const exited = new Promise<StageExit>((resolve) => {
+        child.once('error', (error) => resolve({ code: null, signal: null, error }));
+        child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
+      });
+      let record: StartRecord | null = null;
+      let leader: ProcKey | null = null;
+      if (child.pid !== undefined) {
+        const id = readProcIdentity(child.pid);
+        leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
+        scope.pgid = child.pid;
+        record = { pid: child.pid, startTime: id?.startTime ?? null, pgid: child.pid, cgroup: scope.cgroup, argv };
+      }
+      const stage: LocalStage = { record, exited, scope, child, leader, piped };
+      return { ok: true, stage };
+    },
+
+    async observe(watched) {
+      // The layers hold some stages' members (a cgroup); the others, and escapees when no layer
+      // holds every process, need a /proc scan.
+      const held = new Map(watched.map((s) => [s, contain.stageMembers(local(s).scope)]));
+      const sweepEscapees = !contain.holdsEveryProcess(c);
+      let snap: Snapshot | null = null;
+      if (sweepEscapees || [...held.values()].some((m) => m === null)) {
+        try {
+          snap = await scanner.scan();
+        } catch {
+          snap = null;
+        }
+      }
+      return {
+        members(s): Member[] | null {
+          const h = held.get(s);
+          if (h) return h;
+          if (!snap) return null;
+          const { task, pgid } = local(s).scope;
+          return snap.processes.filter((p) => (p.runId === runId && p.taskId === String(task)) || (p.pgid === pgid && pgid > 1));
+        },
+        // Without a kernel layer, escapees of a finished stage (left the group, kept the marker)
+        // are found here: marked processes of tasks that have no stage running are leftovers.
+        async leftovers(busyTasks) {
+          if (!snap || !sweepEscapees) return null;
+          const busy = new Set([...busyTasks].map(String));
+          const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !busy.has(p.taskId)));
+          if (orphans.length === 0) return null;
+          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs });
+          return { found: res.length, survived: survivedOf(res), cgroupKilled: false };
+        },
+      };
+    },
+
+    async stop(s, mode) {
+      const { scope, leader } = local(s);
+      const roots = [...(leader ? [leader] : []), ...(await taskMembers(scope.task))];
+      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs });
+      let found = res.length;
+      let survived = survivedOf(res);
+      let cgroupKilled = false;
+      for (const k of await contain.stopStage(scope)) {
+        found += k.found;
+        survived += k.survived;
+        cgroupKilled ||= k.cgroupKilled;
+      }
+      return { found, survived, cgroupKilled };
+    },
+
+    stopAll(stages, mode) {
+      const all = stages.map(local);
+      const roots = all.flatMap((s) => (s.leader ? [s.leader] : []));
+      const pgids = all.map((s) => s.scope.pgid).filter((g) => g > 1);
+      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs }));
+    },
+
+    afterExit: (s) => contain.afterStage(c, run, local(s).scope),
+
+    async finish(s) {
+      const { scope, child, piped } = local(s);
+      contain.closeStage(scope);
+      // Everything of the stage is gone, so its pipes have closed: the last output is copied.
+      await Promise.race([piped, sleep(2000)]);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    },
+
+    close: (mode) => contain.atRunEnd(run, mode),
+
+    release() {
+      contain.closeRun(run);
+    },
+  };
+}
