@@ -389,7 +389,12 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       const { pid, startTime, pgid, cgroup, argv } = h.record;
       emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: req.logs.stdout, stderr: req.logs.stderr });
       if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
-      if (interrupted || failure) stopStage(r, 'interrupted', stopWhy());
+      if (interrupted || failure) {
+        stopStage(r, 'interrupted', stopWhy());
+        // Started after the run-wide teardown was launched (several stages start in one tick):
+        // that teardown did not see it, so it is torn down on its own.
+        if (teardownAllP && !r.teardownP) r.teardownP = ex.stopAll([h], killNowRequested ? 'kill' : 'term');
+      }
     }
     const res = await h.exited;
     r.timer?.clear();
