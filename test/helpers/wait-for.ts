@@ -12,3 +12,9 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
   }
 }
+
+/**
+ * spawnSync's output limit for a CLI under test: `ls --json --all` on a machine with thousands
+ * of processes is several MB, past Node's 1 MiB default (which kills the child: status null).
+ */
+export const CLI_MAX_BUFFER = 256 * 1024 * 1024;

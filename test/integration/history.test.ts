@@ -6,6 +6,7 @@
  * run must stay visible and complete; each bad one is "unreadable: <why>" on its own line.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +40,7 @@ const FIFO = '20000101-000002-f1f0';
 const PLANTED = '20000101-000003-7e57';
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...process.env, XDG_STATE_HOME: state, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd: tmp, env: { ...process.env, XDG_STATE_HOME: state, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

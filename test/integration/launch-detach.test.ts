@@ -1,5 +1,6 @@
 /** --detach, `reaper stop`, `launchDetached` (the TUI's entry) and `reaper reap --run` after a crash. */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
@@ -9,7 +10,7 @@ import { chaosBatch, CLI, cleanupRun, describePids, killGuardianOf, markerPids, 
 import { waitFor } from '../helpers/wait-for.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

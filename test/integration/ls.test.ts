@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -10,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function reaper(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

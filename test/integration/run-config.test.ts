@@ -1,5 +1,6 @@
 /** Bad batch files and arguments: one clear line, exit 2, nothing started, no run recorded. */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ const dir = tempState();
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,5 +1,6 @@
 /** The README's main command: the demo batch on simulated GPUs, end to end. */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -23,7 +24,7 @@ describe('demo batch', { skip: hasPython ? false : 'python3 not found' }, () => 
     // The simulated nvidia-smi lists the running tasks' processes as compute apps.
     await waitFor(
       () => {
-        const r = spawnSync(process.execPath, [CLI, 'sim-nvidia-smi', '--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory', '--format=csv,noheader,nounits'], { env: { ...process.env, REAPER_SIM_GPUS: '2' }, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [CLI, 'sim-nvidia-smi', '--query-compute-apps=gpu_uuid,pid,process_name,used_gpu_memory', '--format=csv,noheader,nounits'], { maxBuffer: CLI_MAX_BUFFER,  env: { ...process.env, REAPER_SIM_GPUS: '2' }, encoding: 'utf8' });
         const pids = new Set(markerPids(id, { escapee: false }));
         return r.stdout.split('\n').some((l) => pids.has(Number(l.split(', ')[1])) && /18000|6000/.test(l));
       },

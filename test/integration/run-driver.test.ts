@@ -4,6 +4,7 @@
  * nothing carrying the run's marker survives; the exit code is the driver's.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -102,7 +103,7 @@ describe('reaper run -- COMMAND: an existing driver, contained as it is', { conc
       }
       rmSync(state, { recursive: true, force: true });
     });
-    const r = spawnSync(process.execPath, [CLI, 'run', '--detach', '--gpus', 'sim:1', '--', PYTHON, DRIVER, 'wait', '--json'], { cwd: state, env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, 'run', '--detach', '--gpus', 'sim:1', '--', PYTHON, DRIVER, 'wait', '--json'], { maxBuffer: CLI_MAX_BUFFER,  cwd: state, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^\d{8}-\d{6}-[0-9a-f]{4}\n$/);
     runId = r.stdout.trim();
@@ -110,7 +111,7 @@ describe('reaper run -- COMMAND: an existing driver, contained as it is', { conc
     await waitFor(() => markerPids(id, { escapee: false }).length >= 8, { timeoutMs: 30_000, what: 'detached driver ready' });
     const start = readJournalFile(state, id).find((e) => e.ev === 'task-start')!;
     assert.deepEqual((start.argv as string[]).slice(-3), [DRIVER, 'wait', '--json']);
-    const stop = spawnSync(process.execPath, [CLI, 'stop', id], { cwd: state, env, encoding: 'utf8', timeout: 60_000 });
+    const stop = spawnSync(process.execPath, [CLI, 'stop', id], { maxBuffer: CLI_MAX_BUFFER,  cwd: state, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(stop.status, 0, stop.stdout + stop.stderr);
     await waitFor(() => markerPids(id, { escapee: false }).length === 0, { timeoutMs: 15_000, what: `no survivors: ${describePids(markerPids(id, { escapee: false }))}` });
   });
@@ -120,7 +121,7 @@ describe('reaper run -- COMMAND: an existing driver, contained as it is', { conc
     try {
       const env = { ...process.env, XDG_STATE_HOME: state, REAPER_RUN: '' };
       const cli = (args: string[]): { code: number | null; stderr: string } => {
-        const r = spawnSync(process.execPath, [CLI, 'run', ...args], { cwd: state, env, encoding: 'utf8', timeout: 30_000 });
+        const r = spawnSync(process.execPath, [CLI, 'run', ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd: state, env, encoding: 'utf8', timeout: 30_000 });
         return { code: r.status, stderr: r.stderr };
       };
       for (const [args, re] of [

@@ -5,6 +5,7 @@
  * started, no run recorded. And durations in days work (a 30-day timeout does not fire at once).
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(path.join(dir, 'a-folder'));
 
 function runCli(args: string[], timeout = 30_000): { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, REAPER_RUN: '', REAPER_CONTAINMENT: 'pgroup-only' }, encoding: 'utf8', timeout });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, REAPER_RUN: '', REAPER_CONTAINMENT: 'pgroup-only' }, encoding: 'utf8', timeout });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -4,6 +4,7 @@
  * run records its end, once (`reap --run` after launcher and guardian are gone; the guardian).
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ stages:
 `;
 
 function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string, timeout = 60_000): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, REAPER_RUN: '', ...env }, encoding: 'utf8', timeout });
+  const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd, env: { ...process.env, REAPER_RUN: '', ...env }, encoding: 'utf8', timeout });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -4,6 +4,7 @@
  * containment does not depend on the journal), leaves no process of the run and says what happened.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -79,7 +80,7 @@ describe('reaper run on a full state disk', { concurrency: 1, skip: SKIP }, () =
     const batch = path.join(work, 'b.yaml');
     writeFileSync(batch, `tasks: [{}]\nstages:\n  sample:\n    cmd: [touch, ${path.join(work, 'started')}]\n`);
     for (const extra of [[], ['--detach']]) {
-      const r = spawnSync(process.execPath, [CLI, 'run', batch, '--gpus', 'sim:1', ...extra], { cwd: work, env: { ...process.env, XDG_STATE_HOME: disk, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [CLI, 'run', batch, '--gpus', 'sim:1', ...extra], { maxBuffer: CLI_MAX_BUFFER,  cwd: work, env: { ...process.env, XDG_STATE_HOME: disk, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });
       assert.equal(r.status, 1, `exit 1 ${extra.join(' ')}; stderr: ${r.stderr}`);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `one line: ${r.stderr}`);

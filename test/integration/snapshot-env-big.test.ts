@@ -4,6 +4,7 @@
  * and only the bytes each read returned are looked at.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,11 +69,11 @@ test('a task of a run started with a 300 KiB environment is found by its run mar
   const big: NodeJS.ProcessEnv = {};
   for (let i = 0; i < 3; i++) big[`REAPER_TEST_PAD${i}`] = 'x'.repeat(100 * 1024);
   const env = { ...process.env, ...big, XDG_STATE_HOME: state, HOME: state };
-  const r = spawnSync(process.execPath, [CLI, 'run', batch, '--gpus', 'sim:1', '--detach'], { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, 'run', batch, '--gpus', 'sim:1', '--detach'], { maxBuffer: CLI_MAX_BUFFER,  env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   const runId = /\d{8}-\d{6}-[0-9a-f]+/.exec(r.stdout)![0];
   t.after(() => {
-    spawnSync(process.execPath, [CLI, 'stop', runId, '--kill'], { env, timeout: 60_000 });
+    spawnSync(process.execPath, [CLI, 'stop', runId, '--kill'], { maxBuffer: CLI_MAX_BUFFER,  env, timeout: 60_000 });
     killGuardianOf(state, runId);
     cleanupRun(null, runId);
     rmSync(state, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * cmdline is read up to CMDLINE_CAP and shown cut with `…`.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -140,12 +141,12 @@ test('ls text and --json: RSS, STAT, USER, %CPU and ELAPSED of a process equal w
   await waitFor(
     () => {
       const ps = execFileSync('ps', ['-o', 'rss=,stat=,ruser=,pcpu=,etime=', '-p', String(pid)], { env: { ...process.env, LC_ALL: 'C' } }).toString().trim().split(/\s+/);
-      const r = spawnSync(process.execPath, [CLI, 'ls', '--pid', String(pid), '--gpus', 'none'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, 'ls', '--pid', String(pid), '--gpus', 'none'], { maxBuffer: CLI_MAX_BUFFER,  encoding: 'utf8' });
       const row = r.stdout.trimEnd().split('\n')[1]!.trim().split(/\s+/);
       // Row: [!] PID USER STAT %CPU RSS GPU GPUMEM ELAPSED COMMAND…
       const cells = row[0] === '!' ? row.slice(1) : row;
       const [, user, stat, cpu, rss, , , elapsed] = cells;
-      const j = spawnSync(process.execPath, [CLI, 'ls', '--json', '--pid', String(pid), '--gpus', 'none'], { encoding: 'utf8' });
+      const j = spawnSync(process.execPath, [CLI, 'ls', '--json', '--pid', String(pid), '--gpus', 'none'], { maxBuffer: CLI_MAX_BUFFER,  encoding: 'utf8' });
       const doc = JSON.parse(j.stdout) as { processes: { rssKiB: number; stat: string; cpuPercent: number }[] };
       const jp = doc.processes[0]!;
       const jsonOk = String(jp.rssKiB) === ps[0] && jp.stat === ps[1] && jp.cpuPercent.toFixed(1) === Number(ps[3]).toFixed(1);

@@ -8,6 +8,7 @@
  * "nothing was signalled" is read back from that file and /proc, not assumed.
  */
 import assert from 'node:assert/strict';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -150,7 +151,7 @@ describe('planted journals: reaper stop and the guardian act on nothing the run 
       taskStart(1, userProc.pid, userProc.startTime),
     ]);
 
-    const g = spawnSync(process.execPath, [CLI, '__guardian', '--run', id, '--state', state], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env() } });
+    const g = spawnSync(process.execPath, [CLI, '__guardian', '--run', id, '--state', state], { maxBuffer: CLI_MAX_BUFFER,  stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env() } });
     assert.match(g.stdout, /not acted on: task 0 s: pid \d+ carries neither REAPER_RUN/, g.stdout + g.stderr);
     untouched(rootProc, 'root process without the marker (guardian)');
     untouched(userProc, "another user's process with a forged marker (guardian)");
@@ -213,7 +214,7 @@ const ev = [
   { ev: 'task-start', t: Date.now(), task: 0, stage: 's', attempt: 1, gpu: '0', pid: 1, startTime: st, pgid: 1, cgroup: null, argv: ['x'], stdout: '/dev/null', stderr: '/dev/null' },
 ];
 fs.writeFileSync(journal, ev.map((e) => JSON.stringify(e)).join('\\n') + '\\n', { mode: 0o600 });
-const r = spawnSync(process.execPath, [cli, 'stop', runId, '--wait', '1'], { env: { ...process.env, XDG_STATE_HOME: xdg, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30000 });
+const r = spawnSync(process.execPath, [cli, 'stop', runId, '--wait', '1'], { maxBuffer: CLI_MAX_BUFFER,  env: { ...process.env, XDG_STATE_HOME: xdg, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30000 });
 setTimeout(() => fs.writeFileSync(log + '.out', JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr })), 300);
 `;
     const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, '-e', script, CLI, xdg, p.journal, id, log], { encoding: 'utf8', timeout: 45_000 });
@@ -254,7 +255,7 @@ setTimeout(() => fs.writeFileSync(log + '.out', JSON.stringify({ code: r.status,
       assert.equal(s.code, 2, `stop ${id}: ${s.stdout}${s.stderr}`);
       assert.match(s.stderr, /^reaper: run \S+: /);
       assert.match(s.stderr, re);
-      const g = spawnSync(process.execPath, [CLI, '__guardian', '--run', id, '--state', state], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
+      const g = spawnSync(process.execPath, [CLI, '__guardian', '--run', id, '--state', state], { maxBuffer: CLI_MAX_BUFFER,  stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
       assert.equal(g.status, 2, g.stdout + g.stderr);
       assert.match(g.stdout, /refusing to act: /);
     }

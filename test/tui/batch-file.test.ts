@@ -4,6 +4,7 @@
  * file is one `reaper:` line and exit 2 for --batch, and a notice for a planted ./reaper.yaml.
  */
 import { after, before, describe, test } from 'node:test';
+import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, ftruncateSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,7 +78,7 @@ describe('batch file of the live screen', () => {
     test(`reaper --batch ${which}: exit 2 quickly with one "reaper:" line`, () => {
       const file = which === 'fifo' ? fifo : which === 'huge' ? huge : which;
       const t0 = Date.now();
-      const r = spawnSync(process.execPath, [MAIN, '--batch', file], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      const r = spawnSync(process.execPath, [MAIN, '--batch', file], { maxBuffer: CLI_MAX_BUFFER,  encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
       assert.equal(r.signal, null, 'it did not have to be killed');
       assert.equal(r.status, 2, r.stderr);
       const lines = r.stderr.trimEnd().split('\n');
