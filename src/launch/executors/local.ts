@@ -26,7 +26,6 @@ interface LocalStage extends ExecutorStage {
   readonly piped: Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
@@ -212,7 +211,11 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const { scope, child, piped } = local(s);
       contain.closeStage(scope);
       // Everything of the stage is gone, so its pipes have closed: the last output is copied.
-      await Promise.race([piped, sleep(2000)]);
+      // At most 2 s for the copy; the timer is cleared, or every stage would hold the process
+      // open for 2 s after the run (measured: +1.5 s on a 200-task run).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([piped, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       child.stdout?.destroy();
       child.stderr?.destroy();
     },
