@@ -220,6 +220,31 @@ export async function bench(): Promise<BenchRow[]> {
     ratio('ratio ours warm / C stat', 'warm', 'c-s', 'goal <= 2');
     ratio('ratio ours every-scan / C stat+status+fds', 'exact', 'c-sSf', 'goal <= 2');
     ratio('ratio ours cold / C all files', 'cold', 'c-sScef', 'goal <= 2');
+
+    // One process with a 1.9 MB argv (15 arguments of 127 KiB, under the kernel's per-argument
+    // limit) among the others: a one-shot scan reads at most 128 KiB of it and searches only
+    // what it read (it once grew its buffer to the whole argv and searched all of it: 8–47×).
+    const big = spawn('python3', ['-c', 'import time; time.sleep(600)', ...Array.from({ length: 15 }, (_, i) => String(i % 10).repeat(127 * 1024))], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const xs: number[] = [];
+      const without: number[] = [];
+      const coldScan = (): Promise<number> =>
+        wall(() => {
+          const sc = createProcScanner({ readFds: true });
+          sc.scanSync();
+          sc.close();
+        });
+      for (let i = 0; i < 5; i++) xs.push(await coldScan());
+      big.kill('SIGKILL');
+      await new Promise((r) => big.once('exit', r));
+      for (let i = 0; i < 5; i++) without.push(await coldScan());
+      rows.push({ group: GROUP, name: 'ours cold, one 1.9 MB argv among them', value: median(xs), unit: 'ms', note: 'median of 5' });
+      rows.push({ group: GROUP, name: 'ours cold, the same without it', value: median(without), unit: 'ms', note: 'median of 5, right after' });
+      rows.push({ group: GROUP, name: 'ratio with / without the 1.9 MB argv', value: median(xs) / median(without), unit: 'x', note: 'was 8–47x before the read cap' });
+    } finally {
+      big.kill('SIGKILL');
+    }
   } finally {
     for (const s of scanners) s.close();
     spawned.stop();
