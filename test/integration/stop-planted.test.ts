@@ -214,7 +214,7 @@ const ev = [
   { ev: 'task-start', t: Date.now(), task: 0, stage: 's', attempt: 1, gpu: '0', pid: 1, startTime: st, pgid: 1, cgroup: null, argv: ['x'], stdout: '/dev/null', stderr: '/dev/null' },
 ];
 fs.writeFileSync(journal, ev.map((e) => JSON.stringify(e)).join('\\n') + '\\n', { mode: 0o600 });
-const r = spawnSync(process.execPath, [cli, 'stop', runId, '--wait', '1'], { maxBuffer: CLI_MAX_BUFFER,  env: { ...process.env, XDG_STATE_HOME: xdg, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30000 });
+const r = spawnSync(process.execPath, [cli, 'stop', runId, '--wait', '1'], { env: { ...process.env, XDG_STATE_HOME: xdg, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30000 });
 setTimeout(() => fs.writeFileSync(log + '.out', JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr })), 300);
 `;
     const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, '-e', script, CLI, xdg, p.journal, id, log], { encoding: 'utf8', timeout: 45_000 });
