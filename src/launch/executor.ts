@@ -19,7 +19,9 @@
  *   (`scontrol listpids` on this node) and null elsewhere (no stuck watch there); `stop` and
  *   `stopAll` are `scancel` of the run's job ids; `afterExit` has nothing to sweep (Slurm's
  *   proctrack holds the job); `close` confirms that no job of the run is left in `squeue`.
+ *   (Done: executors/slurm.ts; its stages' StartRecord is the SlurmStartRecord variant.)
  */
+import type { SlurmOptions } from './config.js';
 
 /** A process of a stage, as the stuck watch needs it. */
 export interface Member {
@@ -52,10 +54,30 @@ export interface StageRequest {
   readonly logs: { readonly stdout: string; readonly stderr: string };
   /** Live copies of the output besides the logs (a driver run), or null. */
   readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
+  /** The stage's timeout (the launcher enforces it; Slurm's --time is set just above it). */
+  readonly timeoutMs?: number | null;
+  /** How the stage is submitted on Slurm (the batch's and the stage's slurm: blocks). */
+  readonly slurm?: SlurmOptions;
 }
 
-/** What the task-start record says about a stage that started (the local fields). */
-export interface StartRecord {
+/** What the task-start record says about a stage that started: a local process, or a Slurm job. */
+export type StartRecord = LocalStartRecord | SlurmStartRecord;
+
+/** A Slurm job: no pid here (it runs wherever Slurm put it); the job id is what is recorded. */
+export interface SlurmStartRecord {
+  readonly jobId: string;
+  /** The job name reaper gave it (reaper-<run>-<task>-<stage>): how its ownership is checked. */
+  readonly jobName: string;
+  /** The argv as really submitted (sbatch's, then the wrapper's). */
+  readonly argv: readonly string[];
+}
+
+export function isSlurmRecord(r: StartRecord): r is SlurmStartRecord {
+  return 'jobId' in r;
+}
+
+/** The local fields. */
+export interface LocalStartRecord {
   readonly pid: number;
   readonly startTime: number | null;
   readonly pgid: number;
@@ -76,6 +98,11 @@ export interface ExecutorStage {
   /** For the task-start record; null when it never started (then `exited` says why). */
   readonly record: StartRecord | null;
   readonly exited: Promise<StageExit>;
+  /**
+   * Settles when the stage really runs (a Slurm job leaving PENDING): its timeout counts from
+   * then, not from the submission. Absent: it runs from the start.
+   */
+  readonly running?: Promise<void>;
 }
 
 export type StartResult =

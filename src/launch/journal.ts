@@ -55,6 +55,8 @@ export type JournalEvent =
       argv: string[];
       stdout: string;
       stderr: string;
+      /** backend slurm: the stage's job (pid, pgid 0 and startTime null then). */
+      job?: { id: string; name: string };
     }
   | { ev: 'task-stuck'; t: number; task: number; stage: string; pid: number; state: string; forMs: number; cmd: string; action: 'fail' | 'warn' }
   | {
