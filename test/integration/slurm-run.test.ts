@@ -183,4 +183,24 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
       assert.deepEqual(runJobs(id, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
     });
   }
+
+  it('launcher and guardian both gone: reaper stop RUN scancels the jobs from the journal', { timeout: 120_000 }, async (t) => {
+    const c = setup(HANG('10m'));
+    t.after(() => cleanup(c, HANG_NAMES));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const id = c.runId;
+    await waitFor(() => runJobs(id, HANG_NAMES).filter((j) => j.state === 'RUNNING').length === 2, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running' });
+    killGuardianOf(c.state, id);
+    process.kill(run.pid, 'SIGKILL');
+    await run.exit;
+    // Nothing acted: the jobs still run.
+    assert.equal(activeJobs(id, HANG_NAMES).length, 2);
+    const stop = spawnSync(process.execPath, [CLI, 'stop', id], { env: { ...process.env, ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state }, encoding: 'utf8', timeout: 90_000 });
+    assert.equal(stop.status, 0, stop.stdout + stop.stderr);
+    assert.deepEqual(activeJobs(id, HANG_NAMES), []);
+    await nothingLeft(id, HANG_NAMES, 10_000);
+    const end = readJournalFile(c.state, id).find((e) => e.ev === 'run-end')!;
+    assert.equal(end.by, 'stop');
+  });
 });
