@@ -184,6 +184,38 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
     });
   }
 
+  // Escapees (setsid + double fork, env -i) and a TERM-ignoring task: Slurm's cgroup holds them all.
+  const CHAOS = `name: chaos-slurm
+gpus: 2
+grace: 1s
+env: { CHAOS_TOKEN: "{run}" }
+tasks: [{ mode: escape }, { mode: ignore-term }]
+stages:
+  sample:
+    cmd: [sh, chaos/task.sh, "{mode}"]
+    timeout: 10m
+`;
+  const CHAOS_NAMES = ['0-sample', '1-sample'];
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`chaos (escapees, TERM ignored) + ${sig}: exit ${code}, no job, no process of the run, escapees included`, { timeout: 120_000 }, async (t) => {
+      const c = setup(CHAOS);
+      symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(c.dir, 'chaos'));
+      t.after(() => cleanup(c, CHAOS_NAMES));
+      const run = start(c);
+      c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+      const id = c.runId;
+      // Running, and the env -i escapee (no REAPER_RUN, only CHAOS_ESCAPEE) is out there.
+      await waitFor(() => runJobs(id, CHAOS_NAMES).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { marker: false }).length > 0, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running, escapee started' });
+      const t0 = Date.now();
+      process.kill(run.pid, sig);
+      const ex = await run.exit;
+      assert.equal(ex.code, code, run.stderr);
+      assert.deepEqual(activeJobs(id, CHAOS_NAMES), []);
+      assert.deepEqual(markerPids(id), [], describePids(markerPids(id)));
+      t.diagnostic(`${sig}: launcher done ${Date.now() - t0} ms after the signal (KillWait ${lab!.killWaitS} s for the TERM-ignoring task)`);
+    });
+  }
+
   it('launcher and guardian both gone: reaper stop RUN scancels the jobs from the journal', { timeout: 120_000 }, async (t) => {
     const c = setup(HANG('10m'));
     t.after(() => cleanup(c, HANG_NAMES));
