@@ -40,6 +40,8 @@ export type JournalEvent =
       detached: boolean;
       /** The launcher's host name (`reaper runs`); absent in journals written before it was recorded. */
       host?: string;
+      /** Where the stages ran; absent: this machine (local, and journals written before backends). */
+      backend?: 'slurm';
     }
   | {
       ev: 'task-start';

@@ -177,6 +177,7 @@ async function openRunRecord(config: BatchConfig, opts: LaunchOptions, run: { ru
       cgroup: rec.cgroup,
       detached: opts.detached ?? false,
       host: os.hostname(),
+      ...(config.backend === 'slurm' ? { backend: 'slurm' as const } : {}),
     };
     journal.append(start);
     onStart(start);

@@ -124,6 +124,7 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
     assert.equal(summary.survivors, 0);
     assert.deepEqual((summary.tasks as Array<{ status: string }>).map((x) => x.status), ['succeeded', 'succeeded']);
     const journal = readJournalFile(c.state, c.runId);
+    assert.equal(journal.find((e) => e.ev === 'run-start')!.backend, 'slurm');
     const starts = journal.filter((e): e is JsonEvent & { job: { id: string; name: string } } => e.ev === 'task-start');
     assert.equal(starts.length, 4);
     for (const s of starts) {
@@ -183,6 +184,18 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
       assert.deepEqual(runJobs(id, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
     });
   }
+
+  it('a partition Slurm does not know: the stage fails with sbatch\'s reason, classified; nothing submitted', { timeout: 60_000 }, async (t) => {
+    const c = setup(HANG('1m').replace('grace: 1s', 'grace: 1s\nslurm: { partition: nosuchpart }'));
+    t.after(() => cleanup(c, HANG_NAMES));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    assert.equal(ex.code, 1, run.stderr);
+    const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ detail: string }>;
+    for (const x of tasks) assert.match(x.detail, /^cannot submit: sbatch: invalid partition "nosuchpart"/);
+    assert.deepEqual(runJobs(c.runId, HANG_NAMES), []);
+  });
 
   // Escapees (setsid + double fork, env -i) and a TERM-ignoring task: Slurm's cgroup holds them all.
   const CHAOS = `name: chaos-slurm
