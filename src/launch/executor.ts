@@ -10,16 +10,18 @@
  *
  * - local (executors/local.ts): one process group per stage inside the containment layers,
  *   observed through cgroups and /proc scans, torn down by the signal ladder and cgroup.kill.
- * - A Slurm executor fits the same shape: `open` checks that the controller answers (and starts
- *   the guardian, which would scancel); `start` submits with `sbatch --parsable` (a wrapper that
- *   execs the argv, logs to `logs`, REAPER_* exported), returns at once and records the job id
- *   (StartRecord then needs a variant: job id, no pid); one `squeue` per interval for the whole
- *   run (`sacct` or `scontrol show job` for jobs that left it) settles each stage's `exited`
- *   and answers `observe`, whose `members` are a job's processes where they are visible
- *   (`scontrol listpids` on this node) and null elsewhere (no stuck watch there); `stop` and
- *   `stopAll` are `scancel` of the run's job ids; `afterExit` has nothing to sweep (Slurm's
- *   proctrack holds the job); `close` confirms that no job of the run is left in `squeue`.
- *   (Done: executors/slurm.ts; its stages' StartRecord is the SlurmStartRecord variant.)
+ * - slurm (executors/slurm.ts): `open` asks `scontrol ping` (8 ms, where the other clients retry
+ *   a down controller for 9 s), writes the exec wrapper and starts the guardian (which scancels);
+ *   `start` submits with `sbatch --parsable` (the wrapper execs the argv; logs into the run
+ *   folder; REAPER_* exported) and returns at once with the job id (SlurmStartRecord) and
+ *   `running`, which settles when the job leaves PENDING (the timeout counts from then); one
+ *   `squeue` per interval for the whole run settles each stage's `exited` (`scontrol show job -o`
+ *   gives the exit code: accounting may be off); `observe`'s `members` are the job's processes
+ *   in /proc where it runs on this node (by /proc/PID/cgroup), null elsewhere; `stop`/`stopAll`
+ *   are scancel of the run's own jobs (name and user checked in squeue), confirmed in squeue and
+ *   /proc; `afterExit` has nothing to sweep (Slurm's proctrack holds the job); `close` finds any
+ *   job of the run still queued or running (by id, or by name when a submission timed out) and
+ *   cancels it.
  */
 import type { SlurmOptions } from './config.js';
 
