@@ -1,7 +1,7 @@
 /** `reaper run --backend`: bad input is one `reaper:` line, exit 2, nothing submitted (no lab needed). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -35,5 +35,26 @@ describe('reaper run --backend: bad input', () => {
     const f = path.join(dir, 'bad.yaml');
     writeFileSync(f, 'backend: slurm\nslurm: { nodes: 2 }\ntasks: [{}]\nstages:\n  s:\n    cmd: [true]\n');
     oneLine(run([f]), /bad\.yaml:2: slurm\.nodes: unknown key/);
+  });
+});
+
+const hasClient = spawnSync('scontrol', ['--version'], { stdio: 'ignore' }).status === 0 && existsSync('/etc/slurm/slurm.conf');
+
+describe('reaper run --backend slurm: a controller that does not answer', { skip: hasClient ? false : 'no scontrol or /etc/slurm/slurm.conf (the Slurm lab installs both)' }, () => {
+  it('says so at once (scontrol ping, no 9 s client retries), starts nothing, leaves no run folder', () => {
+    // The lab's config with a port nothing listens on: the controller is "down".
+    const conf = path.join(dir, 'slurm.conf');
+    const text = readFileSync('/etc/slurm/slurm.conf', 'utf8').replace(/^SlurmctldPort=.*$/m, '');
+    writeFileSync(conf, `${text}\nSlurmctldPort=1\n`);
+    const file = path.join(dir, 'ok.yaml');
+    writeFileSync(file, 'backend: slurm\ntasks: [{}]\nstages:\n  s:\n    cmd: [sleep, "1"]\n');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [CLI, 'run', file], { encoding: 'utf8', timeout: 30_000, cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, HOME: dir, SLURM_CONF: conf } });
+    const took = Date.now() - t0;
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^reaper: cannot ask the Slurm controller of run \S+ .*: Slurm is not usable: scontrol: controller at \S+ is down .*; nothing was started$/m);
+    assert.ok(took < 5000, `took ${took} ms`);
+    const runs = path.join(dir, 'reaper', 'runs');
+    assert.deepEqual(existsSync(runs) ? readdirSync(runs) : [], []);
   });
 });

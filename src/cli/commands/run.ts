@@ -187,8 +187,10 @@ export async function run(argv: string[]): Promise<number> {
   if (driver && !json && !flags.detachedChild) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
   const info = driver && !json ? err : out;
   const mode = json ? 'json' : driver ? 'driver' : out.isTTY ? 'tty' : 'lines';
-  if (json) out.write(jsonLine({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
-  else info.write((driver ? 'reaper: ' : '') + sanitizeText(describeLayers(containment)) + '\n');
+  // On Slurm the local layers hold nothing: Slurm's proctrack holds each job.
+  const slurmLayer = { id: 'slurm', active: true, detail: "Slurm jobs: proctrack holds each job's processes; teardown is scancel of the run's own jobs" };
+  if (json) out.write(jsonLine({ ev: 'containment', layers: onSlurm ? [slurmLayer] : containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
+  else info.write(onSlurm ? `backend: slurm (${slurmLayer.detail})\n` : (driver ? 'reaper: ' : '') + sanitizeText(describeLayers(containment)) + '\n');
   const renderer = createProgressRenderer(info, mode);
   const outcome = await launchRun(config, {
     state,
