@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -195,6 +195,42 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
     const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ detail: string }>;
     for (const x of tasks) assert.match(x.detail, /^cannot submit: sbatch: invalid partition "nosuchpart"/);
     assert.deepEqual(runJobs(c.runId, HANG_NAMES), []);
+  });
+
+  it('retries and the stuck watch work on Slurm as on local (a retry is a new job; a stopped process is seen in /proc)', { timeout: 120_000 }, async (t) => {
+    const c = setup(`name: retry-stuck
+backend: slurm
+gpus: 2
+grace: 1s
+stuck: { after: 2s, action: fail }
+tasks: [{ mode: sigstop }, { mode: flaky }]
+stages:
+  s:
+    cmd: [sh, -c, 'if [ "$0" = sigstop ]; then exec sh chaos/task.sh sigstop; fi; if [ -e "$1/tried" ]; then echo second; exit 0; fi; touch "$1/tried"; echo first; exit 3', "{mode}", "{out}"]
+    timeout: 60s
+    retries: 1
+`);
+    symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(c.dir, 'chaos'));
+    const names = ['0-s', '1-s'];
+    t.after(() => cleanup(c, names));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    assert.equal(ex.code, 1, run.stderr);
+    const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ status: string; detail: string | null }>;
+    assert.equal(tasks[1]!.status, 'succeeded');
+    assert.equal(tasks[0]!.status, 'failed');
+    assert.match(tasks[0]!.detail!, /^stuck: pid \d+ stopped \(T\)/);
+    const journal = readJournalFile(c.state, c.runId);
+    const flaky = journal.filter((e) => e.ev === 'task-start' && e.task === 1) as Array<JsonEvent & { job: { id: string } }>;
+    assert.equal(flaky.length, 2, 'two attempts');
+    assert.notEqual(flaky[0]!.job.id, flaky[1]!.job.id, 'each attempt is a job of its own');
+    assert.ok(journal.some((e) => e.ev === 'task-stuck' && e.task === 0 && e.state === 'T'));
+    // The retry appended to the same log.
+    const out = readFileSync(String(flaky[0]!.stdout), 'utf8');
+    assert.match(out, /first\n[\s\S]*second\n/);
+    assert.deepEqual(activeJobs(c.runId, names), []);
+    assert.deepEqual(markerPids(c.runId), []);
   });
 
   // Escapees (setsid + double fork, env -i) and a TERM-ignoring task: Slurm's cgroup holds them all.
