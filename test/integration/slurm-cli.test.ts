@@ -30,7 +30,6 @@ describe('reaper run --backend: bad input', () => {
   writeFileSync(file, 'tasks: [{}]\nstages:\n  s:\n    cmd: [echo, "{gpu}"]\n');
   it('an unknown backend', () => oneLine(run([file, '--backend', 'k8s']), /--backend expects local or slurm, got "k8s"/));
   it('{gpu} with --backend slurm points to $CUDA_VISIBLE_DEVICES', () => oneLine(run([file, '--backend', 'slurm']), /gpu\.yaml:3: stages\.s: \{gpu\} is not available with backend slurm .*\$CUDA_VISIBLE_DEVICES/));
-  it('a driver (-- COMMAND) is not submitted', () => oneLine(run(['--backend', 'slurm', '--', 'true']), /--backend slurm runs a batch file/));
   it('an unknown key in the slurm block', () => {
     const f = path.join(dir, 'bad.yaml');
     writeFileSync(f, 'backend: slurm\nslurm: { nodes: 2 }\ntasks: [{}]\nstages:\n  s:\n    cmd: [true]\n');

@@ -265,6 +265,19 @@ stages:
     });
   }
 
+  it('reaper run --backend slurm -- CMD: the command is one job; its exit code is the run\'s, its output in the log', { timeout: 60_000 }, async (t) => {
+    const c = setup(HANG('1m'));
+    t.after(() => cleanup(c, ['0-driver']));
+    const r = spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--', 'sh', '-c', 'echo "in job $SLURM_JOB_ID"; exit 7'], { env: { ...process.env, ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state }, cwd: c.dir, encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 7, r.stderr);
+    assert.match(r.stderr, /^reaper: run (\S+): driver Slurm job (\d+) started/m);
+    const [, id, job] = /^reaper: run (\S+): driver Slurm job (\d+) started/m.exec(r.stderr)!;
+    c.runId = id!;
+    const log = readFileSync(path.join(c.state, 'reaper', 'runs', id!, 'logs', 'task0.driver.stdout.log'), 'utf8');
+    assert.equal(log, `in job ${job}\n`);
+    assert.deepEqual(activeJobs(id!, ['0-driver']), []);
+  });
+
   it('launcher and guardian both gone: reaper stop RUN scancels the jobs from the journal', { timeout: 120_000 }, async (t) => {
     const c = setup(HANG('10m'));
     t.after(() => cleanup(c, HANG_NAMES));

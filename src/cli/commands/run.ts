@@ -49,7 +49,8 @@ Options
   --gpus auto|sim:N     real GPUs from nvidia-smi (default) or N simulated GPUs
   --backend local|slurm where stages run (overrides the batch file's backend:): on this
                         machine, or each stage as a Slurm job (sbatch; gpus: is then how many
-                        tasks are submitted at once, and Slurm picks each job's GPU)
+                        tasks are submitted at once, and Slurm picks each job's GPU; with
+                        -- COMMAND, the command is one job and its output goes to the run's logs)
   --detach              keep running after the terminal closes; prints the run id alone
   --json                print the run's events as JSON lines
   --timeout D           (with -- COMMAND) stop the driver after D (30m, 12h, 2d); exit 124
@@ -118,7 +119,6 @@ export async function run(argv: string[]): Promise<number> {
   // Everything that can be wrong with the batch is checked before anything starts.
   const backendFlag = flags.backend as string | undefined;
   if (backendFlag !== undefined && backendFlag !== 'local' && backendFlag !== 'slurm') throw new ReaperError('USAGE', `--backend expects local or slurm, got "${backendFlag}"`);
-  if (backendFlag === 'slurm' && driverArgv) throw new ReaperError('USAGE', '--backend slurm runs a batch file; reaper run -- COMMAND runs on this machine');
   const loaded = driverArgv ? driverBatch(driverArgv, process.cwd(), { timeoutMs }) : loadBatch(file!);
   const config = backendFlag ? withBackend(loaded, backendFlag as Backend) : loaded;
   const onSlurm = config.backend === 'slurm';
@@ -126,8 +126,10 @@ export async function run(argv: string[]): Promise<number> {
   let gpus: number[];
   let driver: DriverOptions | undefined;
   if (onSlurm) {
-    // Slurm picks the GPUs: gpus: is how many tasks are submitted at once.
-    gpus = slurmSlots(config);
+    // Slurm picks the GPUs: gpus: is how many tasks are submitted at once. A driver is one job,
+    // its output in the run's logs (a job's output cannot be copied live from here).
+    gpus = driverArgv ? [0] : slurmSlots(config);
+    if (driverArgv) driver = { gpuLabel: 'slurm', passthrough: null };
     checkPrograms(config, env);
   } else if (driverArgv) {
     // A driver needs no GPU to start (it places its own workers); the run shows the ones it may use.
@@ -184,13 +186,13 @@ export async function run(argv: string[]): Promise<number> {
   // A driver's stdout is the run's stdout (live, and in its log); reaper's own lines go to stderr.
   // With --json the events own stdout and the driver's output goes to its log only; a detached
   // launcher has no terminal to copy to.
-  if (driver && !json && !flags.detachedChild) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
+  if (driver && !json && !flags.detachedChild && !onSlurm) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
   const info = driver && !json ? err : out;
   const mode = json ? 'json' : driver ? 'driver' : out.isTTY ? 'tty' : 'lines';
   // On Slurm the local layers hold nothing: Slurm's proctrack holds each job.
   const slurmLayer = { id: 'slurm', active: true, detail: "Slurm jobs: proctrack holds each job's processes; teardown is scancel of the run's own jobs" };
   if (json) out.write(jsonLine({ ev: 'containment', layers: onSlurm ? [slurmLayer] : containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
-  else info.write(onSlurm ? `backend: slurm (${slurmLayer.detail})\n` : (driver ? 'reaper: ' : '') + sanitizeText(describeLayers(containment)) + '\n');
+  else info.write((driver ? 'reaper: ' : '') + (onSlurm ? `backend: slurm (${slurmLayer.detail})${driver ? "; the command's output goes to the run's logs" : ''}` : sanitizeText(describeLayers(containment))) + '\n');
   const renderer = createProgressRenderer(info, mode);
   const outcome = await launchRun(config, {
     state,

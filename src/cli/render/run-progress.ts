@@ -98,7 +98,7 @@ export interface ProgressRenderer {
 export function driverEventLine(e: JournalEvent, view: RunView): string | null {
   switch (e.ev) {
     case 'task-start':
-      return `reaper: run ${view.runId}: driver pid ${e.pid} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
+      return `reaper: run ${view.runId}: driver ${e.job ? `Slurm job ${sanitizeText(e.job.id)}` : `pid ${e.pid}`} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
     case 'task-stuck':
     case 'signal':
     case 'sweep': {
