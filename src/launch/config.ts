@@ -346,7 +346,8 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
         const v = isScalar(a) ? a.value : undefined;
         if (typeof v !== 'string' && typeof v !== 'number') fail(lineOf(a), `${key}.extra`, 'every argument must be a string');
         const arg = noNul(String(v), lineOf(a), `${key}.extra`);
-        const flag = arg.split('=')[0]!;
+        // -Jname and -J=name are -J too.
+        const flag = arg.startsWith('--') ? arg.split('=')[0]! : arg.slice(0, 2);
         if (RESERVED_SBATCH.includes(flag)) fail(lineOf(a), `${key}.extra`, `${flag} is set by reaper itself (it names, logs, places and tracks the job)`);
         extra.push(arg);
       }

@@ -70,6 +70,7 @@ describe('batch config: backend and slurm block', () => {
     ['extra not a list', base('slurm: { extra: --x }'), /slurm\.extra: expected a list of sbatch arguments/],
     ['extra overrides the job name', base('slurm: { extra: [--job-name=x] }'), /slurm\.extra: --job-name is set by reaper itself/],
     ['extra overrides the output', base('', '    slurm: { extra: [-o, /tmp/x] }'), /stages\.s\.slurm\.extra: -o is set by reaper itself/],
+    ['extra with a glued short option', base('slurm: { extra: [-Jx] }'), /slurm\.extra: -J is set by reaper itself/],
     ['{gpu} on slurm', `backend: slurm\ntasks: [{}]\nstages:\n  s:\n    cmd: [run, --gpu, "{gpu}"]\n`, /b\.yaml:4: stages\.s: \{gpu\} is not available with backend slurm .*\$CUDA_VISIBLE_DEVICES/],
     ['{gpu} in env on slurm', `backend: slurm\nenv: { G: "{gpu}" }\ntasks: [{}]\nstages:\n  s:\n    cmd: [run]\n`, /env: \{gpu\} is not available with backend slurm/],
   ];
