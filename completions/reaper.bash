@@ -72,6 +72,7 @@ _reaper_flag_value() {
     case "$flag" in
     --gpus) _reaper_words "auto sim:1 sim:2 sim:4 sim:8" "$1" ;;
     --timeout) COMPREPLY=() ;;
+    --backend) _reaper_words "local slurm" "$1" ;;
     --containment) _reaper_words "auto pgroup-only no-cgroup no-pidns no-pdeathsig no-guardian" "$1" ;;
     *) return 1 ;;
     esac ;;
@@ -119,7 +120,7 @@ _reaper_flags() {
   top) echo "--gpus --interval --all --readonly --batch --help" ;;
   ls) echo "--all --leftovers --match --pid --gpu --json --gpus --help" ;;
   reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --help" ;;
-  run) echo "--gpus --detach --json --timeout --containment --help" ;;
+  run) echo "--gpus --detach --json --timeout --backend --containment --help" ;;
   stop) echo "--kill --wait --json --help" ;;
   runs) echo "--limit --all --json --help" ;;
   show) echo "--lines --json --help" ;;

@@ -103,6 +103,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { name: '--detach', value: NONE, help: 'keep running after the terminal closes' },
       { name: '--json', value: NONE, help: "the run's events as JSON lines" },
       { name: '--timeout', value: { kind: 'free', what: 'duration' }, help: 'stop the driver after D (with -- COMMAND)' },
+      { name: '--backend', value: { kind: 'choice', values: ['local', 'slurm'] }, help: 'run stages here or as Slurm jobs' },
       CONTAINMENT,
     ],
   },

@@ -11,6 +11,28 @@ import { ReaperError } from '../model/errors.js';
 export type GpuSpec = { readonly kind: 'all' } | { readonly kind: 'count'; readonly count: number } | { readonly kind: 'list'; readonly indices: readonly number[] };
 
 export type StageOrder = 'pipeline' | 'stage-by-stage';
+export type Backend = 'local' | 'slurm';
+
+/**
+ * How a stage is submitted on `backend: slurm` (the batch's `slurm:` block, overridden key by key
+ * by a stage's own). null: Slurm's (or the site's SBATCH_*) default.
+ */
+export interface SlurmOptions {
+  readonly partition: string | null;
+  readonly account: string | null;
+  readonly qos: string | null;
+  /** --gres; default gpu:1 (null: `gres: none`, no GPU asked). */
+  readonly gres: string | null;
+  readonly cpus: number | null;
+  /** --mem as Slurm spells it (4G, 500M). */
+  readonly mem: string | null;
+  /** --time in ms; null: from the stage timeout. */
+  readonly timeMs: number | null;
+  /** Further sbatch arguments, passed as they are (after reaper's own). */
+  readonly extra: readonly string[];
+}
+
+export const DEFAULT_SLURM: SlurmOptions = { partition: null, account: null, qos: null, gres: 'gpu:1', cpus: null, mem: null, timeMs: null, extra: [] };
 export type StuckAction = 'fail' | 'warn';
 
 export interface StageConfig {
@@ -26,6 +48,8 @@ export interface StageConfig {
   /** 0 for the first stage of a task, 1 for a stage after it, … */
   readonly level: number;
   readonly line: number;
+  /** Submission options on backend slurm (the batch's block merged with the stage's). */
+  readonly slurm: SlurmOptions;
 }
 
 export interface TaskConfig {
@@ -46,6 +70,10 @@ export interface BatchConfig {
   readonly concurrency: number;
   readonly order: StageOrder;
   readonly graceMs: number;
+  /** Where stages run: this machine, or Slurm jobs (then `gpus` is how many run at once). */
+  readonly backend: Backend;
+  /** Line of the `backend` key, or 1. */
+  readonly backendLine: number;
   readonly stuck: { readonly afterMs: number; readonly action: StuckAction };
   readonly env: Readonly<Record<string, string>>;
   readonly tasks: readonly TaskConfig[];
@@ -55,8 +83,9 @@ export interface BatchConfig {
 
 export const BUILTIN_PLACEHOLDERS = ['gpu', 'task', 'run', 'out'] as const;
 
-const TOP_KEYS = ['name', 'gpus', 'concurrency', 'order', 'grace', 'stuck', 'retries', 'timeout', 'env', 'tasks', 'stages'] as const;
-const STAGE_KEYS = ['cmd', 'timeout', 'env', 'retries', 'after', 'cwd'] as const;
+const TOP_KEYS = ['name', 'gpus', 'concurrency', 'order', 'grace', 'stuck', 'retries', 'timeout', 'env', 'tasks', 'stages', 'backend', 'slurm'] as const;
+const STAGE_KEYS = ['cmd', 'timeout', 'env', 'retries', 'after', 'cwd', 'slurm'] as const;
+const SLURM_KEYS = ['partition', 'account', 'qos', 'gres', 'cpus', 'mem', 'time', 'extra'] as const;
 const STUCK_KEYS = ['after', 'action'] as const;
 
 const PLACEHOLDER = /\{\{|\}\}|\{([^{}]*)\}/g;
@@ -283,6 +312,51 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
 
   const name = str(keys.get('name'), 'name', path.basename(file).replace(/\.ya?ml$/i, ''));
 
+  const bp = keys.get('backend');
+  const backendRaw = str(bp, 'backend', 'local');
+  if (backendRaw !== 'local' && backendRaw !== 'slurm') fail(valueLine(bp!), 'backend', `expected local or slurm, got "${backendRaw}"`);
+  const backendLine = bp ? valueLine(bp) : 1;
+  // Slurm's own names: letters, digits and a few marks; anything else is a typo (and never an option).
+  const slurmName = (p: Pair, key: string, re: RegExp, what: string): string => {
+    const v = str(p, key, '');
+    if (!re.test(v)) fail(valueLine(p), key, `expected ${what}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const slurmBlock = (p: Pair | undefined, key: string, base: SlurmOptions): SlurmOptions => {
+    if (!p) return base;
+    if (!isMap(p.value)) fail(valueLine(p), key, `expected a mapping (keys: ${SLURM_KEYS.join(', ')})`);
+    const k = pairs(p.value as YAMLMap, key, SLURM_KEYS);
+    const o: { -readonly [K in keyof SlurmOptions]: SlurmOptions[K] } = { ...base };
+    const NAME_RE = /^[A-Za-z0-9_.+-]+(,[A-Za-z0-9_.+-]+)*$/;
+    if (k.has('partition')) o.partition = slurmName(k.get('partition')!, `${key}.partition`, NAME_RE, 'a partition name (or a comma list)');
+    if (k.has('account')) o.account = slurmName(k.get('account')!, `${key}.account`, NAME_RE, 'an account name');
+    if (k.has('qos')) o.qos = slurmName(k.get('qos')!, `${key}.qos`, NAME_RE, 'a QOS name');
+    if (k.has('gres')) {
+      const g = slurmName(k.get('gres')!, `${key}.gres`, /^[A-Za-z0-9_:.,=-]+$/, 'a gres like gpu:1, gpu:a100:2, or none');
+      o.gres = g === 'none' ? null : g;
+    }
+    if (k.has('cpus')) o.cpus = int(k.get('cpus'), `${key}.cpus`, 1, 1);
+    if (k.has('mem')) o.mem = slurmName(k.get('mem')!, `${key}.mem`, /^\d+[KMGT]?$/i, 'a size like 4G or 500M');
+    if (k.has('time')) o.timeMs = duration(k.get('time'), `${key}.time`, null, false);
+    const xp = k.get('extra');
+    if (xp) {
+      if (!isSeq(xp.value)) fail(valueLine(xp), `${key}.extra`, 'expected a list of sbatch arguments, e.g. [--constraint=a100]');
+      const extra: string[] = [];
+      for (const a of (xp.value as { items: unknown[] }).items) {
+        const v = isScalar(a) ? a.value : undefined;
+        if (typeof v !== 'string' && typeof v !== 'number') fail(lineOf(a), `${key}.extra`, 'every argument must be a string');
+        const arg = noNul(String(v), lineOf(a), `${key}.extra`);
+        // -Jname and -J=name are -J too.
+        const flag = arg.startsWith('--') ? arg.split('=')[0]! : arg.slice(0, 2);
+        if (RESERVED_SBATCH.includes(flag)) fail(lineOf(a), `${key}.extra`, `${flag} is set by reaper itself (it names, logs, places and tracks the job)`);
+        extra.push(arg);
+      }
+      o.extra = [...base.extra, ...extra];
+    }
+    return o;
+  };
+  const batchSlurm = slurmBlock(keys.get('slurm'), 'slurm', DEFAULT_SLURM);
+
   // gpus
   let gpus: GpuSpec = { kind: 'all' };
   const gp = keys.get('gpus');
@@ -379,6 +453,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
       after,
       cwd: sk.has('cwd') ? str(sk.get('cwd'), `${where}.cwd`, '') : null,
       line: lineOf(item.key),
+      slurm: slurmBlock(sk.get('slurm'), `${where}.slurm`, batchSlurm),
     });
   }
   if (raw.length === 0) fail(valueLine(stp!), 'stages', 'no stages defined');
@@ -424,12 +499,14 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
   for (const [k, v] of Object.entries(env)) checkTemplate(v, lineOf(keys.get('env')!.key), `env.${k}`);
 
   const abs = path.resolve(file);
-  return {
+  const config: BatchConfig = {
     file: abs,
     baseDir: path.dirname(abs),
     name,
     gpus,
     gpusLine,
+    backend: backendRaw as Backend,
+    backendLine,
     concurrency,
     order: orderRaw as StageOrder,
     graceMs,
@@ -438,6 +515,38 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
     tasks,
     stages,
   };
+  if (config.backend === 'slurm') withBackend(config, 'slurm', shown);
+  return config;
+}
+
+/** sbatch options reaper sets itself: a batch's `extra` may not change them. */
+export const RESERVED_SBATCH = ['-J', '--job-name', '-o', '--output', '-e', '--error', '--comment', '--export', '-D', '--chdir', '--parsable', '--wrap', '-a', '--array', '-d', '--dependency', '--kill-on-invalid-dep', '-i', '--input', '--gres', '-t', '--time'];
+
+/**
+ * The batch on another backend (`--backend` overriding the file). On Slurm the job is submitted
+ * before Slurm picks its GPU, so {gpu} has nothing to expand to: it is an error that points to
+ * $CUDA_VISIBLE_DEVICES, which Slurm sets inside the job.
+ */
+export function withBackend(config: BatchConfig, backend: Backend, shown = config.file): BatchConfig {
+  if (backend === 'slurm') {
+    const uses = (t: string): boolean => placeholdersIn(t).includes('gpu');
+    for (const s of config.stages) {
+      if (s.cmd.some(uses) || Object.values(s.env).some(uses) || (s.cwd !== null && uses(s.cwd))) {
+        throw new ReaperError('CONFIG', `${shown}:${s.line}: stages.${s.name}: {gpu} is not available with backend slurm (Slurm picks the GPU after submission; read $CUDA_VISIBLE_DEVICES inside the job)`);
+      }
+    }
+    if (Object.values(config.env).some(uses)) throw new ReaperError('CONFIG', `${shown}:1: env: {gpu} is not available with backend slurm (Slurm picks the GPU after submission; read $CUDA_VISIBLE_DEVICES inside the job)`);
+  }
+  return backend === config.backend ? config : { ...config, backend };
+}
+
+/**
+ * The slots of a Slurm run: `gpus: N` (or a list of N) is how many of its tasks are submitted at
+ * once; `all` (the default) submits every task and lets Slurm queue them.
+ */
+export function slurmSlots(config: BatchConfig): number[] {
+  const n = config.gpus.kind === 'count' ? config.gpus.count : config.gpus.kind === 'list' ? config.gpus.indices.length : config.tasks.length;
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 /**
@@ -504,9 +613,11 @@ export function driverBatch(cmd: readonly string[], cwd: string, opts: { timeout
     concurrency: 1,
     order: 'pipeline',
     graceMs: opts.graceMs ?? 5000,
+    backend: 'local',
+    backendLine: 1,
     stuck: { afterMs: 10_000, action: 'warn' },
     env: {},
     tasks: [{ index: 0, vars: {}, line: 1 }],
-    stages: [{ name: 'driver', cmd: literal, env: {}, timeoutMs: opts.timeoutMs ?? null, retries: 0, after: null, cwd: null, level: 0, line: 1 }],
+    stages: [{ name: 'driver', cmd: literal, env: {}, timeoutMs: opts.timeoutMs ?? null, retries: 0, after: null, cwd: null, level: 0, line: 1, slurm: DEFAULT_SLURM }],
   };
 }

@@ -10,16 +10,20 @@
  *
  * - local (executors/local.ts): one process group per stage inside the containment layers,
  *   observed through cgroups and /proc scans, torn down by the signal ladder and cgroup.kill.
- * - A Slurm executor fits the same shape: `open` checks that the controller answers (and starts
- *   the guardian, which would scancel); `start` submits with `sbatch --parsable` (a wrapper that
- *   execs the argv, logs to `logs`, REAPER_* exported), returns at once and records the job id
- *   (StartRecord then needs a variant: job id, no pid); one `squeue` per interval for the whole
- *   run (`sacct` or `scontrol show job` for jobs that left it) settles each stage's `exited`
- *   and answers `observe`, whose `members` are a job's processes where they are visible
- *   (`scontrol listpids` on this node) and null elsewhere (no stuck watch there); `stop` and
- *   `stopAll` are `scancel` of the run's job ids; `afterExit` has nothing to sweep (Slurm's
- *   proctrack holds the job); `close` confirms that no job of the run is left in `squeue`.
+ * - slurm (executors/slurm.ts): `open` asks `scontrol ping` (8 ms, where the other clients retry
+ *   a down controller for 9 s), writes the exec wrapper and starts the guardian (which scancels);
+ *   `start` submits with `sbatch --parsable` (the wrapper execs the argv; logs into the run
+ *   folder; REAPER_* exported) and returns at once with the job id (SlurmStartRecord) and
+ *   `running`, which settles when the job leaves PENDING (the timeout counts from then); one
+ *   `squeue` per interval for the whole run settles each stage's `exited` (`scontrol show job -o`
+ *   gives the exit code: accounting may be off); `observe`'s `members` are the job's processes
+ *   in /proc where it runs on this node (by /proc/PID/cgroup), null elsewhere; `stop`/`stopAll`
+ *   are scancel of the run's own jobs (name and user checked in squeue), confirmed in squeue and
+ *   /proc; `afterExit` has nothing to sweep (Slurm's proctrack holds the job); `close` finds any
+ *   job of the run still queued or running (by id, or by name when a submission timed out) and
+ *   cancels it.
  */
+import type { SlurmOptions } from './config.js';
 
 /** A process of a stage, as the stuck watch needs it. */
 export interface Member {
@@ -52,10 +56,30 @@ export interface StageRequest {
   readonly logs: { readonly stdout: string; readonly stderr: string };
   /** Live copies of the output besides the logs (a driver run), or null. */
   readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
+  /** The stage's timeout (the launcher enforces it; Slurm's --time is set just above it). */
+  readonly timeoutMs?: number | null;
+  /** How the stage is submitted on Slurm (the batch's and the stage's slurm: blocks). */
+  readonly slurm?: SlurmOptions;
 }
 
-/** What the task-start record says about a stage that started (the local fields). */
-export interface StartRecord {
+/** What the task-start record says about a stage that started: a local process, or a Slurm job. */
+export type StartRecord = LocalStartRecord | SlurmStartRecord;
+
+/** A Slurm job: no pid here (it runs wherever Slurm put it); the job id is what is recorded. */
+export interface SlurmStartRecord {
+  readonly jobId: string;
+  /** The job name reaper gave it (reaper-<run>-<task>-<stage>): how its ownership is checked. */
+  readonly jobName: string;
+  /** The argv as really submitted (sbatch's, then the wrapper's). */
+  readonly argv: readonly string[];
+}
+
+export function isSlurmRecord(r: StartRecord): r is SlurmStartRecord {
+  return 'jobId' in r;
+}
+
+/** The local fields. */
+export interface LocalStartRecord {
   readonly pid: number;
   readonly startTime: number | null;
   readonly pgid: number;
@@ -76,6 +100,11 @@ export interface ExecutorStage {
   /** For the task-start record; null when it never started (then `exited` says why). */
   readonly record: StartRecord | null;
   readonly exited: Promise<StageExit>;
+  /**
+   * Settles when the stage really runs (a Slurm job leaving PENDING): its timeout counts from
+   * then, not from the submission. Absent: it runs from the start.
+   */
+  readonly running?: Promise<void>;
 }
 
 export type StartResult =

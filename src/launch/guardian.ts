@@ -21,6 +21,7 @@ import { readRunJournal, type JournalEvent } from './journal.js';
 import { type RunPaths } from './paths.js';
 import { appendRunEnd, openStages } from './run-end.js';
 import { inCgroup, readProcCgroup, verifyMember } from './run-evidence.js';
+import { cancelRunJobs, type RunJob } from './slurm-jobs.js';
 import { selfUid } from './run-trust.js';
 
 export interface GuardianHandle {
@@ -123,6 +124,17 @@ export async function teardownRunFromJournal(
     else if (snap.processes.some((p) => p.pgid === s.pgid)) refused.push(`process group ${s.pgid} (task ${s.task} ${s.stage}): no member of it belongs to run ${runId} by evidence`);
   }
   let found = 0;
+  // backend slurm: the recorded jobs, scancelled only where squeue lists them under the name
+  // reaper gave them and the run's user (an id reused for another job is left alone).
+  const jobs: RunJob[] = [];
+  for (const e of events) if (e.ev === 'task-start' && e.job && typeof e.job.id === 'string' && /^\d+$/.test(e.job.id) && typeof e.job.name === 'string' && e.job.name.startsWith(`reaper-${runId}-`)) jobs.push({ id: e.job.id, name: e.job.name });
+  let jobsLeft = 0;
+  if (jobs.length > 0) {
+    const k = await cancelRunJobs(jobs, { deadlineMs: 15_000, user: owner, mode: opts.mode, waitMs: opts.mode === 'kill' ? 15_000 : opts.graceMs + 40_000 });
+    if (k.error) refused.push(`Slurm jobs ${jobs.map((j) => j.id).join(',')}: ${k.error}`);
+    found += k.found;
+    jobsLeft = k.survived;
+  }
   const res = await teardown({ runId, roots, pgids, mode: opts.mode, graceMs: opts.graceMs, owner });
   found += res.length;
   if (cgroupDir) {
@@ -133,7 +145,7 @@ export async function teardownRunFromJournal(
   }
   // Confirm from /proc: nothing with the marker may be left.
   const after = await takeSnapshot();
-  const survivors = after.processes.filter((p) => p.runId === runId && p.uid === owner && p.state !== 'Z').length;
+  const survivors = after.processes.filter((p) => p.runId === runId && p.uid === owner && p.state !== 'Z').length + jobsLeft;
   return { found, survivors, refused };
 }
 

@@ -40,6 +40,8 @@ export type JournalEvent =
       detached: boolean;
       /** The launcher's host name (`reaper runs`); absent in journals written before it was recorded. */
       host?: string;
+      /** Where the stages ran; absent: this machine (local, and journals written before backends). */
+      backend?: 'slurm';
     }
   | {
       ev: 'task-start';
@@ -55,6 +57,8 @@ export type JournalEvent =
       argv: string[];
       stdout: string;
       stderr: string;
+      /** backend slurm: the stage's job (pid, pgid 0 and startTime null then). */
+      job?: { id: string; name: string };
     }
   | { ev: 'task-stuck'; t: number; task: number; stage: string; pid: number; state: string; forMs: number; cmd: string; action: 'fail' | 'warn' }
   | {

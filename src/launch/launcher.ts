@@ -12,8 +12,9 @@ import path from 'node:path';
 import { readProcIdentity } from '../probe/proc-stat.js';
 import { expandTemplate, formatDuration, type BatchConfig, type StageConfig } from './config.js';
 import type { Containment, LayerInfo } from './containment.js';
-import type { Executor, ExecutorStage, StageRequest } from './executor.js';
+import { isSlurmRecord, type Executor, type ExecutorStage, type StageRequest } from './executor.js';
 import { createLocalExecutor } from './executors/local.js';
+import { createSlurmExecutor } from './executors/slurm.js';
 import { errText } from './fs-error.js';
 import { JournalWriter, type JournalEvent } from './journal.js';
 import { checkStateFolder } from './preflight.js';
@@ -40,6 +41,8 @@ export interface LaunchOptions {
   readonly signal?: AbortSignal;
   /** The batch is one existing driver command run as it is (`reaper run -- CMD`): see DriverOptions. */
   readonly driver?: DriverOptions;
+  /** Slurm executor knobs (tests): squeue interval, no guardian. */
+  readonly slurm?: { readonly pollMs?: number; readonly guardian?: boolean };
 }
 
 /**
@@ -104,6 +107,8 @@ interface StageRun {
   startedAtMs: number;
   timer: LongTimer | null;
   stuck: StuckWatch;
+  /** Its leader exited (no timer may be armed after that). */
+  ended: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -172,6 +177,7 @@ async function openRunRecord(config: BatchConfig, opts: LaunchOptions, run: { ru
       cgroup: rec.cgroup,
       detached: opts.detached ?? false,
       host: os.hostname(),
+      ...(config.backend === 'slurm' ? { backend: 'slurm' as const } : {}),
     };
     journal.append(start);
     onStart(start);
@@ -198,6 +204,7 @@ async function openRunRecord(config: BatchConfig, opts: LaunchOptions, run: { ru
  * Throws on an unknown placeholder.
  */
 function stageRequest(config: BatchConfig, start: StageStart, run: { runId: string; paths: RunPaths; baseEnv: NodeJS.ProcessEnv; gpuLabel: string; driver: DriverOptions | null }): StageRequest {
+  const onSlurm = config.backend === 'slurm';
   const { task, stage: s, slot, attempt } = start;
   const outDir = taskOutDir(run.paths, task);
   const vars: Record<string, string> = { ...start.vars, gpu: run.gpuLabel, task: String(task), run: run.runId, out: outDir };
@@ -205,12 +212,13 @@ function stageRequest(config: BatchConfig, start: StageStart, run: { runId: stri
   const env: NodeJS.ProcessEnv = { ...run.baseEnv };
   for (const [k, v] of Object.entries(config.env)) env[k] = expandTemplate(v, vars);
   for (const [k, v] of Object.entries(s.env)) env[k] = expandTemplate(v, vars);
-  if (!run.driver) env.CUDA_VISIBLE_DEVICES = String(slot);
+  // On Slurm the job's GPU is Slurm's to pick (it sets CUDA_VISIBLE_DEVICES inside the job).
+  if (!run.driver && !onSlurm) env.CUDA_VISIBLE_DEVICES = String(slot);
   env.REAPER_RUN = run.runId;
   env.REAPER_TASK = String(task);
   env.REAPER_STAGE = s.name;
   const cwd = s.cwd !== null ? path.resolve(config.baseDir, expandTemplate(s.cwd, vars)) : config.baseDir;
-  return { task, stage: s.name, attempt, argv, env, cwd, outDir, logs: taskLogPaths(run.paths, task, s.name), passthrough: run.driver?.passthrough ?? null };
+  return { task, stage: s.name, attempt, argv, env, cwd, outDir, logs: taskLogPaths(run.paths, task, s.name), passthrough: run.driver?.passthrough ?? null, timeoutMs: s.timeoutMs, slurm: s.slurm };
 }
 
 export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promise<RunOutcome> {
@@ -222,7 +230,10 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   for (const k of ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE']) delete baseEnv[k];
   const gpuLabels = opts.driver ? [opts.driver.gpuLabel] : opts.gpus.map(String);
   const labelOf = (gpu: number): string => gpuLabels[opts.gpus.indexOf(gpu)] ?? String(gpu);
-  const ex: Executor = createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
+  const ex: Executor =
+    config.backend === 'slurm'
+      ? createSlurmExecutor({ runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs, ...(opts.slurm?.pollMs ? { pollMs: opts.slurm.pollMs } : {}), ...(opts.slurm?.guardian === false ? { guardian: false } : {}) })
+      : createLocalExecutor({ containment: c, runId, state: opts.state, paths, env: baseEnv, graceMs: config.graceMs });
   const view: RunView = {
     runId,
     startedAtMs: t0,
@@ -366,6 +377,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       startedAtMs: Date.now(),
       timer: null,
       stuck: new StuckWatch(config.stuck.afterMs),
+      ended: false,
     };
     let req: StageRequest;
     try {
@@ -386,9 +398,21 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       active.add(r);
       view.running++;
       gv(gpu).running++;
-      const { pid, startTime, pgid, cgroup, argv } = h.record;
-      emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid, startTime, pgid, cgroup, argv: argv.map((a) => a.slice(0, 500)), stdout: req.logs.stdout, stderr: req.logs.stderr });
-      if (s.timeoutMs !== null) r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs);
+      const rec = h.record;
+      const argv = rec.argv.map((a) => a.slice(0, 500));
+      const logs = { stdout: req.logs.stdout, stderr: req.logs.stderr };
+      // A Slurm job has no pid here: the job id is what stop, the guardian and show act on.
+      if (isSlurmRecord(rec)) emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid: 0, startTime: null, pgid: 0, cgroup: null, argv, ...logs, job: { id: rec.jobId, name: rec.jobName } });
+      else emit({ ev: 'task-start', t: r.startedAtMs, task, stage: s.name, attempt, gpu: labelOf(gpu), pid: rec.pid, startTime: rec.startTime, pgid: rec.pgid, cgroup: rec.cgroup, argv, ...logs });
+      if (s.timeoutMs !== null) {
+        const arm = (): void => {
+          if (r.reason || r.ended) return;
+          r.timer = setLongTimeout(() => stopStage(r, 'timeout', `timeout ${formatDuration(s.timeoutMs!)}`), s.timeoutMs!);
+        };
+        // A queued Slurm job's time in the queue is not its run time.
+        if (h.running) void h.running.then(arm);
+        else arm();
+      }
       if (interrupted || failure) {
         stopStage(r, 'interrupted', stopWhy());
         // Started after the run-wide teardown was launched (several stages start in one tick):
@@ -397,6 +421,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
       }
     }
     const res = await h.exited;
+    r.ended = true;
     r.timer?.clear();
     if (r.teardownP) await r.teardownP;
     else if (!res.error) await sweepAfterExit(r);

@@ -22,6 +22,7 @@ import {
   stateDir,
   type BatchConfig,
 } from '../../launch/index.js';
+import { slurmSlots, withBackend, type Backend } from '../../launch/config.js';
 import { parseFlags, parseGpusFlag, type GpuSelection } from '../flags.js';
 import { createProgressRenderer, jsonLine, safeSink } from '../render/run-progress.js';
 import { renderDriverSummary, renderRunSummary } from '../render/run-summary.js';
@@ -30,7 +31,7 @@ import { sanitizeText } from '../../model/sanitize.js';
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 const HELP = `Usage
-  reaper run BATCH.yaml [--gpus auto|sim:N] [--detach] [--json] [--containment MODE]
+  reaper run BATCH.yaml [--gpus auto|sim:N] [--backend local|slurm] [--detach] [--json] [--containment MODE]
   reaper run [--gpus …] [--detach] [--timeout D] [--json] -- COMMAND [ARGS…]
 
 Runs every task of the batch, one queue per GPU, each task in its own process group, cgroup
@@ -46,6 +47,10 @@ GPUs your environment gives it. Exit: the driver's own code (128+N if it died by
 
 Options
   --gpus auto|sim:N     real GPUs from nvidia-smi (default) or N simulated GPUs
+  --backend local|slurm where stages run (overrides the batch file's backend:): on this
+                        machine, or each stage as a Slurm job (sbatch; gpus: is then how many
+                        tasks are submitted at once, and Slurm picks each job's GPU; with
+                        -- COMMAND, the command is one job and its output goes to the run's logs)
   --detach              keep running after the terminal closes; prints the run id alone
   --json                print the run's events as JSON lines
   --timeout D           (with -- COMMAND) stop the driver after D (30m, 12h, 2d); exit 124
@@ -86,6 +91,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       containment: { type: 'string' },
       timeout: { type: 'string' },
+      backend: { type: 'string' },
       runId: { type: 'string' },
       detachedChild: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -111,11 +117,21 @@ export async function run(argv: string[]): Promise<number> {
   if (runIdFlag !== undefined && !RUN_ID_RE.test(runIdFlag)) throw new ReaperError('USAGE', `--run-id: not a run id: "${runIdFlag}"`);
 
   // Everything that can be wrong with the batch is checked before anything starts.
-  const config = driverArgv ? driverBatch(driverArgv, process.cwd(), { timeoutMs }) : loadBatch(file!);
-  const avail = await availableGpus(sel, env);
+  const backendFlag = flags.backend as string | undefined;
+  if (backendFlag !== undefined && backendFlag !== 'local' && backendFlag !== 'slurm') throw new ReaperError('USAGE', `--backend expects local or slurm, got "${backendFlag}"`);
+  const loaded = driverArgv ? driverBatch(driverArgv, process.cwd(), { timeoutMs }) : loadBatch(file!);
+  const config = backendFlag ? withBackend(loaded, backendFlag as Backend) : loaded;
+  const onSlurm = config.backend === 'slurm';
+  const avail = onSlurm ? { indices: [], simulated: false, why: null } : await availableGpus(sel, env);
   let gpus: number[];
   let driver: DriverOptions | undefined;
-  if (driverArgv) {
+  if (onSlurm) {
+    // Slurm picks the GPUs: gpus: is how many tasks are submitted at once. A driver is one job,
+    // its output in the run's logs (a job's output cannot be copied live from here).
+    gpus = driverArgv ? [0] : slurmSlots(config);
+    if (driverArgv) driver = { gpuLabel: 'slurm', passthrough: null };
+    checkPrograms(config, env);
+  } else if (driverArgv) {
     // A driver needs no GPU to start (it places its own workers); the run shows the ones it may use.
     gpus = [0];
     driver = { gpuLabel: avail.indices.length > 0 ? avail.indices.join(',') : '-', passthrough: null };
@@ -151,6 +167,7 @@ export async function run(argv: string[]): Promise<number> {
     const runId = newRunId();
     const args = ['--gpus', sel.kind === 'sim' ? `sim:${sel.count}` : sel.kind];
     if (containmentValue) args.push('--containment', containmentValue);
+    if (backendFlag) args.push('--backend', backendFlag);
     if (flags.timeout !== undefined) args.push('--timeout', String(flags.timeout));
     if (driverArgv) args.push('--', ...driverArgv);
     else args.unshift(path.resolve(file!));
@@ -169,11 +186,13 @@ export async function run(argv: string[]): Promise<number> {
   // A driver's stdout is the run's stdout (live, and in its log); reaper's own lines go to stderr.
   // With --json the events own stdout and the driver's output goes to its log only; a detached
   // launcher has no terminal to copy to.
-  if (driver && !json && !flags.detachedChild) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
+  if (driver && !json && !flags.detachedChild && !onSlurm) driver = { ...driver, passthrough: { stdout: (b) => out.writeBytes(b), stderr: (b) => err.writeBytes(b) } };
   const info = driver && !json ? err : out;
   const mode = json ? 'json' : driver ? 'driver' : out.isTTY ? 'tty' : 'lines';
-  if (json) out.write(jsonLine({ ev: 'containment', layers: containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
-  else info.write((driver ? 'reaper: ' : '') + sanitizeText(describeLayers(containment)) + '\n');
+  // On Slurm the local layers hold nothing: Slurm's proctrack holds each job.
+  const slurmLayer = { id: 'slurm', active: true, detail: "Slurm jobs: proctrack holds each job's processes; teardown is scancel of the run's own jobs" };
+  if (json) out.write(jsonLine({ ev: 'containment', layers: onSlurm ? [slurmLayer] : containment.layers.map((l) => ({ id: l.id, active: l.active, detail: l.detail })) }) + '\n');
+  else info.write((driver ? 'reaper: ' : '') + (onSlurm ? `backend: slurm (${slurmLayer.detail})${driver ? "; the command's output goes to the run's logs" : ''}` : sanitizeText(describeLayers(containment))) + '\n');
   const renderer = createProgressRenderer(info, mode);
   const outcome = await launchRun(config, {
     state,

@@ -61,7 +61,7 @@ export function eventLine(e: JournalEvent, view: RunView): string | null {
     case 'run-start':
       return `${at} run ${e.run} (${sanitizeText(e.name)}): ${e.tasks.length} tasks × ${sanitizeText(e.stages.join(' → '))} on GPU ${sanitizeText(e.gpus.join(', '))}; batch ${sanitizeText(e.file)}`;
     case 'task-start':
-      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: pid ${e.pid}${e.cgroup ? ', own cgroup' : ''}`;
+      return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} started: ${e.job ? `Slurm job ${sanitizeText(e.job.id)}` : `pid ${e.pid}`}${e.cgroup ? ', own cgroup' : ''}`;
     case 'task-end':
       if (e.status === 'succeeded') return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} done in ${formatDuration(e.durationMs)}`;
       return `${at} gpu ${sanitizeText(e.gpu)} task ${e.task} ${sanitizeText(e.stage)} ${e.status === 'cancelled' ? 'CANCELLED' : 'FAILED'}: ${sanitizeText(e.detail ?? e.reason)}${e.willRetry ? ' (will retry)' : ''}`;
@@ -98,7 +98,7 @@ export interface ProgressRenderer {
 export function driverEventLine(e: JournalEvent, view: RunView): string | null {
   switch (e.ev) {
     case 'task-start':
-      return `reaper: run ${view.runId}: driver pid ${e.pid} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
+      return `reaper: run ${view.runId}: driver ${e.job ? `Slurm job ${sanitizeText(e.job.id)}` : `pid ${e.pid}`} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;
     case 'task-stuck':
     case 'signal':
     case 'sweep': {

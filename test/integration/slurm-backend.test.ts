@@ -1,0 +1,300 @@
+/**
+ * `reaper run --backend slurm` on the real Slurm lab (test/lab/, `npm run lab:start`): a batch
+ * end to end, a stage timeout, SIGINT and SIGKILL of the launcher. After each: no job of the run
+ * left in squeue, no process with the run's marker in /proc. Skips with the reason when the lab
+ * is not up. Every job a test submits is scancelled by name in its after hook.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseSqueueText, squeueArgs } from '../../src/slurm/index.js';
+import { CLI, describePids, EXAMPLES, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type CliRun, type JsonEvent } from '../helpers/launch-run.js';
+import { slurmLab } from '../helpers/slurm-lab.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const check = await slurmLab();
+const lab = check.lab;
+const hasPython = spawnSync('python3', ['-c', 'import sys'], { stdio: 'ignore' }).status === 0;
+const skip = check.why ?? (hasPython ? false : 'python3 not found');
+
+/** The jobs of a run in squeue (all states), by the names reaper gives them. */
+function runJobs(runId: string, names: readonly string[]): Array<{ id: string; state: string; cls: string }> {
+  const r = spawnSync('squeue', [...squeueArgs({}), `--name=${names.map((n) => `reaper-${runId}-${n}`).join(',')}`], { env: lab!.env, encoding: 'utf8', timeout: 15_000 });
+  return parseSqueueText(r.stdout).jobs.map((j) => ({ id: j.jobId, state: j.state, cls: j.stateClass }));
+}
+const activeJobs = (runId: string, names: readonly string[]): string[] => runJobs(runId, names).filter((j) => j.cls !== 'done').map((j) => `${j.id} ${j.state}`);
+
+function scancelRun(runId: string | null, names: readonly string[]): void {
+  if (!runId || !lab) return;
+  for (const n of names) spawnSync('scancel', ['--full', '--signal=KILL', `--name=reaper-${runId}-${n}`], { env: lab.env, timeout: 15_000 });
+  for (const n of names) spawnSync('scancel', [`--name=reaper-${runId}-${n}`], { env: lab.env, timeout: 15_000 });
+}
+
+interface Case {
+  state: string;
+  dir: string;
+  file: string;
+  run: CliRun | null;
+  runId: string | null;
+}
+
+function setup(batch: string): Case {
+  const state = tempState();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-slurm-'));
+  symlinkSync(path.join(EXAMPLES, 'demo'), path.join(dir, 'demo'));
+  const file = path.join(dir, 'batch.yaml');
+  writeFileSync(file, batch, { mode: 0o644 });
+  return { state, dir, file, run: null, runId: null };
+}
+
+function start(c: Case, extra: string[] = []): CliRun {
+  c.run = startCli(['run', c.file, '--backend', 'slurm', '--json', ...extra], { env: { ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state, DEMO_SECONDS: '0.5' }, cwd: c.dir });
+  return c.run;
+}
+
+function cleanup(c: Case, names: readonly string[]): void {
+  if (c.run) {
+    try {
+      process.kill(-c.run.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  scancelRun(c.runId, names);
+  if (c.runId) killGuardianOf(c.state, c.runId);
+  rmSync(c.state, { recursive: true, force: true });
+  rmSync(c.dir, { recursive: true, force: true });
+}
+
+/** Nothing of the run may be left: no job in squeue, no marked process in /proc. */
+async function nothingLeft(runId: string, names: readonly string[], timeoutMs: number): Promise<void> {
+  await waitFor(() => activeJobs(runId, names).length === 0 && markerPids(runId, { escapee: false }).length === 0, {
+    timeoutMs,
+    intervalMs: 200,
+    what: `no job of run ${runId} in squeue and no marked process (jobs: ${activeJobs(runId, names).join(', ')}; pids: ${describePids(markerPids(runId, { escapee: false }))})`,
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}; jobs now: ${activeJobs(runId, names).join(', ') || 'none'}; pids now: ${describePids(markerPids(runId, { escapee: false })) || 'none'}`);
+  });
+}
+
+const DEMO2 = `name: demo-slurm
+backend: local
+gpus: 2
+grace: 2s
+tasks:
+  - { ckpt: ckpts/epoch10.pt }
+  - { ckpt: ckpts/epoch20.pt }
+stages:
+  sample:
+    cmd: [python3, demo/sample_diffusion.py, --ckpt, "{ckpt}", --out, "{out}/samples.pt", --behave, ok]
+    timeout: 60s
+  evaluate:
+    cmd: [python3, demo/evaluate_pt_with_correct_reconstruct.py, --samples, "{out}/samples.pt", --behave, ok]
+    timeout: 60s
+    after: sample
+`;
+const DEMO_NAMES = ['0-sample', '1-sample', '0-evaluate', '1-evaluate'];
+
+const HANG = (timeout: string): string => `name: hang-slurm
+backend: slurm
+gpus: 2
+grace: 1s
+tasks: [{}, {}]
+stages:
+  hang:
+    cmd: [python3, -c, "import time; print('up', flush=True); time.sleep(600)"]
+    timeout: ${timeout}
+`;
+const HANG_NAMES = ['0-hang', '1-hang'];
+
+describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
+  it('runs two tasks of sample → evaluate as Slurm jobs end to end; show explains it', { timeout: 120_000 }, async (t) => {
+    const c = setup(DEMO2);
+    t.after(() => cleanup(c, DEMO_NAMES));
+    const t0 = Date.now();
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    const took = Date.now() - t0;
+    assert.equal(ex.code, 0, `${run.stdout.slice(-2000)}\n${run.stderr}`);
+    const summary = run.events.find((e) => e.ev === 'summary')!;
+    assert.equal(summary.survivors, 0);
+    assert.deepEqual((summary.tasks as Array<{ status: string }>).map((x) => x.status), ['succeeded', 'succeeded']);
+    const journal = readJournalFile(c.state, c.runId);
+    assert.equal(journal.find((e) => e.ev === 'run-start')!.backend, 'slurm');
+    const starts = journal.filter((e): e is JsonEvent & { job: { id: string; name: string } } => e.ev === 'task-start');
+    assert.equal(starts.length, 4);
+    for (const s of starts) {
+      assert.match(s.job.id, /^\d+$/);
+      assert.equal(s.job.name, `reaper-${c.runId}-${String(s.task)}-${String(s.stage)}`);
+    }
+    // Slurm itself says they completed.
+    const jobs = runJobs(c.runId, DEMO_NAMES);
+    assert.deepEqual(jobs.map((j) => j.state).sort(), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+    const show = spawnSync(process.execPath, [CLI, 'show', 'last'], { env: { ...process.env, ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state }, encoding: 'utf8' });
+    assert.equal(show.status, 0, show.stderr);
+    assert.match(show.stdout, /finished, exit 0; tasks 2 ok/);
+    assert.match(show.stdout, /sample\s+succeeded\s+exit 0/);
+    assert.match(show.stdout, /evaluate\s+succeeded\s+exit 0/);
+    t.diagnostic(`4 jobs end to end in ${took} ms`);
+  });
+
+  it('a stage past its timeout is scancelled: nothing of it in squeue or /proc', { timeout: 120_000 }, async (t) => {
+    const c = setup(HANG('2s'));
+    t.after(() => cleanup(c, HANG_NAMES));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    assert.equal(ex.code, 1, run.stderr);
+    const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ status: string; detail: string }>;
+    assert.deepEqual(tasks.map((x) => x.detail), ['timeout 2s', 'timeout 2s']);
+    // The launcher confirmed it before exiting: right now, nothing is left.
+    assert.deepEqual(activeJobs(c.runId, HANG_NAMES), []);
+    assert.deepEqual(markerPids(c.runId, { escapee: false }), []);
+    assert.deepEqual(runJobs(c.runId, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
+  });
+
+  for (const sig of ['SIGINT', 'SIGKILL'] as const) {
+    it(`${sig} to the launcher: ${sig === 'SIGINT' ? 'exit 130, the launcher' : 'the guardian'} scancels every job of the run`, { timeout: 120_000 }, async (t) => {
+      const c = setup(HANG('10m'));
+      t.after(() => cleanup(c, HANG_NAMES));
+      const run = start(c);
+      c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+      const id = c.runId;
+      // Both jobs really run on this node (their processes carry the marker).
+      await waitFor(() => runJobs(id, HANG_NAMES).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { escapee: false }).length >= 2, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running' });
+      const t0 = Date.now();
+      process.kill(run.pid, sig);
+      const ex = await run.exit;
+      if (sig === 'SIGINT') {
+        assert.equal(ex.code, 130, run.stderr);
+        assert.deepEqual(activeJobs(id, HANG_NAMES), []);
+        assert.deepEqual(markerPids(id, { escapee: false }), []);
+      } else {
+        await nothingLeft(id, HANG_NAMES, 20_000);
+        await waitFor(() => readJournalFile(c.state, id).find((e) => e.ev === 'run-end'), { timeoutMs: 20_000, intervalMs: 200, what: 'the guardian records the end' });
+        const end = readJournalFile(c.state, id).find((e) => e.ev === 'run-end')!;
+        assert.equal(end.by, 'guardian');
+        assert.equal(end.survivors, 0);
+      }
+      t.diagnostic(`${sig}: nothing of the run left ${Date.now() - t0} ms after the signal`);
+      assert.deepEqual(runJobs(id, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
+    });
+  }
+
+  it('a partition Slurm does not know: the stage fails with sbatch\'s reason, classified; nothing submitted', { timeout: 60_000 }, async (t) => {
+    const c = setup(HANG('1m').replace('grace: 1s', 'grace: 1s\nslurm: { partition: nosuchpart }'));
+    t.after(() => cleanup(c, HANG_NAMES));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    assert.equal(ex.code, 1, run.stderr);
+    const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ detail: string }>;
+    for (const x of tasks) assert.match(x.detail, /^cannot submit: sbatch: invalid partition "nosuchpart"/);
+    assert.deepEqual(runJobs(c.runId, HANG_NAMES), []);
+  });
+
+  it('retries and the stuck watch work on Slurm as on local (a retry is a new job; a stopped process is seen in /proc)', { timeout: 120_000 }, async (t) => {
+    const c = setup(`name: retry-stuck
+backend: slurm
+gpus: 2
+grace: 1s
+stuck: { after: 2s, action: fail }
+tasks: [{ mode: sigstop }, { mode: flaky }]
+stages:
+  s:
+    cmd: [sh, -c, 'if [ "$0" = sigstop ]; then exec sh chaos/task.sh sigstop; fi; if [ -e "$1/tried" ]; then echo second; exit 0; fi; touch "$1/tried"; echo first; exit 3', "{mode}", "{out}"]
+    timeout: 60s
+    retries: 1
+`);
+    symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(c.dir, 'chaos'));
+    const names = ['0-s', '1-s'];
+    t.after(() => cleanup(c, names));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const ex = await run.exit;
+    assert.equal(ex.code, 1, run.stderr);
+    const tasks = run.events.find((e) => e.ev === 'summary')!.tasks as Array<{ status: string; detail: string | null }>;
+    assert.equal(tasks[1]!.status, 'succeeded');
+    assert.equal(tasks[0]!.status, 'failed');
+    assert.match(tasks[0]!.detail!, /^stuck: pid \d+ stopped \(T\)/);
+    const journal = readJournalFile(c.state, c.runId);
+    const flaky = journal.filter((e) => e.ev === 'task-start' && e.task === 1) as Array<JsonEvent & { job: { id: string } }>;
+    assert.equal(flaky.length, 2, 'two attempts');
+    assert.notEqual(flaky[0]!.job.id, flaky[1]!.job.id, 'each attempt is a job of its own');
+    assert.ok(journal.some((e) => e.ev === 'task-stuck' && e.task === 0 && e.state === 'T'));
+    // The retry appended to the same log.
+    const out = readFileSync(String(flaky[0]!.stdout), 'utf8');
+    assert.match(out, /first\n[\s\S]*second\n/);
+    assert.deepEqual(activeJobs(c.runId, names), []);
+    assert.deepEqual(markerPids(c.runId), []);
+  });
+
+  // Escapees (setsid + double fork, env -i) and a TERM-ignoring task: Slurm's cgroup holds them all.
+  const CHAOS = `name: chaos-slurm
+gpus: 2
+grace: 1s
+env: { CHAOS_TOKEN: "{run}" }
+tasks: [{ mode: escape }, { mode: ignore-term }]
+stages:
+  sample:
+    cmd: [sh, chaos/task.sh, "{mode}"]
+    timeout: 10m
+`;
+  const CHAOS_NAMES = ['0-sample', '1-sample'];
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`chaos (escapees, TERM ignored) + ${sig}: exit ${code}, no job, no process of the run, escapees included`, { timeout: 120_000 }, async (t) => {
+      const c = setup(CHAOS);
+      symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(c.dir, 'chaos'));
+      t.after(() => cleanup(c, CHAOS_NAMES));
+      const run = start(c);
+      c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+      const id = c.runId;
+      // Running, and the env -i escapee (no REAPER_RUN, only CHAOS_ESCAPEE) is out there.
+      await waitFor(() => runJobs(id, CHAOS_NAMES).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { marker: false }).length > 0, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running, escapee started' });
+      const t0 = Date.now();
+      process.kill(run.pid, sig);
+      const ex = await run.exit;
+      assert.equal(ex.code, code, run.stderr);
+      assert.deepEqual(activeJobs(id, CHAOS_NAMES), []);
+      assert.deepEqual(markerPids(id), [], describePids(markerPids(id)));
+      t.diagnostic(`${sig}: launcher done ${Date.now() - t0} ms after the signal (KillWait ${lab!.killWaitS} s for the TERM-ignoring task)`);
+    });
+  }
+
+  it('reaper run --backend slurm -- CMD: the command is one job; its exit code is the run\'s, its output in the log', { timeout: 60_000 }, async (t) => {
+    const c = setup(HANG('1m'));
+    t.after(() => cleanup(c, ['0-driver']));
+    const r = spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--', 'sh', '-c', 'echo "in job $SLURM_JOB_ID"; exit 7'], { env: { ...process.env, ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state }, cwd: c.dir, encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 7, r.stderr);
+    assert.match(r.stderr, /^reaper: run (\S+): driver Slurm job (\d+) started/m);
+    const [, id, job] = /^reaper: run (\S+): driver Slurm job (\d+) started/m.exec(r.stderr)!;
+    c.runId = id!;
+    const log = readFileSync(path.join(c.state, 'reaper', 'runs', id!, 'logs', 'task0.driver.stdout.log'), 'utf8');
+    assert.equal(log, `in job ${job}\n`);
+    assert.deepEqual(activeJobs(id!, ['0-driver']), []);
+  });
+
+  it('launcher and guardian both gone: reaper stop RUN scancels the jobs from the journal', { timeout: 120_000 }, async (t) => {
+    const c = setup(HANG('10m'));
+    t.after(() => cleanup(c, HANG_NAMES));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const id = c.runId;
+    await waitFor(() => runJobs(id, HANG_NAMES).filter((j) => j.state === 'RUNNING').length === 2, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running' });
+    killGuardianOf(c.state, id);
+    process.kill(run.pid, 'SIGKILL');
+    await run.exit;
+    // Nothing acted: the jobs still run.
+    assert.equal(activeJobs(id, HANG_NAMES).length, 2);
+    const stop = spawnSync(process.execPath, [CLI, 'stop', id], { env: { ...process.env, ...lab!.env, XDG_STATE_HOME: c.state, HOME: c.state }, encoding: 'utf8', timeout: 90_000 });
+    assert.equal(stop.status, 0, stop.stdout + stop.stderr);
+    assert.deepEqual(activeJobs(id, HANG_NAMES), []);
+    await nothingLeft(id, HANG_NAMES, 10_000);
+    const end = readJournalFile(c.state, id).find((e) => e.ev === 'run-end')!;
+    assert.equal(end.by, 'stop');
+  });
+});
