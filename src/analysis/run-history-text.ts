@@ -80,6 +80,7 @@ function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string): stri
     if (s.durationMs !== null) cols.push(formatMs(s.durationMs));
     if (s.gpu !== null) cols.push(`gpu ${S(s.gpu)}`);
     if (s.pid !== null) cols.push(`pid ${s.pid}`);
+    if (s.jobId !== null) cols.push(`Slurm job ${S(s.jobId)}`);
     out.push(cols.join('  '));
     if (s.stuck) out.push(`${tailIndent}stuck: ${S(s.stuck)}`);
     if (s.stdoutLog) out.push(`${tailIndent}stdout ${S(s.stdoutLog)}`);

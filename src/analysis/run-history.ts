@@ -39,6 +39,8 @@ export interface StageHistory {
   /** A failed attempt that the launcher retried. */
   readonly retried: boolean;
   readonly pid: number | null;
+  /** The Slurm job of the stage (backend slurm), else null. */
+  readonly jobId: string | null;
   readonly startedAtMs: number | null;
   readonly endedAtMs: number | null;
   readonly durationMs: number | null;
@@ -145,6 +147,7 @@ interface StageAcc {
   signal: string | null;
   retried: boolean;
   pid: number | null;
+  jobId: string | null;
   startedAtMs: number | null;
   endedAtMs: number | null;
   durationMs: number | null;
@@ -193,7 +196,7 @@ export function buildRunHistory(records: readonly unknown[], ctx: HistoryContext
     const k = keyOf(task, stage, attempt);
     let s = stages.get(k);
     if (!s) {
-      s = { task, stage, attempt, gpu: null, outcome: active ? 'running' : 'unknown', reason: null, detail: null, exitCode: null, signal: null, retried: false, pid: null, startedAtMs: null, endedAtMs: null, durationMs: null, stdoutLog: null, stderrLog: null, stuck: null, order: order++ };
+      s = { task, stage, attempt, gpu: null, outcome: active ? 'running' : 'unknown', reason: null, detail: null, exitCode: null, signal: null, retried: false, pid: null, jobId: null, startedAtMs: null, endedAtMs: null, durationMs: null, stdoutLog: null, stderrLog: null, stuck: null, order: order++ };
       stages.set(k, s);
     }
     return s;
@@ -209,7 +212,10 @@ export function buildRunHistory(records: readonly unknown[], ctx: HistoryContext
     if (r.ev === 'task-start') {
       const s = stageFor(task, stage, attempt);
       s.gpu = str(r.gpu) ?? s.gpu;
-      s.pid = int(r.pid);
+      const job = isRec(r.job) ? str(r.job.id) : null;
+      // A Slurm stage records pid 0 and its job: show the job, never "pid 0".
+      s.jobId = job;
+      s.pid = job !== null ? null : int(r.pid);
       s.startedAtMs = num(r.t);
       s.stdoutLog = str(r.stdout);
       s.stderrLog = str(r.stderr);

@@ -187,3 +187,12 @@ describe('readStderrTail', () => {
     assert.equal(readStderrTail(dir, fifo, 5).error, 'log is not a regular file', 'opened without blocking, then refused');
   });
 });
+
+describe('a Slurm stage', () => {
+  it('shows its job, never "pid 0"', () => {
+    const h = run([start, { ...tstart(0, 'sample'), pid: 0, pgid: 0, startTime: null, job: { id: '4711', name: `reaper-${ID}-0-sample` } }, tend(0, 'sample', 'succeeded')]);
+    const text = formatRunHistoryLines(h).join('\n');
+    assert.match(text, /sample\s+succeeded.*Slurm job 4711/);
+    assert.doesNotMatch(text, /pid 0\b/);
+  });
+});
