@@ -5,6 +5,7 @@
 import type { GpuState, ProcInfo, Reason, RunSummary, Snapshot, Verdict } from '../../src/model/index.js';
 import { NO_GPU_STATE } from '../../src/model/index.js';
 import { fakeProc } from './proc-fake.js';
+import { waitFor } from './wait-for.js';
 import type { RunHistoryEntry } from '../../src/analysis/run-history.js';
 import type { ActionOutcome, ActionTarget, DataSource, SignalAction, TuiActions, TuiData } from '../../src/tui/types.js';
 
@@ -167,4 +168,29 @@ export function run(id: string, over: Partial<RunSummary> = {}): RunSummary {
 export function plain(frame: string | undefined): string {
   // eslint-disable-next-line no-control-regex
   return (frame ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
+/** What the component tests need of an ink-testing-library instance. */
+export interface InkInstance {
+  lastFrame(): string | undefined;
+  readonly stdin: { write(data: string): unknown };
+}
+
+/** The first frame (as drawn) whose plain text satisfies `pred`, within 5 s. */
+export async function frameMatching(inst: InkInstance, pred: (plainFrame: string) => boolean, what: string): Promise<string> {
+  return waitFor(
+    () => {
+      const f = inst.lastFrame() ?? '';
+      return pred(plain(f)) ? f : null;
+    },
+    { timeoutMs: 5000, what },
+  );
+}
+
+/** Write keys one at a time and let Ink deliver each. */
+export async function press(inst: InkInstance, ...keys: string[]): Promise<void> {
+  for (const k of keys) {
+    inst.stdin.write(k);
+    await new Promise((r) => setTimeout(r, 15));
+  }
 }

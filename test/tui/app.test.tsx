@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { ReactElement } from 'react';
 import { waitFor } from '../helpers/wait-for.js';
 import { FakeActions, FakeSource, data, plain, proc, reasons, run, simGpu, snapshot } from '../helpers/tui-fake.js';
+import { frameMatching, press } from '../helpers/tui-fake.js';
 import type { ProcInfo } from '../../src/model/index.js';
 
 process.env.FORCE_COLOR = '1';
@@ -35,23 +36,7 @@ function mount(source: FakeSource, actions = new FakeActions(), opts: { columns?
   return render(el);
 }
 
-async function frameMatching(inst: Inst, pred: (plainFrame: string) => boolean, what: string): Promise<string> {
-  return waitFor(
-    () => {
-      const f = inst.lastFrame() ?? '';
-      return pred(plain(f)) ? f : null;
-    },
-    { timeoutMs: 5000, what },
-  );
-}
 
-/** Write one key and let Ink deliver it. */
-async function press(inst: Inst, ...keys: string[]): Promise<void> {
-  for (const k of keys) {
-    inst.stdin.write(k);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 
 /** `text` drawn with SGR colour `code` (possibly together with bold or inverse). */
 function colored(line: string, code: number, text: string): boolean {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { ReactElement } from 'react';
 import { waitFor } from '../helpers/wait-for.js';
 import { FakeActions, FakeHistorySource, data, plain, proc, run, snapshot } from '../helpers/tui-fake.js';
+import { frameMatching, press } from '../helpers/tui-fake.js';
 import { buildRunHistory, type RunHistoryEntry } from '../../src/analysis/run-history.js';
 import { attachStderrTails } from '../../src/launch/history.js';
 
@@ -71,22 +72,7 @@ function mount(source: FakeHistorySource, opts: { columns?: number; rows?: numbe
   );
 }
 
-async function frameMatching(inst: Inst, pred: (plainFrame: string) => boolean, what: string): Promise<string> {
-  return waitFor(
-    () => {
-      const f = inst.lastFrame() ?? '';
-      return pred(plain(f)) ? f : null;
-    },
-    { timeoutMs: 5000, what },
-  );
-}
 
-async function press(inst: Inst, ...keys: string[]): Promise<void> {
-  for (const k of keys) {
-    inst.stdin.write(k);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 
 function assertFits(frame: string, columns: number, rows: number): void {
   const lines = plain(frame).split('\n');
