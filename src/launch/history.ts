@@ -12,6 +12,7 @@ import path from 'node:path';
 import { buildRunHistory, parseJournalText, type RunHistory, type RunHistoryEntry, type StderrTail } from '../analysis/run-history.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
 import { listRunIds } from './journal.js';
+import { inspectRunFolder, inspectStateDir } from './run-trust.js';
 import { runPaths } from './paths.js';
 
 export { buildRunHistory, parseJournalText, formatMs, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from '../analysis/run-history.js';
@@ -179,13 +180,15 @@ export interface ReadHistoryOptions {
 
 /** One run's history (with stderr tails when asked), or why its journal cannot be read. */
 export function readRunHistory(state: string, runId: string, opts: ReadHistoryOptions = {}): RunHistoryEntry {
-  return readRunHistoryAt(runPaths(state, runId).dir, runId, opts);
-}
-
-/** The same, for a run folder already known (a RunSummary's `dir`: the TUI's job row). */
-export function readRunHistoryAt(dir: string, runId: string, opts: ReadHistoryOptions = {}): RunHistoryEntry {
+  const dir = runPaths(state, runId).dir;
   const j = readJournalRecords(dir);
   if ('error' in j) return { kind: 'unreadable', id: runId, dir, reason: j.error };
+  // The same trust rules as stop, reap and ls (run-trust.ts): a folder or journal someone else
+  // owns or can write is not believed, so its log paths are never followed either.
+  const unsafe = inspectStateDir(state);
+  if (unsafe) return { kind: 'unreadable', id: runId, dir, reason: unsafe };
+  const t = inspectRunFolder(state, runId);
+  if (!t.ok) return { kind: 'unreadable', id: runId, dir, reason: t.why };
   const entry = buildRunHistory(j.records, { id: runId, dir, live: readRunLiveness(j.records), nowMs: opts.nowMs ?? Date.now(), warnings: j.warnings });
   if (entry.kind === 'unreadable' || !opts.tailLines) return entry;
   return attachStderrTails(entry, opts.tailLines);

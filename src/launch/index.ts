@@ -14,4 +14,4 @@ export { runGuardian, teardownRunFromJournal, type RunTeardownResult } from './g
 export { stopRun, type StopOptions, type StopResult } from './stop.js';
 export { launchDetached, spawnDetachedLauncher } from './detach.js';
 export { readDoctorReport, type DoctorReport, type DoctorCheck } from './doctor.js';
-export { readRunHistory, readRunHistoryAt, readRunHistories, readJournalRecords, readStderrTail, attachStderrTails, readRunLiveness, buildRunHistory, formatRunHistoryLines, formatTaskCounts, formatLocalTime, formatMs, stageWhy, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from './history.js';
+export { readRunHistory, readRunHistories, readJournalRecords, readStderrTail, attachStderrTails, readRunLiveness, buildRunHistory, formatRunHistoryLines, formatTaskCounts, formatLocalTime, formatMs, stageWhy, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from './history.js';

@@ -1,13 +1,13 @@
 /** Run history, pure parts: journal text → records → history → lines; run id resolution; safe JSON; log tails. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildRunHistory, parseJournalText, type RunHistory } from '../../src/analysis/run-history.js';
 import { formatRunHistoryLines } from '../../src/analysis/run-history-text.js';
-import { attachStderrTails, readStderrTail } from '../../src/launch/history.js';
+import { attachStderrTails, readRunHistory, readStderrTail } from '../../src/launch/history.js';
 import { resolveRunId } from '../../src/launch/journal.js';
 import { toSafeJson } from '../../src/model/sanitize.js';
 
@@ -194,5 +194,21 @@ describe('a Slurm stage', () => {
     const text = formatRunHistoryLines(h).join('\n');
     assert.match(text, /sample\s+succeeded.*Slurm job 4711/);
     assert.doesNotMatch(text, /pid 0\b/);
+  });
+});
+
+describe('readRunHistory: the trust rules of stop and reap', () => {
+  it('a run folder others can write is unreadable, and none of its log paths is followed', () => {
+    const state = mkdtempSync(path.join(os.tmpdir(), 'reaper-hist-trust-'));
+    after(() => rmSync(state, { recursive: true, force: true }));
+    const dir = path.join(state, 'runs', ID);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, 'journal.jsonl'), JSON.stringify(start) + '\n', { mode: 0o600 });
+    const ok = readRunHistory(state, ID);
+    assert.notEqual(ok.kind, 'unreadable', JSON.stringify(ok));
+    chmodSync(dir, 0o777);
+    const h = readRunHistory(state, ID, { tailLines: 5 });
+    assert.equal(h.kind, 'unreadable');
+    assert.match((h as { reason: string }).reason, /writable/);
   });
 });
