@@ -5,6 +5,7 @@
  * only reads, never writes.
  */
 import { readFileSync } from 'node:fs';
+import { parseCgroupLines } from './proc-cgroup.js';
 
 export interface FrozenCgroup {
   readonly version: 1 | 2;
@@ -90,13 +91,7 @@ export function readFrozenCgroup(pid: number): FrozenCgroup | null {
   const text = readSmall(`/proc/${pid}/cgroup`);
   if (text === null) return null;
   const mounts = readMounts();
-  for (const line of text.split('\n')) {
-    const first = line.indexOf(':');
-    const second = line.indexOf(':', first + 1);
-    if (first < 0 || second < 0) continue;
-    const hier = line.slice(0, first);
-    const controllers = line.slice(first + 1, second).split(',');
-    const cgPath = line.slice(second + 1);
+  for (const { hierarchy: hier, controllers, path: cgPath } of parseCgroupLines(text)) {
     if (hier === '0' && controllers.length === 1 && controllers[0] === '') {
       for (const m of mounts.v2) {
         const dir = folderOf(m, cgPath);
