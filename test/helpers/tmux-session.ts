@@ -51,7 +51,9 @@ export class TmuxSession {
     const s = new TmuxSession(socket, opts.width, opts.height);
     const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
     const assigns = Object.entries({ PS1: PROMPT, ...opts.vars }).map(([k, v]) => `${k}=${q(v)}`);
-    const shell = ['env', '-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION', '-u', 'NO_COLOR', '-u', 'TMUX', ...assigns, 'bash', '--norc', '--noprofile'].join(' ');
+    // tmux runs this through the user's $SHELL -c; `exec` makes the pane's pid bash itself even
+    // where that shell is dash (a plain useradd user), which would otherwise fork.
+    const shell = ['exec', 'env', '-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION', '-u', 'NO_COLOR', '-u', 'TMUX', ...assigns, 'bash', '--norc', '--noprofile'].join(' ');
     execFileSync('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(opts.width), '-y', String(opts.height), shell], {
       env: opts.env,
       cwd: opts.cwd,
