@@ -11,3 +11,4 @@ export * from './scontrol-text.js';
 export * from './squeue-json.js';
 export * from './proc-cgroup.js';
 export * from './query.js';
+export * from './job-cgroup.js';
