@@ -12,3 +12,5 @@ export * from './squeue-json.js';
 export * from './proc-cgroup.js';
 export * from './query.js';
 export * from './job-cgroup.js';
+export * from './config-text.js';
+export * from './client-path.js';
