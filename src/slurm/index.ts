@@ -14,3 +14,4 @@ export * from './query.js';
 export * from './job-cgroup.js';
 export * from './config-text.js';
 export * from './client-path.js';
+export * from './finished-job.js';
