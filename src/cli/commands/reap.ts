@@ -5,7 +5,10 @@
  *   --signal kill|term|cont (default term)   --grace SECONDS (default 5)
  *   --dry-run (print the plan, touch nothing)   --yes (no question)   --json ({ plan, results })
  *   --gpus auto|none|sim:N
- * Exit 0: every target gone/resumed or nothing to do; 1: some survive; 2: bad input.
+ * --run of a Slurm run also scancels its jobs that squeue still lists under their recorded
+ * names and the run's user (listed in the plan, re-checked right before), then confirms them
+ * gone from squeue and, on this node, /proc.
+ * Exit 0: every target gone/resumed or nothing to do; 1: some survive (a process or a job); 2: bad input.
  */
 import { createInterface } from 'node:readline/promises';
 import { executeReap, type ReapResult } from '../../actions/index.js';
