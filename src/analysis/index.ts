@@ -13,6 +13,8 @@ export {
   type ReapSelection,
   type ReapSkip,
   type ReapTarget,
+  type ReapJob,
+  type RunJobMember,
 } from './plan.js';
 export { DEFAULT_BATCH_PATTERNS, matchText, patternForScript } from './patterns.js';
 export { adopterOf, daemonOf, orphanedAncestor, orphanFacts, orphanRootOf, serviceUnit, formatDuration } from './relations.js';

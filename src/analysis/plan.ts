@@ -17,6 +17,19 @@ export interface ReapSelection {
   readonly runId?: string;
   /** Identities recorded in the run's journal (stage leaders, launcher): matched by pid + start time. */
   readonly runLeaders?: readonly ProcKey[];
+  /**
+   * The run's user (the owner of its trusted journal folder). When set, a run member must also
+   * be this uid's: a REAPER_RUN marker or a recorded pid + start time on another user's process
+   * proves nothing (anyone can set an environment variable; pids are reused). Absent only when
+   * no trusted journal exists, and then the marker alone selects (the caller's own processes,
+   * unless --all-users).
+   */
+  readonly runOwner?: number;
+  /**
+   * Processes on this node inside the cgroups of the run's Slurm jobs (jobs squeue confirmed as
+   * the run's own): matched by pid + start time (and runOwner), noted with their job.
+   */
+  readonly runJobMembers?: readonly RunJobMember[];
   /** That process and its descendants. */
   readonly pid?: number;
   /** Raw argv (joined by spaces) matches. */
@@ -25,6 +38,23 @@ export interface ReapSelection {
   readonly state?: 'T' | 'Z' | 'D';
   /** Holds this GPU index (nvidia-smi compute apps or /dev/nvidiaN). */
   readonly gpu?: number;
+}
+
+export interface RunJobMember extends ProcKey {
+  readonly jobId: string;
+}
+
+/** A Slurm job of the run that the plan cancels (scancel), as squeue showed it when planned. */
+export interface ReapJob {
+  readonly id: string;
+  /** The name reaper gave it (reaper-<run>-<task>-<stage>), from the journal; squeue matched it. */
+  readonly name: string;
+  readonly state: string;
+  /** Node list while it runs; null while pending. */
+  readonly nodes: string | null;
+  /** Pending reason ("Resources", "Dependency"), else null. */
+  readonly reason: string | null;
+  readonly user: string | null;
 }
 
 export interface PlanOptions {
@@ -38,6 +68,8 @@ export interface PlanOptions {
    * selector and broad ones, where the parent may be any live process, a shell or a daemon).
    */
   readonly actOnZombieParents?: boolean;
+  /** Why a selected process is in the plan when its reasons do not say ("in Slurm job 12 …"). */
+  readonly notes?: ReadonlyMap<number, string>;
 }
 
 export interface ReapTarget {
@@ -91,6 +123,11 @@ export interface ReapPlan {
    * Set by planForPids/planReap; already sanitised, render as is (sanitising again is harmless).
    */
   readonly warnings?: readonly string[];
+  /**
+   * Slurm jobs of a `--run` whose launcher and guardian are gone: cancelled (scancel) before the
+   * processes are acted on, re-checked as the run's own right before (set by reap, not planReap).
+   */
+  readonly jobs?: readonly ReapJob[];
 }
 
 /**
@@ -164,12 +201,20 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
     }
   }
   let runTree: Set<number> | null = null;
+  const notes = new Map<number, string>();
   if (sel.runId !== undefined) {
     runTree = new Set<number>();
     const leaders = new Set((sel.runLeaders ?? []).map((k) => `${k.pid}:${k.startTime}`));
+    const inJob = new Map((sel.runJobMembers ?? []).map((m) => [`${m.pid}:${m.startTime}`, m.jobId]));
+    const owner = sel.runOwner;
     for (const p of snapshot.processes) {
-      if (p.runId === sel.runId || leaders.has(`${p.pid}:${p.startTime}`)) {
+      // With a trusted journal, every kind of evidence must also be on a process of the run's user.
+      if (owner !== undefined && p.uid !== owner) continue;
+      const key = `${p.pid}:${p.startTime}`;
+      const job = inJob.get(key);
+      if (p.runId === sel.runId || leaders.has(key) || job !== undefined) {
         runTree.add(p.pid);
+        if (job !== undefined && p.runId !== sel.runId) notes.set(p.pid, `in Slurm job ${job} (its cgroup on this node)`);
         for (const d of descendants(forest, p.pid)) runTree.add(d);
       }
     }
@@ -196,7 +241,7 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
   // that was not selected itself: the default and broad selectors would otherwise SIGTERM any
   // live process (an interactive shell, a daemon) for a zombie child it has not waited for yet.
   const namesZombies = sel.state === 'Z' || (sel.pid !== undefined && byPid.get(sel.pid)?.state === 'Z');
-  return planForPids(snapshot, verdicts, selected, { ...opts, actOnZombieParents: opts.actOnZombieParents ?? namesZombies });
+  return planForPids(snapshot, verdicts, selected, { ...opts, actOnZombieParents: opts.actOnZombieParents ?? namesZombies, ...(notes.size > 0 ? { notes } : {}) });
 }
 
 /**
@@ -208,7 +253,7 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
   const byPid = snapshot.byPid;
   selected = selected.filter((pid) => byPid.has(pid));
   const selectedSet = new Set(selected);
-  const notes = new Map<number, string>();
+  const notes = new Map<number, string>(opts.notes ?? []);
   const viaParent = new Map<number, number>();
   const noTree = new Set<number>();
   const chosen = new Set<number>();

@@ -1,6 +1,7 @@
 /** What this machine allows, for `reaper doctor` (and what each finding means for the guarantees). */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import type { GpuState } from '../model/gpu.js';
+import { findOnPath, parseProctrack, pingController, runSlurmCommand, classifySlurmOutcome, type Proctrack } from '../slurm/index.js';
 import { detectContainment, parseContainment, type LayerInfo } from './containment.js';
 
 export interface DoctorCheck {
@@ -9,6 +10,8 @@ export interface DoctorCheck {
   readonly ok: boolean | null;
   readonly detail: string;
   readonly meaning: string;
+  /** Not a finding about this machine's guarantees: a feature that is not installed here (Slurm). */
+  readonly notApplicable?: boolean;
 }
 
 export interface DoctorReport {
@@ -178,6 +181,91 @@ export function gpuCheck(gpu: GpuState): DoctorCheck {
   };
 }
 
-export function readDoctorReport(gpu: GpuState, containmentValue?: string): DoctorReport {
-  return { uid: process.getuid?.() ?? -1, layers: detectContainment(parseContainment(containmentValue)).layers, checks: [...procChecks(), gpuCheck(gpu)] };
+/** What asking this machine's Slurm found (see readSlurmProbe); slurmChecks turns it into lines. */
+export interface SlurmProbe {
+  /** Where the clients are on PATH; null when not found. */
+  readonly squeue: string | null;
+  readonly sbatch: string | null;
+  /** `scontrol ping`; null when not asked (no client). */
+  readonly ping: { readonly up: boolean; readonly error: string | null; readonly ms: number } | null;
+  /** `scontrol show config`; null when not asked (the controller does not answer). */
+  readonly config: { readonly proctrack: Proctrack; readonly error: string | null } | null;
+}
+
+const NOT_INSTALLED = 'not installed (only needed for backend: slurm)';
+
+/**
+ * Is Slurm usable here: no client at all is one line, not a failure; otherwise the client, the
+ * controller (scontrol ping: the one client that does not retry a down controller for ~10 s) and
+ * the proctrack type, asked only of a controller that answered.
+ */
+export async function readSlurmProbe(env: Readonly<Record<string, string | undefined>> = process.env): Promise<SlurmProbe> {
+  const squeue = findOnPath('squeue', env.PATH);
+  const sbatch = findOnPath('sbatch', env.PATH);
+  if (!squeue && !sbatch) return { squeue, sbatch, ping: null, config: null };
+  const t0 = Date.now();
+  const p = await pingController({ deadlineMs: 3000, env });
+  const ping = { up: p.up, error: p.error?.message ?? null, ms: Date.now() - t0 };
+  if (!p.up) return { squeue, sbatch, ping, config: null };
+  const out = await runSlurmCommand('scontrol', ['show', 'config'], { deadlineMs: 5000, env, maxBytes: 1024 * 1024 });
+  const err = classifySlurmOutcome(out);
+  return { squeue, sbatch, ping, config: { proctrack: parseProctrack(err ? '' : out.stdout), error: err?.message ?? null } };
+}
+
+/** The doctor lines for Slurm (pure). */
+export function slurmChecks(p: SlurmProbe): DoctorCheck[] {
+  if (!p.squeue && !p.sbatch) return [{ id: 'slurm', title: 'Slurm', ok: null, detail: NOT_INSTALLED, meaning: '', notApplicable: true }];
+  const out: DoctorCheck[] = [];
+  const missing = [p.squeue ? null : 'squeue', p.sbatch ? null : 'sbatch'].filter((x): x is string => x !== null);
+  out.push({
+    id: 'slurm-client',
+    title: 'Slurm client',
+    ok: missing.length === 0,
+    detail: [p.squeue ? `squeue: ${p.squeue}` : null, p.sbatch ? `sbatch: ${p.sbatch}` : null, ...missing.map((m) => `${m}: not on PATH`)].filter(Boolean).join(', '),
+    meaning: missing.length === 0 ? 'reaper run --backend slurm can submit and watch jobs' : `reaper run --backend slurm needs both squeue and sbatch on PATH`,
+  });
+  if (p.ping) {
+    out.push({
+      id: 'slurm-controller',
+      title: 'Slurm controller',
+      ok: p.ping.up,
+      detail: p.ping.up ? `answers (scontrol ping, ${p.ping.ms} ms)` : (p.ping.error ?? 'does not answer'),
+      meaning: p.ping.up ? 'jobs can be submitted, watched and cancelled' : 'Slurm runs can be neither started nor watched nor cancelled until it answers; every other client call waits ~10 s for it',
+    });
+  }
+  out.push(proctrackCheck(p));
+  return out;
+}
+
+function proctrackCheck(p: SlurmProbe): DoctorCheck {
+  const base = { id: 'slurm-proctrack', title: 'Slurm process tracking' };
+  if (!p.config) return { ...base, ok: null, detail: 'not asked: the controller does not answer', meaning: 'scancel ends every process of a job only with proctrack/cgroup' };
+  const { proctrack, error } = p.config;
+  if (error || proctrack.kind === null) return { ...base, ok: null, detail: error ?? 'ProctrackType not in scontrol show config', meaning: 'scancel ends every process of a job only with proctrack/cgroup' };
+  switch (proctrack.kind) {
+    case 'cgroup':
+      return { ...base, ok: true, detail: proctrack.type!, meaning: "every process of a job, escapees included, is held in the job's cgroup: scancel and the job's end leave nothing" };
+    case 'linuxproc':
+      return {
+        ...base,
+        ok: false,
+        detail: `${proctrack.type!} (warning)`,
+        meaning:
+          'warning: Slurm tracks a job by parent pid, so double-forked, setsid and SIGTERM-ignoring processes leak: measured, all 7 escapees of a job outlive its script, and 3 survive scancel; reaper still finds those that keep REAPER_RUN on this node. Ask for ProctrackType=proctrack/cgroup',
+      };
+    case 'pgid':
+      return {
+        ...base,
+        ok: false,
+        detail: `${proctrack.type!} (warning)`,
+        meaning:
+          "warning: Slurm tracks a job by process group, so setsid and double-forked (daemon) processes leave the job and survive scancel (measured), and SIGTERM-ignoring ones may; reaper still finds those that keep REAPER_RUN on this node. Ask for ProctrackType=proctrack/cgroup",
+      };
+    default:
+      return { ...base, ok: null, detail: proctrack.type!, meaning: 'not a tracking reaper knows: whether scancel ends every process of a job is unknown' };
+  }
+}
+
+export function readDoctorReport(gpu: GpuState, containmentValue?: string, extra: readonly DoctorCheck[] = []): DoctorReport {
+  return { uid: process.getuid?.() ?? -1, layers: detectContainment(parseContainment(containmentValue)).layers, checks: [...procChecks(), gpuCheck(gpu), ...extra] };
 }

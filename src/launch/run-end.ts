@@ -57,7 +57,7 @@ export interface EndAbandonedResult {
  * after `by` removed its processes: `reaper reap --run` uses it. Never throws for an untrusted
  * or ended run: it says why it wrote nothing.
  */
-export async function endAbandonedRun(state: string, runId: string, opts: { by: 'reap' | 'stop'; detail: string; taskDetail: string }): Promise<EndAbandonedResult> {
+export async function endAbandonedRun(state: string, runId: string, opts: { by: 'reap' | 'stop'; detail: string; taskDetail: string; extraSurvivors?: number }): Promise<EndAbandonedResult> {
   let run: TrustedRun;
   let events: JournalEvent[];
   try {
@@ -71,7 +71,8 @@ export async function endAbandonedRun(state: string, runId: string, opts: { by: 
   if (aliveKey(start.launcher)) return { recorded: false, why: `its launcher (pid ${start.launcher.pid}) is alive and records the end itself` };
   if (aliveKey(start.guardian)) return { recorded: false, why: `its guardian (pid ${start.guardian!.pid}) is alive and records the end itself` };
   const snap = await takeSnapshot();
-  const survivors = snap.processes.filter((p) => p.runId === runId && p.uid === run.owner && p.state !== 'Z').length;
+  // extraSurvivors: what /proc cannot show here (Slurm jobs of the run still in the queue).
+  const survivors = snap.processes.filter((p) => p.runId === runId && p.uid === run.owner && p.state !== 'Z').length + (opts.extraSurvivors ?? 0);
   const ok = appendRunEnd(run, events, { state: 'interrupted', by: opts.by, detail: opts.detail, exitCode: null, survivors }, opts.taskDetail);
   return ok ? { recorded: true, why: null } : { recorded: false, why: 'another process recorded the end first' };
 }

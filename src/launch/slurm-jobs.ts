@@ -10,7 +10,7 @@ import {
   cancelJobs,
   classifySlurmOutcome,
   parseSqueueText,
-  readSlurmCgroup,
+  readSlurmTaskCgroup,
   runSlurmCommand,
   squeueArgs,
   type SlurmCallOptions,
@@ -18,6 +18,7 @@ import {
   type SlurmJob,
 } from '../slurm/index.js';
 import type { Member } from './executor.js';
+import type { JournalEvent } from './journal.js';
 
 /** reaper-<run>-<task>-<stage>: run ids and stage names hold no comma, "|" or space. */
 export function slurmJobName(runId: string, task: number, stage: string): string {
@@ -29,6 +30,23 @@ export const runComment = (runId: string): string => `reaper-run=${runId}`;
 export interface RunJob {
   readonly id: string;
   readonly name: string;
+}
+
+/**
+ * The jobs a run's journal records (task-start `job`): a numeric id and the name reaper gives
+ * this run's jobs (reaper-<run>-…). A hint only: ownedJobs asks squeue before anything acts.
+ */
+export function journalJobs(events: readonly JournalEvent[], runId: string): RunJob[] {
+  const out: RunJob[] = [];
+  const seen = new Set<string>();
+  for (const e of events) {
+    if (e.ev !== 'task-start' || !e.job || typeof e.job.id !== 'string' || !/^\d+$/.test(e.job.id)) continue;
+    if (typeof e.job.name !== 'string' || !e.job.name.startsWith(`reaper-${runId}-`) || /[\s,|]/.test(e.job.name)) continue;
+    if (seen.has(e.job.id)) continue;
+    seen.add(e.job.id);
+    out.push({ id: e.job.id, name: e.job.name });
+  }
+  return out;
 }
 
 /**
@@ -61,11 +79,12 @@ export function jobProcesses(jobIds: ReadonlySet<string>, uid: number | null = n
   }
   for (const p of pids) {
     const pid = Number(p);
-    const place = readSlurmCgroup(pid);
+    // The job's tasks, never its slurmstepd (in the job's cgroups too, on most controllers).
+    const place = readSlurmTaskCgroup(pid);
     if (!place || !jobIds.has(place.jobId) || place.step === 'extern') continue;
     if (uid !== null && place.uid !== null && place.uid !== uid) continue;
     const st = readStatSync(pid);
-    if (!st || st.state === 'Z') continue;
+    if (!st || st.state === 'Z' || st.comm === 'slurmstepd') continue;
     const list = out.get(place.jobId) ?? [];
     list.push({ pid, startTime: st.startTime, state: st.state, cmd: st.comm, wchan: null });
     out.set(place.jobId, list);
@@ -83,20 +102,26 @@ export interface CancelResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+export interface CancelOptions extends SlurmCallOptions {
+  readonly user: number;
+  readonly mode: 'term' | 'kill';
+  readonly waitMs: number;
+}
+
+interface Confirmed {
+  /** Job ids still queued or running (not finished) when the wait ended. */
+  readonly left: ReadonlySet<string>;
+  /** Their processes on this node still in /proc when the wait ended, by job id. */
+  readonly procs: ReadonlyMap<string, Member[]>;
+  readonly error: string | null;
+}
+
 /**
- * scancel of the run's jobs that are really its own, then waits (until `waitMs`) for them to
- * leave the queue and for their processes on this node to leave /proc. `kill`: SIGKILL to every
- * step first (Slurm's own scancel waits KillWait between TERM and KILL).
+ * scancel of `live` (ids squeue just listed as the run's own and not finished), then waits
+ * (until `waitMs`) for them to leave the queue and for the processes of `tracked` (ids squeue
+ * listed under the run's names, finished ones too) to leave /proc on this node.
  */
-export async function cancelRunJobs(jobs: readonly RunJob[], opts: SlurmCallOptions & { user: number; mode: 'term' | 'kill'; waitMs: number }): Promise<CancelResult> {
-  if (jobs.length === 0) return { found: 0, survived: 0, error: null };
-  const owned = await ownedJobs(jobs, opts.user, opts);
-  if (owned.error) return { found: 0, survived: 0, error: owned.error.message };
-  const live = owned.jobs.filter(activeJob).map((j) => j.jobId);
-  const ids = new Set(jobs.map((j) => j.id));
-  // Processes of a job that already left the queue are still the job's (its cgroup names it).
-  const before = jobProcesses(ids, opts.user);
-  if (live.length === 0 && before.size === 0) return { found: 0, survived: 0, error: null };
+async function cancelAndConfirm(live: readonly string[], tracked: ReadonlySet<string>, jobs: readonly RunJob[], opts: CancelOptions): Promise<Confirmed> {
   let error: string | null = null;
   if (live.length > 0) {
     // --full: the batch step too (a plain --signal reaches only the job's srun steps).
@@ -105,14 +130,89 @@ export async function cancelRunJobs(jobs: readonly RunJob[], opts: SlurmCallOpti
     if (e) error = e.message;
   }
   const deadline = Date.now() + opts.waitMs;
-  let left = live.length;
-  let procs = [...before.values()].reduce((n, l) => n + l.length, 0);
+  const recheck = jobs.filter((j) => live.includes(j.id));
   for (;;) {
-    const q = live.length > 0 ? await ownedJobs(jobs.filter((j) => live.includes(j.id)), opts.user, opts) : { jobs: [], error: null };
-    left = q.error ? live.length : q.jobs.filter(activeJob).length;
-    procs = [...jobProcesses(ids, opts.user).values()].reduce((n, l) => n + l.length, 0);
-    if ((left === 0 && procs === 0) || Date.now() >= deadline) break;
+    const q = live.length > 0 ? await ownedJobs(recheck, opts.user, opts) : { jobs: [], error: null };
+    const left = new Set(q.error ? live : q.jobs.filter(activeJob).map((j) => j.jobId));
+    const procs = jobProcesses(tracked, opts.user);
+    if ((left.size === 0 && procs.size === 0) || Date.now() >= deadline) return { left, procs, error: error ?? (q.error ? q.error.message : null) };
     await sleep(200);
   }
-  return { found: live.length + (live.length === 0 ? procs : 0), survived: left + procs, error };
+}
+
+const count = (m: ReadonlyMap<string, Member[]>): number => [...m.values()].reduce((n, l) => n + l.length, 0);
+
+/**
+ * scancel of the run's jobs that are really its own, then waits (until `waitMs`) for them to
+ * leave the queue and for their processes on this node to leave /proc. `kill`: SIGKILL to every
+ * step first (Slurm's own scancel waits KillWait between TERM and KILL). Only jobs squeue lists
+ * under their recorded name and the run's user count: a recorded id of someone else's job is
+ * neither cancelled nor waited for.
+ */
+export async function cancelRunJobs(jobs: readonly RunJob[], opts: CancelOptions): Promise<CancelResult> {
+  if (jobs.length === 0) return { found: 0, survived: 0, error: null };
+  const owned = await ownedJobs(jobs, opts.user, opts);
+  if (owned.error) return { found: 0, survived: 0, error: owned.error.message };
+  const live = owned.jobs.filter(activeJob).map((j) => j.jobId);
+  // Processes of a job that already finished are still the job's (its cgroup names it).
+  const tracked = new Set(owned.jobs.map((j) => j.jobId));
+  const before = jobProcesses(tracked, opts.user);
+  if (live.length === 0 && before.size === 0) return { found: 0, survived: 0, error: null };
+  const r = await cancelAndConfirm(live, tracked, jobs, opts);
+  return { found: live.length + (live.length === 0 ? count(before) : 0), survived: r.left.size + count(r.procs), error: r.error };
+}
+
+/** What `reaper reap --run` plans for a run's jobs (see RunJobsPlan). */
+export interface PlannedJob extends RunJob {
+  readonly job: SlurmJob;
+}
+
+export interface RunJobsPlan {
+  /** Jobs squeue lists under their recorded name and the run's user, not finished: to scancel. */
+  readonly active: readonly PlannedJob[];
+  /** Processes on this node inside the cgroups of any job squeue listed as the run's (finished ones too). */
+  readonly members: ReadonlyArray<{ pid: number; startTime: number; jobId: string }>;
+  /** squeue did not answer: nothing is known to be the run's, nothing is planned. */
+  readonly error: SlurmError | null;
+}
+
+/** The run's jobs as a reap plans them: asked of squeue (name + user), never taken from the journal alone. */
+export async function planRunJobs(recorded: readonly RunJob[], user: number, o: SlurmCallOptions): Promise<RunJobsPlan> {
+  const owned = await ownedJobs(recorded, user, o);
+  if (owned.error) return { active: [], members: [], error: owned.error };
+  const names = new Map(recorded.map((j) => [j.id, j.name]));
+  const active = owned.jobs.filter(activeJob).map((job) => ({ id: job.jobId, name: names.get(job.jobId)!, job }));
+  const procs = jobProcesses(new Set(owned.jobs.map((j) => j.jobId)), user);
+  const members = [...procs].flatMap(([jobId, list]) => list.map((m) => ({ pid: m.pid, startTime: m.startTime, jobId })));
+  return { active, members, error: null };
+}
+
+export interface JobCancelResult {
+  readonly id: string;
+  readonly name: string;
+  /** cancelled: left the queue after scancel; gone: already finished or no longer the run's when re-checked; survived: still queued or running, or processes of it still in /proc. */
+  readonly outcome: 'cancelled' | 'gone' | 'survived';
+  readonly why: string | null;
+}
+
+/**
+ * Acts on the jobs of a confirmed plan and on nothing else: re-asks squeue (name + user) right
+ * before, scancels those still active, confirms queue and /proc. A squeue that does not answer
+ * cancels nothing: every planned job is reported as survived, with the reason.
+ */
+export async function cancelPlannedJobs(planned: readonly RunJob[], opts: CancelOptions): Promise<JobCancelResult[]> {
+  if (planned.length === 0) return [];
+  const owned = await ownedJobs(planned, opts.user, opts);
+  if (owned.error) return planned.map((j) => ({ id: j.id, name: j.name, outcome: 'survived' as const, why: `not cancelled: ${owned.error!.message}` }));
+  const live = owned.jobs.filter(activeJob).map((j) => j.jobId);
+  const r = await cancelAndConfirm(live, new Set(live), planned, opts);
+  return planned.map((j) => {
+    if (!live.includes(j.id)) return { id: j.id, name: j.name, outcome: 'gone' as const, why: 'already finished, or no longer listed under its name and the run\'s user' };
+    const procs = r.procs.get(j.id)?.length ?? 0;
+    if (r.left.has(j.id) || procs > 0) {
+      const what = [r.left.has(j.id) ? 'still in squeue' : '', procs > 0 ? `${procs} of its processes still in /proc` : ''].filter(Boolean).join(', ');
+      return { id: j.id, name: j.name, outcome: 'survived' as const, why: `${what} after ${Math.round(opts.waitMs / 1000)} s${r.error ? ` (${r.error})` : ''}` };
+    }
+    return { id: j.id, name: j.name, outcome: 'cancelled' as const, why: null };
+  });
 }

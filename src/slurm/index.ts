@@ -11,3 +11,7 @@ export * from './scontrol-text.js';
 export * from './squeue-json.js';
 export * from './proc-cgroup.js';
 export * from './query.js';
+export * from './job-cgroup.js';
+export * from './config-text.js';
+export * from './client-path.js';
+export * from './finished-job.js';

@@ -114,3 +114,37 @@ it('patternForScript: a batch config script name as a word, metacharacters escap
   assert.ok(!re.test('python3 a.bbbc.py'));
   assert.ok(!re.test('python3 xa.b+c.py'));
 });
+
+describe('planReap --run with the run owner (a trusted journal)', () => {
+  // uid 1000 ran run R; uid 2000 forged REAPER_RUN=R on its own process; root's 30 happens to
+  // have the pid + start time a journal names.
+  const s = snap(
+    [
+      proc({ pid: 10, ppid: 1, uid: 1000, runId: 'R', startTime: 11 }),
+      proc({ pid: 11, ppid: 10, uid: 1000, startTime: 12 }),
+      proc({ pid: 20, ppid: 1, uid: 2000, user: 'eve', runId: 'R', startTime: 21 }),
+      proc({ pid: 21, ppid: 20, uid: 2000, user: 'eve', startTime: 22 }),
+      proc({ pid: 30, ppid: 1, uid: 0, user: 'root', startTime: 31 }),
+      proc({ pid: 40, ppid: 1, uid: 1000, startTime: 41 }),
+      proc({ pid: 50, ppid: 1, uid: 2000, startTime: 51 }),
+    ],
+    { selfUid: 0 },
+  );
+  const v = analyze({ snapshot: s, runs: [], patterns: [], allUsers: true });
+  const all = { ...opts, allUsers: true };
+  it('without an owner (no trusted journal) the marker alone selects, whoever carries it', () => {
+    assert.deepEqual(planReap(s, v, { runId: 'R' }, all).targets.map((t) => t.pid), [10, 20, 11, 21]);
+  });
+  it('with the owner: another user\'s forged marker is not a member, nor a recorded leader of another uid', () => {
+    const plan = planReap(s, v, { runId: 'R', runOwner: 1000, runLeaders: [{ pid: 30, startTime: 31 }, { pid: 40, startTime: 41 }] }, all);
+    assert.deepEqual(plan.targets.map((t) => t.pid), [10, 40, 11]);
+  });
+  it('a leader must match pid and start time', () => {
+    assert.deepEqual(planReap(s, v, { runId: 'R', runOwner: 1000, runLeaders: [{ pid: 40, startTime: 99 }] }, all).targets.map((t) => t.pid), [10, 11]);
+  });
+  it('processes in the run\'s Slurm job cgroups are members (with a note), of the owner only', () => {
+    const plan = planReap(s, v, { runId: 'R', runOwner: 1000, runJobMembers: [{ pid: 40, startTime: 41, jobId: '77' }, { pid: 50, startTime: 51, jobId: '77' }] }, all);
+    assert.deepEqual(plan.targets.map((t) => t.pid), [10, 40, 11]);
+    assert.equal(plan.targets.find((t) => t.pid === 40)!.note, 'in Slurm job 77 (its cgroup on this node)');
+  });
+});

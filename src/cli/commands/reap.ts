@@ -5,17 +5,21 @@
  *   --signal kill|term|cont (default term)   --grace SECONDS (default 5)
  *   --dry-run (print the plan, touch nothing)   --yes (no question)   --json ({ plan, results })
  *   --gpus auto|none|sim:N
- * Exit 0: every target gone/resumed or nothing to do; 1: some survive; 2: bad input.
+ * --run of a Slurm run also scancels its jobs that squeue still lists under their recorded
+ * names and the run's user (listed in the plan, re-checked right before), then confirms them
+ * gone from squeue and, on this node, /proc.
+ * Exit 0: every target gone/resumed or nothing to do; 1: some survive (a process or a job); 2: bad input.
  */
 import { createInterface } from 'node:readline/promises';
 import { executeReap, type ReapResult } from '../../actions/index.js';
-import { planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
+import { planReap, type ReapJob, type ReapPlan, type ReapSelection, type RunJobMember } from '../../analysis/index.js';
+import type { JobCancelResult, PlannedJob } from '../../launch/slurm-jobs.js';
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText, toSafeJson, type ProcKey, type RunSummary, type Snapshot } from '../../model/index.js';
 import { takeMachineView, verdictsOf } from '../machine-view.js';
 import { parseChoiceFlag, parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 import { buildReapJson } from '../render/reap-json.js';
-import { renderPlanText, renderResultLine, summarizeResults } from '../render/reap-text.js';
+import { renderJobResultLine, renderPlanText, renderResultLine, summarizeResults } from '../render/reap-text.js';
 
 const HELP = `Usage
   reaper reap [selectors] [--signal term|kill|cont] [--grace SECONDS] [--dry-run] [--yes] [--json]
@@ -23,7 +27,8 @@ const HELP = `Usage
 Selectors (several intersect; none means --leftovers). Each selected process is acted on with its tree;
 descendants that appear while reaper acts are included, nothing else (not other members of a process group).
   --leftovers        processes the analysis marks as leftovers (default)
-  --run ID|last      members of a run (REAPER_RUN=ID in their environment)
+  --run ID|last      members of a run (REAPER_RUN=ID in their environment, of the run's user when its
+                     journal is trusted) and, for a Slurm run, its jobs still in squeue (scancel)
   --pid N            process N and its descendants
   --match REGEX      command lines matching REGEX
   --state T|Z|D      stopped (T/t), zombie (Z) or uninterruptible (D) processes
@@ -57,7 +62,7 @@ const SPEC: FlagSpec = {
 };
 
 export interface ReapArgs {
-  readonly selection: Omit<ReapSelection, 'runId' | 'runLeaders'>;
+  readonly selection: Omit<ReapSelection, 'runId' | 'runLeaders' | 'runOwner' | 'runJobMembers'>;
   readonly run: string | null;
   readonly allUsers: boolean;
   readonly action: 'kill' | 'term' | 'cont';
@@ -157,6 +162,7 @@ export async function run(argv: string[]): Promise<number> {
   checkSelectorsExist(args, snapshot);
 
   const selection: { -readonly [K in keyof ReapSelection]: ReapSelection[K] } = { ...args.selection };
+  let runFacts: RunFacts | null = null;
   if (args.run !== null) {
     let summary: RunSummary | undefined;
     if (args.run === 'last') {
@@ -173,22 +179,29 @@ export async function run(argv: string[]): Promise<number> {
     const leaders: ProcKey[] = [];
     for (const t of summary?.tasks ?? []) leaders.push(...t.leaders);
     if (leaders.length > 0) selection.runLeaders = leaders;
+    if (summary) runFacts = await readRunFacts(summary.id, args);
+    if (runFacts) {
+      selection.runOwner = runFacts.owner;
+      if (runFacts.members.length > 0) selection.runJobMembers = runFacts.members;
+    }
   }
 
   // --match both selects and, like a batch config's script names, explains (batch-pattern).
   const verdicts = verdictsOf(view, { allUsers: args.allUsers, extraPatterns: args.selection.match ? [args.selection.match] : [] });
-  const plan: ReapPlan = planReap(snapshot, verdicts, selection, { action: args.action, graceMs: args.graceMs, allUsers: args.allUsers });
+  let plan: ReapPlan = planReap(snapshot, verdicts, selection, { action: args.action, graceMs: args.graceMs, allUsers: args.allUsers });
+  if (runFacts) plan = withRunJobs(plan, runFacts);
   const out = args.json ? process.stderr : process.stdout;
+  const jobs = plan.jobs ?? [];
 
   if (args.dryRun) {
     if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, [], true), 2) + '\n');
     else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
     return 0;
   }
-  if (plan.targets.length === 0) {
+  if (plan.targets.length === 0 && jobs.length === 0) {
     if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, [], false), 2) + '\n');
     else process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
-    return 0;
+    return runFacts?.jobsError ? 1 : 0;
   }
   if (!args.yes) {
     out.write(renderPlanText(plan, process.stdout.columns ?? 120));
@@ -200,16 +213,70 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
   }
 
-  const results = await executeReap(plan, {
+  // The run's Slurm jobs first: Slurm's own containment ends their processes; what is left of
+  // them (and every other target) then goes through the identity-checked ladder below.
+  let jobResults: JobCancelResult[] = [];
+  if (jobs.length > 0 && runFacts) {
+    const { cancelPlannedJobs } = await import('../../launch/slurm-jobs.js');
+    jobResults = await cancelPlannedJobs(jobs, {
+      deadlineMs: 15_000,
+      user: runFacts.owner,
+      mode: args.action === 'kill' ? 'kill' : 'term',
+      // scancel's TERM is followed by Slurm's own KILL after KillWait (30 s by default).
+      waitMs: args.action === 'kill' ? 15_000 : args.graceMs + 40_000,
+    });
+    if (!args.json) for (const r of jobResults) process.stdout.write(renderJobResultLine(r) + '\n');
+  }
+  const results = plan.targets.length === 0 ? [] : await executeReap(plan, {
     onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
   } as Parameters<typeof executeReap>[1]);
-  if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, results, false), 2) + '\n');
-  else process.stdout.write(summarizeResults(results) + '\n');
+  if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, results, false, jobResults), 2) + '\n');
+  else process.stdout.write(summarizeResults(results, jobResults) + '\n');
+  const jobsLeft = jobResults.filter((r) => r.outcome === 'survived').length;
   if (selection.runId !== undefined) {
     // Whoever ends a run records its end, once: when its launcher and guardian are gone, this reap did.
     const { endAbandonedRun, stateDir } = await import('../../launch/index.js');
-    const end = await endAbandonedRun(stateDir(process.env), selection.runId, { by: 'reap', detail: `ended by reaper reap --run (pid ${process.pid}): launcher and guardian were gone; ${results.length} processes acted on`, taskDetail: 'killed by reaper reap' });
+    const cancelled = jobResults.filter((r) => r.outcome === 'cancelled').length;
+    const jobsText = jobResults.length > 0 ? `; ${cancelled} Slurm job${cancelled === 1 ? '' : 's'} cancelled${jobsLeft ? `, ${jobsLeft} left` : ''}` : '';
+    const end = await endAbandonedRun(stateDir(process.env), selection.runId, { by: 'reap', detail: `ended by reaper reap --run (pid ${process.pid}): launcher and guardian were gone; ${results.length} processes acted on${jobsText}`, taskDetail: 'killed by reaper reap', extraSurvivors: jobsLeft });
     if (end.recorded) out.write(`run ${selection.runId}: end recorded in its journal (launcher and guardian were gone)\n`);
   }
-  return exitCodeOf(results);
+  return jobsLeft > 0 || runFacts?.jobsError ? 1 : exitCodeOf(results);
+}
+
+/** What a trusted journal adds to `--run`: the run's user, and its Slurm jobs as squeue lists them now. */
+interface RunFacts {
+  readonly owner: number;
+  readonly jobs: readonly PlannedJob[];
+  readonly members: readonly RunJobMember[];
+  /** The run records Slurm jobs but squeue did not answer: they are neither planned nor cancelled. */
+  readonly jobsError: string | null;
+  /** Jobs recorded in the journal (for the plan's wording). */
+  readonly recorded: number;
+}
+
+async function readRunFacts(runId: string, args: ReapArgs): Promise<RunFacts> {
+  const { readRunJournal, stateDir } = await import('../../launch/index.js');
+  let trusted: ReturnType<typeof readRunJournal>;
+  try {
+    trusted = readRunJournal(stateDir(process.env), runId);
+  } catch (e) {
+    // readRuns believed it a moment ago: a folder that changed since is not acted on at all.
+    throw new ReaperError('USAGE', `--run ${sanitizeText(runId)}: its journal is no longer trusted: ${sanitizeText((e as Error).message)}`);
+  }
+  const owner = trusted.run.owner;
+  const { journalJobs, planRunJobs } = await import('../../launch/slurm-jobs.js');
+  const recorded = journalJobs(trusted.events, runId);
+  // --signal cont resumes stopped processes; it never cancels a job.
+  if (recorded.length === 0 || args.action === 'cont') return { owner, jobs: [], members: [], jobsError: null, recorded: recorded.length };
+  const p = await planRunJobs(recorded, owner, { deadlineMs: 15_000 });
+  return { owner, jobs: p.active, members: p.members, jobsError: p.error ? p.error.message : null, recorded: recorded.length };
+}
+
+/** The plan with the run's Slurm jobs (and a warning when Slurm could not be asked). */
+function withRunJobs(plan: ReapPlan, facts: RunFacts): ReapPlan {
+  const jobs: ReapJob[] = facts.jobs.map((j) => ({ id: j.id, name: j.name, state: j.job.state, nodes: j.job.nodes, reason: j.job.reason, user: j.job.user }));
+  const warnings = [...(plan.warnings ?? [])];
+  if (facts.jobsError) warnings.push(sanitizeText(`the run records ${facts.recorded} Slurm job${facts.recorded === 1 ? '' : 's'}, but Slurm could not be asked which are still its own (${facts.jobsError}): none is cancelled`));
+  return { ...plan, jobs, warnings };
 }

@@ -1,6 +1,7 @@
 /** `reaper reap --json`: one document `{ plan, results }`. Pure. */
-import type { ReapPlan } from '../../analysis/index.js';
+import type { ReapJob, ReapPlan } from '../../analysis/index.js';
 import type { ReapResult } from '../../actions/index.js';
+import type { JobCancelResult } from '../../launch/slurm-jobs.js';
 
 export interface ReapJsonDocument {
   readonly plan: {
@@ -12,12 +13,16 @@ export interface ReapJsonDocument {
     readonly scope: string | null;
     /** Plan warnings (see ReapPlan.warnings), e.g. "resuming is pointless: …". */
     readonly warnings: readonly string[];
+    /** Slurm jobs of a `--run` to scancel ("slurm job 123 … RUNNING on vm"); [] for local runs. */
+    readonly jobs: readonly ReapJob[];
   };
   readonly results: readonly ReapResult[];
+  /** What became of each planned Slurm job: cancelled, gone (finished before), survived. */
+  readonly jobResults: readonly JobCancelResult[];
   readonly dryRun: boolean;
 }
 
-export function buildReapJson(plan: ReapPlan, results: readonly ReapResult[], dryRun: boolean): ReapJsonDocument {
+export function buildReapJson(plan: ReapPlan, results: readonly ReapResult[], dryRun: boolean, jobResults: readonly JobCancelResult[] = []): ReapJsonDocument {
   return {
     plan: {
       action: plan.action,
@@ -36,8 +41,10 @@ export function buildReapJson(plan: ReapPlan, results: readonly ReapResult[], dr
       skipped: plan.skipped,
       scope: plan.targets.length > 0 ? (plan.scope ?? null) : null,
       warnings: plan.warnings ?? [],
+      jobs: plan.jobs ?? [],
     },
     results,
+    jobResults,
     dryRun,
   };
 }

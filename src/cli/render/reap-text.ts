@@ -1,6 +1,7 @@
 /** Text for `reaper reap`: the plan (every target with its reasons) and the results. Pure. */
-import type { ReapPlan } from '../../analysis/index.js';
+import type { ReapJob, ReapPlan } from '../../analysis/index.js';
 import type { ReapResult } from '../../actions/index.js';
+import type { JobCancelResult } from '../../launch/slurm-jobs.js';
 import { sanitizeText } from '../../model/index.js';
 
 export function describeAction(plan: Pick<ReapPlan, 'action' | 'graceMs'>): string {
@@ -46,7 +47,13 @@ export function wrapText(s: string, width: number, indent: string, first = ''): 
 export function renderPlanText(plan: ReapPlan, width = 120): string {
   const lines: string[] = [];
   const n = plan.targets.length;
-  lines.push(`reap plan: ${describeAction(plan)}; ${n} target${n === 1 ? '' : 's'}${plan.skipped.length ? `, ${plan.skipped.length} skipped` : ''}`);
+  const jobs = plan.jobs ?? [];
+  const jobsHead = jobs.length > 0 ? `${jobs.length} Slurm job${jobs.length === 1 ? '' : 's'} (scancel), ` : '';
+  lines.push(`reap plan: ${describeAction(plan)}; ${jobsHead}${n} target${n === 1 ? '' : 's'}${plan.skipped.length ? `, ${plan.skipped.length} skipped` : ''}`);
+  if (jobs.length > 0) {
+    lines.push(`  Slurm jobs of the run (scancel${plan.action === 'kill' ? ' --signal=KILL' : ''}, then confirmed gone from squeue and, on this node, /proc):`);
+    for (const j of jobs) lines.push(`    ${describeJob(j)}`);
+  }
   if (n > 0 && plan.scope) lines.push(...wrapText(plan.scope, Math.max(40, width), '    ', '  scope: '));
   if (n > 0) {
     lines.push(`  ${'PID'.padStart(7)}  ${'USER'.padEnd(10)} ${'STAT'.padEnd(5)} COMMAND`);
@@ -60,8 +67,10 @@ export function renderPlanText(plan: ReapPlan, width = 120): string {
     lines.push('skipped (left alone):');
     for (const s of plan.skipped) lines.push(`  ${String(s.pid).padStart(7)}  ${clip(s.cmd, 50)}: ${sanitizeText(s.why)}`);
   }
-  if (n > 0) for (const w of plan.warnings ?? []) lines.push(...wrapText(w, Math.max(40, width), '    ', 'warning: '));
-  if (n === 0) lines.push('nothing to reap');
+  // A Slurm warning (jobs that could not be checked) matters even with no process target.
+  if (n > 0 || jobs.length > 0) for (const w of plan.warnings ?? []) lines.push(...wrapText(w, Math.max(40, width), '    ', 'warning: '));
+  else for (const w of plan.warnings ?? []) if (/Slurm/.test(w)) lines.push(...wrapText(w, Math.max(40, width), '    ', 'warning: '));
+  if (n === 0 && jobs.length === 0) lines.push('nothing to reap');
   return lines.join('\n') + '\n';
 }
 
@@ -72,14 +81,29 @@ export function renderResultLine(r: ReapResult, width = 120): string {
   return wrapText(r.why, Math.max(head.length + 20, width), ' '.repeat(12), head + ' ').join('\n');
 }
 
+/** "slurm job 123 reaper-…-0-sample RUNNING on vm" / "… PENDING (Resources)". */
+export function describeJob(j: ReapJob): string {
+  const where = j.nodes ? ` on ${j.nodes}` : j.reason ? ` (${j.reason})` : '';
+  return sanitizeText(`slurm job ${j.id} ${j.name} ${j.state}${where}`);
+}
+
+export function renderJobResultLine(r: JobCancelResult): string {
+  return sanitizeText(`  slurm job ${r.id}  ${r.outcome.padEnd(10)} ${r.name}${r.why ? `: ${r.why}` : ''}`);
+}
+
 /** Counts by outcome; `not-stopped` (cont targets that were running) is not counted as resumed. */
-export function summarizeResults(results: readonly ReapResult[]): string {
+export function summarizeResults(results: readonly ReapResult[], jobs: readonly JobCancelResult[] = []): string {
   const counts = new Map<string, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   const order = ['gone', 'resumed', 'survived', 'kill-pending', 'skipped', 'not-stopped'];
   const label: Record<string, string> = { 'not-stopped': 'not stopped (left alone)' };
   const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${label[o] ?? o}`);
-  return `result: ${parts.length ? parts.join(', ') : 'nothing done'}`;
+  const procs = parts.join(', ');
+  if (jobs.length === 0) return `result: ${procs || 'nothing done'}`;
+  const jc = new Map<string, number>();
+  for (const j of jobs) jc.set(j.outcome, (jc.get(j.outcome) ?? 0) + 1);
+  const jobText = `Slurm jobs: ${['cancelled', 'gone', 'survived'].filter((o) => jc.has(o)).map((o) => `${jc.get(o)} ${o}`).join(', ')}`;
+  return `result: ${jobText}${procs ? `; processes: ${procs}` : ''}`;
 }
 
 export function renderResultsText(results: readonly ReapResult[], width = 120): string {

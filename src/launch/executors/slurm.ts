@@ -3,7 +3,8 @@
  * two-line wrapper that execs the stage's argv (no shell between reaper and the argv). Slurm's
  * proctrack holds every process of a job; reaper names the job (reaper-<run>-<task>-<stage>), logs
  * it into the run folder, watches the whole run with one squeue per interval, reads a finished
- * job's exit from `scontrol show job` (accounting may be off), and tears down with scancel of its
+ * job's exit from `scontrol show job`, or from sacct / sacct -c once the controller forgot it
+ * (finished-job.ts), and tears down with scancel of its
  * own jobs only (ownership asked of squeue by name and user), then confirms: gone from the queue
  * and, on this node, from /proc. The launcher's timeouts, retries and stuck rule apply as on
  * local; the stuck watch sees a job's processes only where it runs on this node.
@@ -13,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { parseScontrolJobs, pingController, queryJobs, runSlurmCommand, submitJob, type SlurmCallOptions, type SlurmJob } from '../../slurm/index.js';
+import { pingController, queryJobs, readJobEnd, runSlurmCommand, submitJob, type SlurmCallOptions, type SlurmJob } from '../../slurm/index.js';
 import type { SlurmOptions } from '../config.js';
 import type { Executor, ExecutorStage, StageExit, StartResult, Sweep } from '../executor.js';
 import { errText } from '../fs-error.js';
@@ -102,11 +103,14 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
   // A COMPLETING job still has processes to kill; it ends only when it is done.
   const cancelWaitMs = (mode: 'term' | 'kill'): number => (mode === 'kill' ? 15_000 : graceMs + 40_000);
 
-  /** The end of a job that left the running states: scontrol while Slurm remembers it. */
-  const finalExit = async (jobId: string): Promise<StageExit> => {
-    const out = await runSlurmCommand(opts.binDir ? `${opts.binDir}/scontrol` : 'scontrol', ['show', 'job', '-o', jobId], call(10_000));
-    const parsed = out.exitCode === 0 ? parseScontrolJobs(out.stdout) : null;
-    return jobExit(parsed && !parsed.ambiguous ? (parsed.jobs.find((j) => j.jobId === jobId) ?? null) : null);
+  /**
+   * The end of a job that left the running states: scontrol while the controller remembers it
+   * (MinJobAge), then sacct, then sacct -c (jobcomp) where accounting storage is off; the record
+   * must carry the job's name too. Unknown only when every one of them fails (20 s in all).
+   */
+  const finalExit = async (job: RunJob): Promise<StageExit> => {
+    const end = await readJobEnd(job, { deadlineMs: 20_000, env: opts.env, ...(opts.binDir ? { binDir: opts.binDir } : {}) });
+    return jobExit(end.job);
   };
 
   // One squeue per interval for every job still running: it settles each stage's `exited`.
@@ -127,7 +131,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
         // Gone from the queue (MinJobAge passed) only counts when it stays gone.
         if (!j && ++s.missing < 3) continue;
         unsettled.delete(id);
-        s.settle(await finalExit(id));
+        s.settle(await finalExit(s.job));
       }
     }
   };
