@@ -49,7 +49,8 @@ export interface AgentOptions {
   readonly output: NodeJS.WritableStream & { writableLength?: number };
 }
 
-export const DEFAULT_FULL_EVERY = 30;
+/** One minute at the screen's 1 s: a full snapshot is insurance only (a gap already asks for one). */
+export const DEFAULT_FULL_EVERY = 60;
 /** Output the client has not taken yet, past which snapshots are skipped (a full one follows). */
 const MAX_PENDING_OUTPUT = 8 * 1024 * 1024;
 
@@ -98,7 +99,9 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     runs = (await readRunSummaries(snapshot)) ?? [];
     since = deriveStateSince(since, snapshot);
     const verdicts = analyze({ snapshot, runs, patterns: DEFAULT_BATCH_PATTERNS, allUsers: opts.allUsers, stateSinceMs: since });
-    const procs: WireProc[] = snapshot.processes.map((p) => buildWireProc(p, verdicts.get(p.pid), opts.once ? lsCpuPercent(snapshot, p) : p.cpuPercent));
+    // The first scan has no interval to measure CPU over: send the lifetime average, as ls does
+    // (0.0 for idle processes, so the second message is not a change of every process).
+    const procs: WireProc[] = snapshot.processes.map((p) => buildWireProc(p, verdicts.get(p.pid), lsCpuPercent(snapshot, p)));
     const body = {
       seq: ++seq,
       t: snapshot.takenAtMs,
