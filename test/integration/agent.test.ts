@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { PYTHON } from '../helpers/proc-tree.js';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AgentClient, type AgentClientError } from '../../src/remote/agent-client.js';
@@ -222,6 +225,32 @@ describe('reaper agent lifetime', () => {
     assert.equal(await a.exit, 0);
     const orphans = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim();
     assert.equal(orphans, '');
+  });
+
+  for (const drop of ['stdin closes', 'SIGHUP arrives'] as const) it(`${drop} during an act: the act finishes (nothing left stopped or alive), its result is sent, then exit 0`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-term-'));
+    const flag = join(dir, 'got-term');
+    // Catches SIGTERM (writes the flag) and goes on: the term ladder must wait its grace, then SIGKILL.
+    const py = spawn(PYTHON, ['-c', 'import signal,sys,time\nsignal.signal(signal.SIGTERM, lambda *a: open(sys.argv[1], "w").close())\nprint("ready", flush=True)\nwhile True: time.sleep(600)', flag], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    trees.push(py);
+    await new Promise<void>((r) => py.stdout!.once('data', () => r()));
+    const pid = py.pid!;
+    const a = startAgent();
+    try {
+      await waitFor(() => a.client.hello, { timeoutMs: 20_000, what: 'hello' });
+      a.child.stdin!.write(JSON.stringify({ type: 'act', id: 'late', targets: [{ pid, startTime: startTimeOf(pid) }], action: 'term', graceMs: 1500 }) + '\n');
+      await waitFor(() => existsSync(flag), { timeoutMs: 20_000, what: 'SIGTERM delivered' });
+      // The SSH connection drops mid-ladder (sshd closes the pipes, or hangs up a pty session).
+      if (drop === 'stdin closes') a.child.stdin!.end();
+      else a.child.kill('SIGHUP');
+      assert.equal(stateOf(pid) !== null && stateOf(pid) !== 'Z', true, 'still alive during the grace period');
+      assert.equal(await a.exit, 0);
+      await waitFor(() => stateOf(pid) === null, { timeoutMs: 10_000, what: 'the target gone' });
+      const result = a.raw.join('').split('\n').map(parseAgentMessage).find((m) => m.ok && m.msg.type === 'result');
+      assert.ok(result?.ok && result.msg.type === 'result' && result.msg.id === 'late' && result.msg.results[0]?.outcome === 'gone', JSON.stringify(result));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 0 on bye', async () => {

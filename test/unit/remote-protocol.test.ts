@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { AgentActError, AgentClient, type AgentClientError } from '../../src/remote/agent-client.js';
 import { applyDelta, diffProcs, viewFromSnapshot, viewProcesses } from '../../src/remote/agent-delta.js';
 import { createLineSplitter } from '../../src/remote/agent-lines.js';
+import { buildWireGpuProbe, buildWireGpus, buildWireMachine, buildWireProc, buildWireRuns } from '../../src/remote/agent-wire.js';
+import { fakeGpuState, fakeProc, fakeSnapshot } from '../helpers/proc-fake.js';
 import { CAP, parseAgentMessage, parseClientMessage, PROTO_VERSION, type DeltaMsg, type HelloMsg, type SnapshotMsg, type WireProc } from '../../src/remote/protocol.js';
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -154,6 +156,34 @@ describe('message validation', () => {
       const r = parseClientMessage(line);
       assert.equal(r.ok, false, line);
     }
+  });
+});
+
+describe("the agent's records", () => {
+  it('whatever a process carries (huge, hostile argv, user, run id), the agent sends what a client accepts', () => {
+    const p = fakeProc({ pid: 4711, cmd: '\x1b[2J'.repeat(5000) + 'python3', comm: 'c\x1b'.repeat(100), user: 'u\u202e'.repeat(100), runId: 'r\n'.repeat(500), stat: 'Ss+' });
+    const snap = fakeSnapshot([p], fakeGpuState(2, [{ gpuUuid: 'GPU-00000000-aaaa-bbbb-cccc-dddddddddddd', pid: 4711, processName: 'x', usedMemoryMiB: 10 }]));
+    const w = buildWireProc(p, { reasons: Array.from({ length: 40 }, () => ({ code: 'stopped' as const, text: 'y'.repeat(5000) })) }, 12.345);
+    assert.equal(w.cpu, 12.3);
+    assert.equal(w.cmd.length, CAP.cmd);
+    assert.ok(w.cmd.endsWith('…'));
+    const msg: SnapshotMsg = {
+      type: 'snapshot',
+      seq: 1,
+      t: snap.takenAtMs,
+      host: 'h',
+      machine: buildWireMachine(snap),
+      gpuProbe: buildWireGpuProbe(snap.gpu),
+      gpus: buildWireGpus(snap.gpu),
+      runs: buildWireRuns([]),
+      processes: [w],
+    };
+    const r = parseAgentMessage(JSON.stringify(msg));
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    const back = (r.msg as SnapshotMsg).processes[0]!;
+    assert.equal(back.reasons.length, 16);
+    assert.deepEqual((r.msg as SnapshotMsg).gpus[0]!.holders, [{ pid: 4711, memMiB: 10 }]);
+    for (const s of [back.cmd, back.comm, back.user!, back.runId!]) assert.doesNotMatch(s, UNSAFE);
   });
 });
 
