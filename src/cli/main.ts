@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   doctor: () => import('./commands/doctor.js'),
   top: () => import('./commands/top.js'),
   completion: () => import('./commands/completion.js'),
+  // Machine-facing (started over SSH by --hosts), so out of the main help and completion; it has --help.
+  agent: () => import('./commands/agent.js'),
   // Hidden: the nvidia-smi simulator and the run guardian re-enter through this binary,
   // so they also work from the single-file executable.
   'sim-nvidia-smi': () => import('./commands/sim-nvidia-smi.js'),

@@ -17,7 +17,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   actions: ['model', 'analysis', 'probe', 'slurm'],
   launch: ['model', 'analysis', 'probe', 'actions', 'slurm'],
   tui: ['model', 'analysis'],
-  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm'],
+  // The wire protocol and its client: pure or stream-only, so any surface may use them.
+  remote: ['model'],
+  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm', 'remote'],
 };
 
 // Runs from dist/test/unit: the TypeScript sources are at the repository root.
