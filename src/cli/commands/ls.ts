@@ -9,7 +9,7 @@
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 import { parseFlags, parseGpusFlag, parseIntFlag, type FlagSpec, type GpuSelection } from '../flags.js';
-import { takeMachineView, verdictsOf } from '../machine-view.js';
+import { readSlurmView, takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
 import type { LsSelection } from '../render/ls-model.js';
 import { renderLsText } from '../render/ls-text.js';
@@ -85,13 +85,15 @@ export async function run(argv: string[]): Promise<number> {
   const gpu = snapshot.gpu;
   const verdicts = verdictsOf(view, { allUsers: args.allUsers, extraPatterns: args.match ? [args.match] : [] });
   const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
-  const runs = buildLsRuns(view.runs, snapshot);
+  // Slurm is asked only when a Slurm run without an end record has open jobs (a deadline of a few s).
+  const slurm = await readSlurmView(view.runs, snapshot);
+  const runs = buildLsRuns(view.runs, snapshot, slurm);
   if (args.json) {
-    process.stdout.write(toSafeJson({ ...buildLsDocument(snapshot, shared), runs }) + '\n');
+    process.stdout.write(toSafeJson({ ...buildLsDocument(snapshot, shared), runs, slurm: { asked: slurm !== null, error: slurm?.error ?? null } }) + '\n');
   } else {
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
     process.stdout.write(renderLsText(snapshot, { ...shared, ...(width ? { width } : {}) }));
-    process.stdout.write(renderLsRunsText(runs));
+    process.stdout.write(renderLsRunsText(runs, { snapshot, slurmError: slurm?.error ?? null }));
     // No nvidia-smi under auto is the normal case on a machine without NVIDIA GPUs: stay quiet.
     if (gpu.error && !(args.gpus.kind === 'auto' && gpu.error.kind === 'not-installed')) {
       process.stderr.write(`reaper: gpu probe: ${sanitizeText(gpu.error.message)}\n`);
