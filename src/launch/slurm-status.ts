@@ -62,8 +62,8 @@ export function openJobsOfHistory(h: RunHistory, opts: { all?: boolean } = {}): 
 
 /**
  * Pure: recorded jobs + what squeue and sacct printed → one status per job. A job squeue lists is
- * in its queue state; one only sacct knows has ended with sacct's exit; one neither knows:
- * state null, exit unknown.
+ * in its queue state (an ended one with sacct's exit); one only sacct knows has ended with
+ * sacct's exit; one neither knows: state null, exit unknown.
  */
 export function mergeJobStatus(jobs: readonly OpenJob[], queue: readonly NamedJob[], finished: readonly NamedJob[], pids: ReadonlyMap<string, readonly number[]> = new Map()): SlurmJobStatus[] {
   const key = (id: string, name: string): string => `${id}\u0000${name}`;
@@ -71,8 +71,11 @@ export function mergeJobStatus(jobs: readonly OpenJob[], queue: readonly NamedJo
   const f = new Map(finished.map((n) => [key(n.job.jobId, n.name), n.job]));
   return jobs.map((j) => {
     const fromQueue = q.get(key(j.id, j.name));
-    const s = fromQueue ?? f.get(key(j.id, j.name)) ?? null;
+    const fromAcct = f.get(key(j.id, j.name));
+    const s = fromQueue ?? fromAcct ?? null;
     const active = !!s && (s.stateClass === 'pending' || s.stateClass === 'running' || s.stateClass === 'ending');
+    // squeue's text has no exit: an ended job it still lists takes sacct's.
+    const exit = s && !active ? (s.exit ?? fromAcct?.exit ?? null) : null;
     return {
       ...j,
       state: s ? s.state : null,
@@ -80,7 +83,7 @@ export function mergeJobStatus(jobs: readonly OpenJob[], queue: readonly NamedJo
       reason: s && s.stateClass === 'pending' ? s.reason : null,
       nodes: s ? s.nodes : null,
       elapsedS: s ? s.elapsedS : null,
-      exit: s && !active && s.exit ? { code: s.exit.code, signal: s.exit.signal } : null,
+      exit: exit ? { code: exit.code, signal: exit.signal } : null,
       source: fromQueue ? 'squeue' : s ? 'sacct' : null,
       pids: [...(pids.get(j.id) ?? [])].sort((a, b) => a - b),
     };
@@ -131,7 +134,9 @@ export async function readSlurmJobStatus(jobs: readonly OpenJob[], o: SlurmStatu
     if (!err) queue.push(...parseSqueueNamed(out.stdout, new Set(names)).jobs);
   }
   const listed = new Set(queue.map((n) => `${n.job.jobId}\u0000${n.name}`));
-  const gone = jobs.filter((j) => !listed.has(`${j.id}\u0000${j.name}`));
+  const ended = new Set(queue.filter((n) => n.job.stateClass === 'done').map((n) => `${n.job.jobId}\u0000${n.name}`));
+  // Jobs the controller forgot, and ended ones it still lists (squeue gives no exit): ask sacct.
+  const gone = jobs.filter((j) => !listed.has(`${j.id}\u0000${j.name}`) || ended.has(`${j.id}\u0000${j.name}`));
   const finished: NamedJob[] = [];
   let error: SlurmError | null = null;
   if (gone.length > 0) {
