@@ -39,9 +39,9 @@ export function jobStageText(j: Pick<SlurmJobStatus, 'task' | 'stage' | 'attempt
   return `task ${j.task} ${sanitizeText(j.stage)}${j.attempt > 1 ? ` #${j.attempt}` : ''}`;
 }
 
-/** "job 123 task 0 sample: RUNNING on vm, 00:12, 3 processes here" */
-export function jobLine(j: SlurmJobStatus): string {
-  const parts = [`job ${sanitizeText(j.id)} ${jobStageText(j)}: ${jobStateText(j)}`];
+/** "job 123 task 0 sample: RUNNING on vm, 00:12, 3 processes here" (`short`: without "task 0 sample"). */
+export function jobLine(j: SlurmJobStatus, opts: { short?: boolean } = {}): string {
+  const parts = [`job ${sanitizeText(j.id)}${opts.short ? '' : ` ${jobStageText(j)}`}: ${jobStateText(j)}`];
   if (j.elapsedS !== null && j.state !== 'PENDING') parts.push(slurmElapsed(j.elapsedS));
   if (j.pids.length > 0) parts.push(`${j.pids.length} process${j.pids.length === 1 ? '' : 'es'} here`);
   return parts.join(', ');

@@ -68,8 +68,9 @@ export function jobLines(runs: readonly RunSummary[], nowMs: number | null, t: T
         seg(fit(task.status, 10), taskColor(t, task.status)),
         seg(fit(elapsed(task.startedAtMs, taskEndMs(task, r, nowMs)), 9)),
         seg(task.detail ? sanitizeText(task.detail) : '', task.status === 'failed' ? t.error : t.dim),
+        // A Slurm task's open job on the same row: the panel is a few lines high.
+        ...jobs.filter((j) => j.task === task.task).map((j) => seg(`${task.detail ? '  ' : ''}${jobLine(j, { short: true })}`, j.active ? (j.state === 'RUNNING' ? t.ok : undefined) : t.dim)),
       ]);
-      for (const j of jobs) if (j.task === task.task) target.push([seg(`      ${jobLine(j)}`, j.active ? (j.state === 'RUNNING' ? t.ok : undefined) : t.dim)]);
     }
   }
   if (slurm?.error) out.push([seg(`slurm: ${sanitizeText(slurm.error)}`, t.error)]);
