@@ -10,13 +10,14 @@
  * one deadline; a failure is one classified line in the result, never a throw or a hang. Nothing
  * is spawned when no job is open.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { RunJobRef, RunSummary, SlurmJobStatus, SlurmRunsStatus } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { parseSacctNamed, parseSqueueNamed, sacctNamedArgs, squeueNamedArgs, type NamedJob } from '../slurm/named-jobs.js';
-import { classifySlurmOutcome, pingController, readSlurmCgroup, runSlurmCommand, type SlurmError } from '../slurm/index.js';
+import { classifySlurmOutcome, parseSlurmCgroup, pingController, runSlurmCommand, type SlurmCgroupPlace, type SlurmError } from '../slurm/index.js';
 import type { RunHistory } from '../analysis/run-history.js';
-import { jobProcesses, slurmJobName } from './slurm-jobs.js';
+import { readStatSync } from '../probe/proc-stat.js';
+import { slurmJobName } from './slurm-jobs.js';
 
 export interface SlurmStatusOptions {
   /** For all calls together (default 4 s: `ls` must stay quick with a controller that is down). */
@@ -191,7 +192,7 @@ export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snap
   };
   for (const p of snapshot.processes) {
     if (p.isKernelThread || p.state === 'Z') continue;
-    const place = readSlurmCgroup(p.pid);
+    const place = readJobCgroup(p.pid);
     if (place) {
       if (place.step !== 'extern' && jobIds.has(place.jobId)) add(place.jobId, p.pid);
       continue;
@@ -203,11 +204,41 @@ export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snap
   return out;
 }
 
-/** Without a snapshot (`runs`, `show`): the jobs' processes by their cgroups alone. */
+/** Without a snapshot (`runs`, `show`): the jobs' processes by their cgroups alone (no zombies). */
 function pidsByCgroup(jobIds: ReadonlySet<string>, uid: number): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  for (const [job, members] of jobProcesses(jobIds, uid)) out.set(job, members.map((m) => m.pid));
+  let names: string[];
+  try {
+    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const pid = Number(n);
+    const place = readJobCgroup(pid);
+    if (!place || place.step === 'extern' || !jobIds.has(place.jobId) || (place.uid !== null && place.uid !== uid)) continue;
+    const st = readStatSync(pid);
+    if (!st || st.state === 'Z') continue;
+    out.set(place.jobId, [...(out.get(place.jobId) ?? []), pid]);
+  }
   return out;
+}
+
+/**
+ * Which job a process is in, by the cgroup proctrack/cgroup tracks it with: on cgroup v1 the
+ * freezer line. slurmstepd sits in the step's devices, memory and cpuset cgroups but only in the
+ * job's freezer cgroup (measured, 22.05): it is Slurm's, not one of the job's processes, as
+ * `scontrol listpids` also says. Without a freezer line (v2), the first Slurm line.
+ */
+function readJobCgroup(pid: number): SlurmCgroupPlace | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return null;
+  }
+  const freezer = text.split('\n').find((l) => /^\d+:(?:[^:]*,)?freezer(?:,[^:]*)?:/.test(l));
+  return parseSlurmCgroup(freezer ?? text);
 }
 
 function environJobId(pid: number): string | null {

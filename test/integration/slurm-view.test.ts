@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -92,6 +92,15 @@ describe('a Slurm run in ls, runs and show (Slurm lab)', { skip }, () => {
     assert.equal(seen!.backend, 'slurm');
     assert.equal(running.nodes, lab!.node);
     assert.equal(typeof running.elapsedSec, 'number');
+    // The job's own processes: slurmstepd shares the step's devices/memory cgroups but is Slurm's.
+    const comms = running.pids.map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      } catch {
+        return '?';
+      }
+    });
+    assert.ok(comms.includes('sleep') && !comms.some((c) => c.startsWith('slurmstepd')), comms.join(' '));
     assert.match(pending.reason ?? '', /^(Resources|Priority)$/);
     assert.equal(pending.nodes, null);
     assert.equal(seen!.jobsLeft, 2);
