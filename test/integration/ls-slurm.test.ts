@@ -66,4 +66,19 @@ describe('ls and Slurm clients', () => {
     assert.equal(run.jobsLeft, null);
     assert.equal(run.launcherGone, true);
   });
+
+  test('a controller that does not answer at all: ls ends at its Slurm deadline with one slurm: line', () => {
+    const hang = path.join(tmp, 'hang-bin');
+    mkdirSync(hang);
+    writeFileSync(path.join(hang, 'scontrol'), '#!/bin/sh\nexec sleep 60\n');
+    chmodSync(path.join(hang, 'scontrol'), 0o755);
+    const state = mkdtempSync(path.join(tmp, 'state-'));
+    plant(state, '20261202-000000-0004', true);
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [CLI, 'ls', '--gpus', 'none'], { maxBuffer: CLI_MAX_BUFFER, env: { ...process.env, PATH: `${hang}:${process.env.PATH ?? ''}`, XDG_STATE_HOME: state, REAPER_RUN: '' }, encoding: 'utf8', timeout: 60_000 });
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\nslurm: scontrol: no answer within [\d.]+ s\n/);
+    assert.ok(ms < 20_000, `ls took ${ms} ms`);
+  });
 });

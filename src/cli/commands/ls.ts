@@ -18,7 +18,8 @@ import { buildLsRuns, renderLsRunsText } from '../render/ls-runs.js';
 const HELP = `Usage
   reaper ls [--all] [--leftovers] [--match REGEX] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
 
-Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
+Shows the process forest like "ps f" with STAT, GPU and GPU memory columns, then the runs
+with processes or Slurm jobs left (a Slurm run's jobs: state, reason or node, elapsed, exit).
   --all        every user's processes and kernel threads (default: yours)
   --leftovers  only leftovers (rows marked "!" with their reason codes)
   --match RE   one more batch pattern: matching processes no live launcher owns are leftovers

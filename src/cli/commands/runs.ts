@@ -11,7 +11,8 @@ const HELP = `Usage
   reaper runs [--limit N] [--all] [--json]
 
 Lists the runs recorded by "reaper run", newest first: id, name, state, tasks ok and failed,
-start, duration and the launcher's host. A run whose journal cannot be read is listed as
+start, duration and the launcher's host; a Slurm run without an end record gets one more line
+with its jobs now (or "launcher gone, N jobs left"). A run whose journal cannot be read is listed as
 "unreadable: <why>"; the others are shown as usual. "reaper show RUN" tells what each task did.
   --limit N  show the N newest runs (default 20)
   --all      show every run
