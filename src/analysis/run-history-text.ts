@@ -3,7 +3,9 @@
  * shows the same lines. Pure; every string from the journal or a log is sanitised here, since
  * both are untrusted text (escape sequences in a log would rewrite the operator's screen).
  */
+import type { SlurmJobStatus } from '../model/run.js';
 import { sanitizeText } from '../model/sanitize.js';
+import { jobsLeft, jobStateText, launcherGoneText, slurmElapsed } from './run-jobs.js';
 import { formatMs, type RunHistory, type RunHistoryEntry, type StageHistory, type TaskHistory, type TaskCounts } from './run-history.js';
 
 /** 2026-12-02 00:45:07 in the local time zone; "-" when unknown. */
@@ -48,7 +50,13 @@ function clip(line: string, width: number | undefined): string {
 
 const S = (s: string): string => sanitizeText(s);
 
-function runHeader(h: RunHistory): string[] {
+/** What Slurm says now of a run's open jobs (src/launch/slurm-status.ts); null: not asked. */
+export interface LiveJobs {
+  readonly jobs: readonly SlurmJobStatus[];
+  readonly error: string | null;
+}
+
+function runHeader(h: RunHistory, live: LiveJobs | null): string[] {
   const c = h.counts;
   const how = h.state === 'running' ? 'running' : `${h.state}${h.exitCode !== null ? `, exit ${h.exitCode}` : ''}`;
   const lines = [`run ${S(h.id)} ${h.name ? `"${S(h.name)}"` : '(no name)'}: ${how}; tasks ${formatTaskCounts(c)} of ${c.total}`];
@@ -59,14 +67,16 @@ function runHeader(h: RunHistory): string[] {
     lines.push(`  ended ${formatLocalTime(h.endedAtMs)} by ${S(h.endedBy ?? '?')}${h.endDetail ? `: ${S(h.endDetail)}` : ''}${surv}`);
   } else if (h.state === 'crashed') {
     lines.push('  no end record, and neither its launcher nor its guardian is alive');
+    if (live) lines.push(`  ${launcherGoneText(h.id, { jobs: live.error === null ? jobsLeft(live.jobs) : null, processes: live.jobs.reduce((n, j) => n + j.pids.length, 0) })}`);
   }
+  if (live?.error) lines.push(`  slurm: ${S(live.error)}`);
   if (h.file !== null) lines.push(`  batch  ${S(h.file)}`);
   lines.push(`  record ${S(h.dir)}`);
   for (const w of h.warnings) lines.push(`  warning: journal ${S(w)}`);
   return lines;
 }
 
-function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string): string[] {
+function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string, live: LiveJobs | null): string[] {
   const vars = Object.entries(t.vars)
     .map(([k, v]) => `${k}=${v.length > 60 ? v.slice(0, 59) + '…' : v}`)
     .join(' ');
@@ -80,8 +90,10 @@ function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string): stri
     if (s.durationMs !== null) cols.push(formatMs(s.durationMs));
     if (s.gpu !== null) cols.push(`gpu ${S(s.gpu)}`);
     if (s.pid !== null) cols.push(`pid ${s.pid}`);
-    if (s.jobId !== null) cols.push(`Slurm job ${S(s.jobId)}`);
+    const now = s.jobId !== null ? live?.jobs.find((j) => j.id === s.jobId && j.task === s.task && j.stage === s.stage && j.attempt === s.attempt) : undefined;
+    if (s.jobId !== null) cols.push(`Slurm job ${S(s.jobId)}${now ? `: ${jobStateText(now)}${now.elapsedS !== null && now.state !== 'PENDING' ? `, ${slurmElapsed(now.elapsedS)}` : ''}` : ''}`);
     out.push(cols.join('  '));
+    if (now && now.pids.length > 0) out.push(`${tailIndent}processes here: ${now.pids.join(' ')}`);
     if (s.stuck) out.push(`${tailIndent}stuck: ${S(s.stuck)}`);
     if (s.stdoutLog) out.push(`${tailIndent}stdout ${S(s.stdoutLog)}`);
     if (s.stderrLog) out.push(`${tailIndent}stderr ${S(s.stderrLog)}`);
@@ -102,13 +114,13 @@ function taskLines(t: TaskHistory, stageWidth: number, tailIndent: string): stri
  * The whole history of one run, one string per line, each cut to `width` when given (the TUI
  * pane passes its width; `reaper show` on a pipe passes none). Every untrusted string is sanitised.
  */
-export function formatRunHistoryLines(entry: RunHistoryEntry, width?: number): string[] {
+export function formatRunHistoryLines(entry: RunHistoryEntry, width?: number, live: LiveJobs | null = null): string[] {
   if (entry.kind === 'unreadable') return [clip(`run ${S(entry.id)}: unreadable: ${S(entry.reason)}`, width), clip(`  record ${S(entry.dir)}`, width)];
   const stageWidth = Math.min(24, Math.max(8, ...entry.tasks.flatMap((t) => t.stages.map((s) => s.stage.length + (s.attempt > 1 ? 3 : 0)))));
-  const lines = runHeader(entry);
+  const lines = runHeader(entry, live);
   for (const t of entry.tasks) {
     lines.push('');
-    lines.push(...taskLines(t, stageWidth, '      '));
+    lines.push(...taskLines(t, stageWidth, '      ', live));
   }
   return lines.map((l) => clip(l, width));
 }

@@ -41,6 +41,8 @@ export interface StageHistory {
   readonly pid: number | null;
   /** The Slurm job of the stage (backend slurm), else null. */
   readonly jobId: string | null;
+  /** Its name as recorded (reaper-<run>-<task>-<stage>), else null. */
+  readonly jobName: string | null;
   readonly startedAtMs: number | null;
   readonly endedAtMs: number | null;
   readonly durationMs: number | null;
@@ -83,6 +85,8 @@ export interface RunHistory {
   readonly file: string | null;
   /** The launcher's host name, when the journal records it; null otherwise. */
   readonly host: string | null;
+  /** Where the stages ran (run-start's `backend`). */
+  readonly backend: 'local' | 'slurm';
   readonly state: RunState;
   /** Who wrote the end record (launcher, guardian, stop); null without one. */
   readonly endedBy: string | null;
@@ -148,6 +152,7 @@ interface StageAcc {
   retried: boolean;
   pid: number | null;
   jobId: string | null;
+  jobName: string | null;
   startedAtMs: number | null;
   endedAtMs: number | null;
   durationMs: number | null;
@@ -196,7 +201,7 @@ export function buildRunHistory(records: readonly unknown[], ctx: HistoryContext
     const k = keyOf(task, stage, attempt);
     let s = stages.get(k);
     if (!s) {
-      s = { task, stage, attempt, gpu: null, outcome: active ? 'running' : 'unknown', reason: null, detail: null, exitCode: null, signal: null, retried: false, pid: null, jobId: null, startedAtMs: null, endedAtMs: null, durationMs: null, stdoutLog: null, stderrLog: null, stuck: null, order: order++ };
+      s = { task, stage, attempt, gpu: null, outcome: active ? 'running' : 'unknown', reason: null, detail: null, exitCode: null, signal: null, retried: false, pid: null, jobId: null, jobName: null, startedAtMs: null, endedAtMs: null, durationMs: null, stdoutLog: null, stderrLog: null, stuck: null, order: order++ };
       stages.set(k, s);
     }
     return s;
@@ -215,6 +220,7 @@ export function buildRunHistory(records: readonly unknown[], ctx: HistoryContext
       const job = isRec(r.job) ? str(r.job.id) : null;
       // A Slurm stage records pid 0 and its job: show the job, never "pid 0".
       s.jobId = job;
+      s.jobName = job !== null && isRec(r.job) ? str(r.job.name) : null;
       s.pid = job !== null ? null : int(r.pid);
       s.startedAtMs = num(r.t);
       s.stdoutLog = str(r.stdout);
@@ -275,6 +281,7 @@ export function buildRunHistory(records: readonly unknown[], ctx: HistoryContext
     name: str(start.name) ?? '',
     file: str(start.file),
     host: str(start.host) ?? str(start.hostname),
+    backend: start.backend === 'slurm' ? 'slurm' : 'local',
     state,
     endedBy: end ? str(end.by) : null,
     endDetail: end ? str(end.detail) : null,

@@ -4,7 +4,7 @@
  */
 import { analyze, DEFAULT_BATCH_PATTERNS } from '../analysis/index.js';
 import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
-import type { RunSummary, Verdict } from '../model/index.js';
+import type { RunSummary, SlurmRunsStatus, Verdict } from '../model/index.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { takeSnapshot } from '../probe/snapshot.js';
 import type { GpuSelection } from './flags.js';
@@ -46,6 +46,17 @@ export async function takeMachineView(gpus: GpuSelection): Promise<MachineView> 
   const gpu = await gpuP;
   const snapshot: Snapshot = Object.freeze({ ...procs, gpu });
   return { snapshot, runs: await readRunSummaries(snapshot) };
+}
+
+/**
+ * What Slurm says now of the open jobs of the runs' Slurm runs without an end record; null, with
+ * no Slurm client spawned (none even loaded), when there is no such job.
+ */
+export async function readSlurmView(runs: readonly RunSummary[] | null, snapshot: Snapshot): Promise<SlurmRunsStatus | null> {
+  if (!runs || !runs.some((r) => r.backend === 'slurm' && r.endedAtMs === null && (r.jobs ?? []).some((j) => j.open))) return null;
+  const { openJobsOf, readSlurmJobStatus } = await import('../launch/slurm-status.js');
+  const jobs = openJobsOf(runs);
+  return jobs.length === 0 ? null : readSlurmJobStatus(jobs, { snapshot });
 }
 
 /** `extraPatterns` (from --match) add to the default batch patterns. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { ProcKey } from '../model/proc.js';
-import type { RunSummary, TaskStatus, TaskSummary } from '../model/run.js';
+import type { RunJobRef, RunSummary, TaskStatus, TaskSummary } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
 import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
@@ -317,6 +317,17 @@ export function summarizeRun(dir: string, events: readonly JournalEvent[], snaps
   const tasks = new Map<number, { gpu: string; stage: string | null; status: TaskStatus; detail: string | null; startedAtMs: number | null; endedAtMs: number | null; leaders: ProcKey[] }>();
   for (const t of start.tasks) tasks.set(t.task, { gpu: '', stage: null, status: 'pending', detail: null, startedAtMs: null, endedAtMs: null, leaders: [] });
   const lastStage = start.stages[start.stages.length - 1] ?? null;
+  // Slurm jobs by stage attempt; a task-end closes its attempt's job.
+  const jobs = new Map<string, { -readonly [K in keyof RunJobRef]: RunJobRef[K] }>();
+  const attemptKey = (task: number, stage: string, attempt: number): string => `${task}\u0000${stage}\u0000${attempt}`;
+  for (const e of events) {
+    if (e.ev === 'task-start' && tasks.has(e.task) && isJobRef(e.job)) {
+      jobs.set(attemptKey(e.task, e.stage, e.attempt), { id: e.job.id, name: e.job.name, task: e.task, stage: e.stage, attempt: e.attempt, open: true });
+    } else if (e.ev === 'task-end') {
+      const j = jobs.get(attemptKey(e.task, e.stage, e.attempt));
+      if (j) j.open = false;
+    }
+  }
   for (const e of events) {
     if (e.ev === 'task-start') {
       const t = tasks.get(e.task);
@@ -393,7 +404,16 @@ export function summarizeRun(dir: string, events: readonly JournalEvent[], snaps
     tasks: taskList,
     endedBy: end && end.ev === 'run-end' ? end.by : null,
     endDetail: end && end.ev === 'run-end' ? end.detail : null,
+    backend: start.backend === 'slurm' ? 'slurm' : 'local',
+    jobs: [...jobs.values()],
   };
+}
+
+/** A `job` field as the Slurm executor writes it: a numeric id (array/het forms too) and a name. */
+function isJobRef(v: unknown): v is { id: string; name: string } {
+  if (typeof v !== 'object' || v === null) return false;
+  const { id, name } = v as { id?: unknown; name?: unknown };
+  return typeof id === 'string' && /^\d+(?:_\d+)?(?:\+\d+)?$/.test(id) && typeof name === 'string' && name.length > 0 && name.length <= 512;
 }
 
 /** Run ids under `<state>/runs`, oldest first (ids sort by their UTC start time). */

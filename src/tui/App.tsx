@@ -100,7 +100,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
 
   const cursor = cursorIndexIn(state, rows);
   const nowMs = data.snapshot?.takenAtMs ?? null;
-  const jobs = jobLines(data.runs, nowMs, theme, actions.batchFile);
+  const jobs = jobLines(data.runs, nowMs, theme, actions.batchFile, data.slurm ?? null);
   // A run's history is read when the pane opens on a run's row, and again at most once per
   // refresh while it stays open (data.runs is a new value per process scan, not per key).
   const historyId = state.details ? historyRunId(rows[cursor]) : null;
@@ -209,7 +209,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
     <Box flexDirection="column" width={width}>
       {header}
       <GpuTable gpu={data.gpu} width={width} height={layout.gpu} nowMs={nowMs} intervalMs={data.probe.intervalMs} />
-      <JobsPanel runs={data.runs} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
+      <JobsPanel runs={data.runs} slurm={data.slurm ?? null} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
       {state.result ? (
         <Block lines={resultLines(state.result, width, lowerHeight, theme)} width={width} height={lowerHeight} />
       ) : state.confirm ? (

@@ -5,7 +5,7 @@
  */
 import type { ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
-import type { Snapshot, RunSummary, Verdict, GpuState } from '../model/index.js';
+import type { Snapshot, RunSummary, SlurmRunsStatus, Verdict, GpuState } from '../model/index.js';
 
 export interface HostStats {
   readonly hostname: string;
@@ -37,6 +37,11 @@ export interface TuiData {
   readonly gpu: GpuState;
   readonly verdicts: ReadonlyMap<number, Verdict>;
   readonly runs: readonly RunSummary[];
+  /**
+   * The last read of Slurm for the open jobs of Slurm runs (refreshed off the render path, more
+   * slowly than /proc); absent or null: none made (no Slurm run has an open job).
+   */
+  readonly slurm?: SlurmRunsStatus | null;
   readonly host: HostStats;
   readonly probe: ProbeStatus;
   /** Why a pid may not be acted on (pid 1, reaper itself, its ancestors, kernel thread, other user), or null. */

@@ -9,7 +9,7 @@
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
 import { parseFlags, parseGpusFlag, parseIntFlag, type FlagSpec, type GpuSelection } from '../flags.js';
-import { takeMachineView, verdictsOf } from '../machine-view.js';
+import { readSlurmView, takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
 import type { LsSelection } from '../render/ls-model.js';
 import { renderLsText } from '../render/ls-text.js';
@@ -18,7 +18,8 @@ import { buildLsRuns, renderLsRunsText } from '../render/ls-runs.js';
 const HELP = `Usage
   reaper ls [--all] [--leftovers] [--match REGEX] [--pid N] [--gpu N] [--json] [--gpus auto|none|sim:N]
 
-Shows the process forest like "ps f" with STAT, GPU and GPU memory columns.
+Shows the process forest like "ps f" with STAT, GPU and GPU memory columns, then the runs
+with processes or Slurm jobs left (a Slurm run's jobs: state, reason or node, elapsed, exit).
   --all        every user's processes and kernel threads (default: yours)
   --leftovers  only leftovers (rows marked "!" with their reason codes)
   --match RE   one more batch pattern: matching processes no live launcher owns are leftovers
@@ -85,13 +86,15 @@ export async function run(argv: string[]): Promise<number> {
   const gpu = snapshot.gpu;
   const verdicts = verdictsOf(view, { allUsers: args.allUsers, extraPatterns: args.match ? [args.match] : [] });
   const shared = { selection: args.selection, verdicts, leftoversOnly: args.leftovers };
-  const runs = buildLsRuns(view.runs, snapshot);
+  // Slurm is asked only when a Slurm run without an end record has open jobs (a deadline of a few s).
+  const slurm = await readSlurmView(view.runs, snapshot);
+  const runs = buildLsRuns(view.runs, snapshot, slurm);
   if (args.json) {
-    process.stdout.write(toSafeJson({ ...buildLsDocument(snapshot, shared), runs }) + '\n');
+    process.stdout.write(toSafeJson({ ...buildLsDocument(snapshot, shared), runs, slurm: { asked: slurm !== null, error: slurm?.error ?? null } }) + '\n');
   } else {
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
     process.stdout.write(renderLsText(snapshot, { ...shared, ...(width ? { width } : {}) }));
-    process.stdout.write(renderLsRunsText(runs));
+    process.stdout.write(renderLsRunsText(runs, { snapshot, slurmError: slurm?.error ?? null }));
     // No nvidia-smi under auto is the normal case on a machine without NVIDIA GPUs: stay quiet.
     if (gpu.error && !(args.gpus.kind === 'auto' && gpu.error.kind === 'not-installed')) {
       process.stderr.write(`reaper: gpu probe: ${sanitizeText(gpu.error.message)}\n`);

@@ -49,8 +49,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`reaper: run ${entry.id} is unreadable: ${sanitizeText(entry.reason)}\n`);
     return 1;
   }
-  if (args.json) process.stdout.write(toSafeJson(buildShowDocument(entry)) + '\n');
+  // A Slurm run's stage attempts without an end record: what Slurm says of their jobs now.
+  const { openJobsOfHistory, readSlurmJobStatus } = await import('../../launch/slurm-status.js');
+  const open = openJobsOfHistory(entry, { all: true });
+  const status = open.length > 0 ? await readSlurmJobStatus(open) : null;
+  const live = status ? { jobs: status.byRun.get(entry.id) ?? [], error: status.error } : null;
+  if (args.json) process.stdout.write(toSafeJson(buildShowDocument(entry, live)) + '\n');
   // Not cut to the terminal: log paths and stderr lines are what the operator came for.
-  else process.stdout.write(formatRunHistoryLines(entry).join('\n') + '\n');
+  else process.stdout.write(formatRunHistoryLines(entry, undefined, live).join('\n') + '\n');
   return 0;
 }

@@ -24,6 +24,8 @@ import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
 import { colorsFromEnv, createTheme } from '../../tui/theme.js';
 import { ReadonlyRefusal, type ActionOutcome, type DataSource, type HostStats, type SignalAction, type TuiActions, type TuiData } from '../../tui/types.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+import { readSlurmView } from '../machine-view.js';
+import type { SlurmRunsStatus } from '../../model/run.js';
 
 const HELP = `Usage
   reaper [top] [--gpus auto|none|sim:N] [--interval SECONDS] [--all] [--readonly] [--batch FILE]
@@ -216,6 +218,10 @@ export class LiveSource implements DataSource {
   private since: Map<string, { state: string; sinceMs: number; observed: boolean }> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
   private readonly historyReader = createHistoryReader(stateDir(process.env));
+  /** The Slurm read: off the scan, at most one in flight, at most once per slurmEveryMs. */
+  private slurm: SlurmRunsStatus | null = null;
+  private slurmInFlight = false;
+  private slurmAtMs = 0;
 
   constructor(private readonly opts: LiveSourceOptions) {
     if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
@@ -315,11 +321,13 @@ export class LiveSource implements DataSource {
       const host = await this.readHost(snapshot);
       const allUsers = this.opts.allUsers;
       if (this.stopped) return;
+      this.pollSlurm(runs, snapshot);
       this.publish({
         snapshot,
         gpu: this.gpu,
         verdicts,
         runs,
+        slurm: this.slurm,
         host,
         probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs },
         protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
@@ -334,6 +342,27 @@ export class LiveSource implements DataSource {
         this.timer = setTimeout(() => void this.tick(), wait);
       }
     }
+  }
+
+  /**
+   * Asks Slurm about the open jobs of Slurm runs, never on the scan's path: the answer (or its
+   * classified error, within readSlurmJobStatus's deadline) is published when it comes. Runs
+   * without an open Slurm job cost nothing.
+   */
+  private pollSlurm(runs: readonly RunSummary[], snapshot: Snapshot): void {
+    const everyMs = Math.max(3000, 3 * this.opts.intervalMs);
+    if (this.slurmInFlight || Date.now() - this.slurmAtMs < everyMs) return;
+    this.slurmInFlight = true;
+    this.slurmAtMs = Date.now();
+    readSlurmView(runs, snapshot)
+      .catch((e: unknown) => ({ byRun: new Map(), error: `slurm: ${oneLine(e)}`, atMs: Date.now() }) satisfies SlurmRunsStatus)
+      .then((s) => {
+        this.slurmInFlight = false;
+        this.slurmAtMs = Date.now();
+        const had = this.slurm;
+        this.slurm = s;
+        if (!this.stopped && (had !== null || s !== null)) this.publish({ ...this.data, slurm: s });
+      });
   }
 
   private async readHost(snapshot: Snapshot): Promise<HostStats> {
