@@ -60,7 +60,7 @@ export function parseContainment(value: string | undefined): ContainmentRequest 
 
 /** Detects what this machine allows and combines it with what was asked for. */
 export function detectContainment(req: ContainmentRequest = parseContainment(undefined)): Containment {
-  const settings: { -readonly [K in keyof ContainmentSettings]: ContainmentSettings[K] } = { cgroupBase: null, pidnsPrefix: null, setpriv: null, guardian: false };
+  const settings: { -readonly [K in keyof ContainmentSettings]: ContainmentSettings[K] } = { cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false };
   const layers: LayerInfo[] = LAYERS.map((l) => {
     const probe = l.detect();
     const wanted = l.wanted(req);

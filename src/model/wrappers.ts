@@ -1,13 +1,17 @@
 /**
  * reaper's own wrapper processes around a task (src/launch/containment.ts, wrapArgv): the
  * pdeathsig layer (`setpriv --pdeathsig KILL -- …`), the cgroup mover (`/bin/sh -c <script>
- * reaper-cgroup DIR …`) and the PID namespace (`unshare [--user --map-current-user] --pid
- * --fork --kill-child -- …`). setpriv and the mover exec into what they wrap; `unshare --fork`
- * stays as the parent of the user's command, the one the screen and `ls` fold away.
+ * reaper-cgroup DIR …`), the PID namespace (`unshare [--user --map-current-user] --pid
+ * --fork --kill-child -- …`) and its init (`perl -e <STAGE_INIT_SCRIPT> -- …`, which renames
+ * itself `reaper-init`). setpriv and the mover exec into what they wrap; `unshare --fork` and
+ * the init stay as parents of the user's command, the ones the screen and `ls` fold away.
  *
  * A process is one of them only on evidence, never on its name: it carries a run marker
- * (REAPER_RUN), it is a session leader (the launcher spawns each task in its own session), and
- * its argv is exactly one of the shapes above with a command after it. Pure.
+ * (REAPER_RUN), and either it is a session leader (the launcher spawns each task in its own
+ * session) whose argv is exactly one of the shapes above with a command after it, or it is the
+ * init: argv exactly `reaper-init`, a member of its session's group but not its leader. What
+ * this decides is display only (folding, naming, the simulator's GPU holders), never a signal.
+ * Pure.
  */
 import type { ProcInfo } from './proc.js';
 
@@ -16,7 +20,25 @@ export const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: 
 /** `$0` of the cgroup mover's shell. */
 export const CGROUP_MOVER_NAME = 'reaper-cgroup';
 
-export type WrapperKind = 'pdeathsig' | 'cgroup' | 'pidns';
+/**
+ * The init of a stage's PID namespace (launch/layers/stage-init.ts), byte for byte: PID 1 must
+ * reap orphans and must not be the command (the kernel drops signals PID 1 has no handler for).
+ */
+export const STAGE_INIT_SCRIPT = `use strict; use POSIX ();
+my $st; if (open($st, '>&=', 3)) { fcntl($st, 2, 1) } else { undef $st }
+$0 = 'reaper-init';
+my $child = fork;
+if (!defined $child) { print STDERR "reaper: cannot fork the stage: $!\\n"; POSIX::_exit(127) }
+if ($child == 0) { exec { $ARGV[0] } @ARGV; print STDERR "reaper: cannot run $ARGV[0]: $!\\n"; POSIX::_exit(127) }
+my $status = 0;
+for (;;) { my $w = waitpid(-1, 0); if ($w == $child) { $status = $?; last } if ($w < 0) { last unless $!{EINTR} } }
+if ($st) { print $st "$status\\n"; close $st }
+POSIX::_exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
+`;
+/** What the init's process table entry says once it runs. */
+export const STAGE_INIT_NAME = 'reaper-init';
+
+export type WrapperKind = 'pdeathsig' | 'cgroup' | 'pidns' | 'init';
 
 const UNSHARE_FLAGS = ['--pid', '--fork', '--kill-child', '--'];
 const UNSHARE_USER_FLAGS = ['--user', '--map-current-user', ...UNSHARE_FLAGS];
@@ -39,6 +61,7 @@ export function parseWrapperArgv(argv: readonly string[] | null): { kind: Wrappe
   else if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_MOVER_SCRIPT && argv[3] === CGROUP_MOVER_NAME && argv.length > 4) (kind = 'cgroup'), (at = 5);
   else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_FLAGS.length);
   else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_USER_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_USER_FLAGS.length);
+  else if (absoluteNamed(argv[0], 'perl') && argv[1] === '-e' && argv[2] === STAGE_INIT_SCRIPT && argv[3] === '--') (kind = 'init'), (at = 4);
   if (kind === null || at >= argv.length) return null;
   return { kind, commandAt: at };
 }
@@ -48,8 +71,20 @@ export type WrapperEvidence = Pick<ProcInfo, 'pid' | 'pgid' | 'sid' | 'runId' | 
 /** True when this process is one of reaper's wrappers of a task (see the module comment for the evidence). */
 export function isReaperWrapper(p: WrapperEvidence): boolean {
   if (p.runId === null || p.runId === '') return false;
+  if (isRunningInit(p)) return true;
   if (p.pid !== p.sid || p.pid !== p.pgid) return false;
   return parseWrapperArgv(p.argv) !== null;
+}
+
+/** The stage init once it runs: renamed `reaper-init`, in the task's session group, not its leader. */
+function isRunningInit(p: WrapperEvidence): boolean {
+  return p.argv !== null && p.argv.length === 1 && p.argv[0] === STAGE_INIT_NAME && p.pgid === p.sid && p.pid !== p.sid;
+}
+
+/** The layer a wrapper process belongs to (for its label), or null. */
+export function wrapperKindOf(p: WrapperEvidence): WrapperKind | null {
+  if (!isReaperWrapper(p)) return null;
+  return isRunningInit(p) ? 'init' : parseWrapperArgv(p.argv)?.kind ?? null;
 }
 
 /** The command a wrapper runs, innermost (past every nested wrapper layer), or null when `argv` is no wrapper. */

@@ -35,13 +35,13 @@ describe('containment', () => {
   });
 
   it('wraps argv: pdeathsig outside, then the cgroup entry, then the PID namespace, then the command', () => {
-    const c: Containment = { layers: [], cgroupBase: '/cg/reaper', pidnsPrefix: ['unshare', '--pid', '--fork', '--kill-child'], setpriv: '/usr/bin/setpriv', guardian: true };
+    const c: Containment = { layers: [], cgroupBase: '/cg/reaper', pidnsPrefix: ['unshare', '--pid', '--fork', '--kill-child'], pidnsInit: null, setpriv: '/usr/bin/setpriv', guardian: true };
     const argv = wrapArgv(c, ['python3', 'x.py'], '/cg/reaper/r/t0');
     assert.deepEqual(argv.slice(0, 4), ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--']);
     assert.equal(argv[4], '/bin/sh');
     assert.ok(argv.includes('/cg/reaper/r/t0'));
     assert.deepEqual(argv.slice(-7), ['unshare', '--pid', '--fork', '--kill-child', '--', 'python3', 'x.py']);
-    const bare: Containment = { ...c, pidnsPrefix: null, setpriv: null };
+    const bare: Containment = { ...c, pidnsPrefix: null, pidnsInit: null, setpriv: null };
     assert.deepEqual(wrapArgv(bare, ['true'], null), ['true']);
   });
 
@@ -55,7 +55,7 @@ describe('containment', () => {
       c.layers.filter((l) => l.active).map((l) => l.id),
       ['pgroup', 'marker'],
     );
-    assert.deepEqual({ cgroupBase: c.cgroupBase, pidnsPrefix: c.pidnsPrefix, setpriv: c.setpriv, guardian: c.guardian }, { cgroupBase: null, pidnsPrefix: null, setpriv: null, guardian: false });
+    assert.deepEqual({ cgroupBase: c.cgroupBase, pidnsPrefix: c.pidnsPrefix, setpriv: c.setpriv, guardian: c.guardian }, { cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false });
     for (const l of c.layers.filter((x) => x.available && !x.active)) assert.match(l.detail, /\(disabled by --containment\)$/, l.id);
     assert.equal(holdsEveryProcess(c), false);
   });
@@ -66,7 +66,7 @@ describe('containment', () => {
     try {
       const run: RunScope = { runId: 'r-unit', state: '/nonexistent', paths: null as never, env: {}, graceMs: 1000, cgroup: null, guardian: null };
       const stage: StageScope = { task: 0, stage: 's', attempt: 1, pgid, cgroup: null };
-      const bare: Containment = { layers: [], cgroupBase: null, pidnsPrefix: null, setpriv: null, guardian: false };
+      const bare: Containment = { layers: [], cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false };
       // The PID namespace died with its init: nothing is looked for (the group here is a stand-in).
       assert.deepEqual(await afterStage({ ...bare, pidnsPrefix: ['unshare'] }, run, stage), []);
       assert.ok(groupAlive(pgid), 'a stage held by a namespace is not swept by group');

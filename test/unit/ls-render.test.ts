@@ -101,7 +101,7 @@ test('sanitizeText escapes bidi marks and line separators too', () => {
 
 test("ls text names reaper's wrapper by its layer and shows the user's command (JSON keeps the argv)", () => {
   // The argv the launcher really builds for the PID-namespace layer alone.
-  const argv = wrapArgv({ layers: [], cgroupBase: null, pidnsPrefix: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'], setpriv: null, guardian: false }, ['python3', 'sample_diffusion.py', '--ckpt', 'a.pt'], null);
+  const argv = wrapArgv({ layers: [], cgroupBase: null, pidnsPrefix: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'], pidnsInit: null, setpriv: null, guardian: false }, ['python3', 'sample_diffusion.py', '--ckpt', 'a.pt'], null);
   const wrapper = fakeProc({ pid: 40, ppid: 1, pgid: 40, sid: 40, runId: '20261202-010000-ab12', argv, cmd: argv.join(' ') });
   const user = fakeProc({ pid: 41, ppid: 40, pgid: 40, sid: 40, runId: '20261202-010000-ab12', argv: argv.slice(5), cmd: argv.slice(5).join(' ') });
   // The same argv without the evidence (no marker): an ordinary unshare the user ran, shown as is.

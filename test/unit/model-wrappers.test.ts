@@ -6,13 +6,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wrapArgv, type Containment } from '../../src/launch/containment.js';
-import { isReaperWrapper, parseWrapperArgv, wrappedCommand } from '../../src/model/index.js';
+import { parseInitStatus, stageInitArgv } from '../../src/launch/layers/stage-init.js';
+import { isReaperWrapper, parseWrapperArgv, wrappedCommand, wrapperKindOf } from '../../src/model/wrappers.js';
 
 const cmd = ['python3', 'train.py', '--epochs', '3'];
 const containment = (over: Partial<Containment>): Containment => ({
   layers: [],
   cgroupBase: '/sys/fs/cgroup/unified/reaper',
   pidnsPrefix: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child'],
+  pidnsInit: null,
   setpriv: '/usr/bin/setpriv',
   guardian: true,
   ...over,
@@ -25,6 +27,7 @@ describe('reaper wrappers', () => {
       containment({ pidnsPrefix: ['/usr/bin/unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child'] }),
       containment({ setpriv: null }),
       containment({ pidnsPrefix: null }),
+      containment({ pidnsInit: stageInitArgv('/usr/bin/perl') }),
     ]) {
       const full = wrapArgv(c, cmd, '/sys/fs/cgroup/unified/reaper/r1/t0');
       assert.deepEqual(wrappedCommand(full), cmd, full.join(' '));
@@ -33,7 +36,7 @@ describe('reaper wrappers', () => {
       let layers = 0;
       for (let w = parseWrapperArgv(rest); w; w = parseWrapperArgv(rest)) (rest = rest.slice(w.commandAt)), layers++;
       assert.deepEqual(rest, cmd);
-      assert.equal(layers, (c.setpriv ? 1 : 0) + 1 + (c.pidnsPrefix ? 1 : 0));
+      assert.equal(layers, (c.setpriv ? 1 : 0) + 1 + (c.pidnsPrefix ? 1 : 0) + (c.pidnsInit ? 1 : 0));
     }
     assert.equal(parseWrapperArgv(wrapArgv(containment({ setpriv: null, pidnsPrefix: null }), cmd, null)), null, 'no layer: the command itself');
   });
@@ -53,4 +56,23 @@ describe('reaper wrappers', () => {
     assert.equal(isReaperWrapper({ ...p, argv: ['/usr/bin/unshare-not', '--pid', '--fork', '--kill-child', '--', ...cmd] }), false);
     assert.equal(isReaperWrapper({ ...p, argv: null }), false, 'unreadable argv');
   });
+
+  test('the running stage init: renamed reaper-init, in the task session group, not its leader', () => {
+    const init = { pid: 4701, pgid: 4700, sid: 4700, runId: 'r-20261202-abc', argv: ['reaper-init'] };
+    assert.equal(isReaperWrapper(init), true);
+    assert.equal(wrapperKindOf(init), 'init');
+    assert.equal(isReaperWrapper({ ...init, runId: null }), false, 'no run marker');
+    assert.equal(isReaperWrapper({ ...init, pid: 4700 }), false, 'a session leader named reaper-init is not the init');
+    assert.equal(isReaperWrapper({ ...init, pgid: 4702 }), false, 'in another group of the session');
+    assert.equal(isReaperWrapper({ ...init, argv: ['reaper-init', 'x'] }), false);
+    assert.equal(wrapperKindOf({ pid: 4700, pgid: 4700, sid: 4700, runId: 'r', argv: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', ...cmd] }), 'pidns');
+  });
+});
+
+test("the init's status report: a raw wait status, anything else is no report", () => {
+  assert.deepEqual(parseInitStatus('0\n'), { code: 0, signal: null });
+  assert.deepEqual(parseInitStatus(`${7 << 8}\n`), { code: 7, signal: null });
+  assert.deepEqual(parseInitStatus('15\n'), { code: null, signal: 15 });
+  assert.deepEqual(parseInitStatus(String(0x80 | 11)), { code: null, signal: 11 }, 'core dumped');
+  for (const bad of ['', '\n', 'x', '-1', '70000', '1 2', '15\n15\n', String(0x7f)]) assert.equal(parseInitStatus(bad), null, JSON.stringify(bad));
 });

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { teardown } from '../../actions/index.js';
 import type { ProcKey } from '../../model/proc.js';
@@ -16,6 +17,7 @@ import type { Containment, Member, RunScope, StageScope } from '../containment.j
 import type { Executor, ExecutorStage, StageExit, StageRequest, StartRecord, StartResult } from '../executor.js';
 import { errText } from '../fs-error.js';
 import { survivedOf } from '../layers/layer.js';
+import { parseInitStatus } from '../layers/stage-init.js';
 import type { RunPaths } from '../paths.js';
 
 interface LocalStage extends ExecutorStage {
@@ -26,6 +28,39 @@ interface LocalStage extends ExecutorStage {
   readonly piped: Promise<void>;
 }
 
+const SIGNAL_NAMES = new Map(Object.entries(osConstants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
+
+/** What the stage init reported on its status fd (a few bytes), or null after `ms`. */
+function readInitReport(stream: Readable, ms: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (v: string | null): void => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      stream.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), ms);
+    stream.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+      if (text.length > 32) done(null);
+    });
+    stream.once('end', () => done(text));
+    stream.once('error', () => done(null));
+  });
+}
+
+/**
+ * The stage's end: the leader's own, or, where the stage init ran (layers/stage-init.ts), the
+ * command's wait status the init reported (PID 1 cannot die of a signal, so the leader alone
+ * would say "exit 143" for a command killed by SIGTERM).
+ */
+async function stageEnd(code: number | null, signal: NodeJS.Signals | null, report: Promise<string | null> | null): Promise<StageExit> {
+  const text = report ? await report : null;
+  const s = text === null ? null : parseInitStatus(text);
+  if (!s) return { code, signal, error: null };
+  return { code: s.code, signal: s.signal === null ? null : SIGNAL_NAMES.get(s.signal) ?? null, error: null };
+}
 
 /**
  * Copies a driver's output to its log files and, live, to the caller. A log that cannot be
@@ -122,11 +157,16 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       // stdin is /dev/null and the task has its own session (no controlling terminal): nothing it
       // starts can read or write a terminal, so nothing of it is ever stopped by SIGTTIN/SIGTTOU.
       const tee = req.passthrough;
+      // The stage init reports the command's wait status on fd 3 (a pipe only it writes).
+      const initReports = c.pidnsPrefix !== null && c.pidnsInit !== null;
       try {
-        child = spawn(argv[0]!, argv.slice(1), { cwd: req.cwd, env: req.env, detached: true, stdio: tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd] });
+        const io: ('ignore' | 'pipe' | number)[] = tee ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, errFd];
+        if (initReports) io.push('pipe');
+        child = spawn(argv[0]!, argv.slice(1), { cwd: req.cwd, env: req.env, detached: true, stdio: io });
       } catch (e) {
         return fail(e);
       }
+      const report = initReports && child.stdio[3] ? readInitReport(child.stdio[3] as Readable, 2000) : null;
       let piped: Promise<void> = Promise.resolve();
       if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
       else {
@@ -135,7 +175,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       }
       const exited = new Promise<StageExit>((resolve) => {
         child.once('error', (error) => resolve({ code: null, signal: null, error }));
-        child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
+        child.once('exit', (code, signal) => void stageEnd(code, signal, report).then(resolve));
       });
       let record: StartRecord | null = null;
       let leader: ProcKey | null = null;

@@ -43,6 +43,8 @@ export interface ContainmentSettings {
   readonly cgroupBase: string | null;
   /** pidns: unshare prefix (without the command). */
   readonly pidnsPrefix: readonly string[] | null;
+  /** pidns: the init run as the namespace's PID 1 around the command (stage-init.ts); null: the command is PID 1. */
+  readonly pidnsInit: readonly string[] | null;
   /** pdeathsig: the setpriv binary. */
   readonly setpriv: string | null;
   /** guardian: a guardian is started for the run. */
