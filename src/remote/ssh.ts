@@ -178,6 +178,10 @@ function start(target: SshTarget, command: string, opts: SshOptions, stdin: 'pip
     const finish = (exitCode: number | null, signal: string | null, spawnError: string | null): void => {
       if (done) return;
       done = true;
+      // Stop reading: a descendant that escaped the group must not keep this process busy.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.stdin?.destroy();
       resolve({ exitCode, signal, spawnError });
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
