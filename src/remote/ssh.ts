@@ -401,7 +401,7 @@ const RULES: readonly Rule[] = [
   { kind: 'host-key', re: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/, what: 'the host key has changed' },
   { kind: 'host-key', re: /No \S+ host key is known for .*|Host key verification failed|host key .* not known/i, what: 'host key unknown or not accepted' },
   { kind: 'auth', re: /Permission denied \([^)]*\)|Too many authentication failures|no mutual signature algorithm/i, what: 'the key was refused' },
-  { kind: 'refused', re: /connect to host .* Connection refused/i, what: 'connection refused (nothing listens there)' },
+  { kind: 'refused', re: /connect to host .* Connection refused/i, what: 'connection refused: nothing listens there' },
   { kind: 'timeout', re: /Connection timed out during banner exchange|connect to host .* (?:Connection|Operation) timed out/i, what: 'no answer to connect' },
   {
     kind: 'unreachable',
