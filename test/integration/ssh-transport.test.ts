@@ -71,6 +71,14 @@ describe('transport: local (no SSH)', () => {
   });
 });
 
+describe('transport: no ssh binary', () => {
+  it('is "ssh-missing", at once', async () => {
+    const o = await runSsh(target('gpu1'), 'true', { deadlineMs: 5000, sshBinary: join(work, 'no-ssh-here') });
+    assert.equal(classifySshOutcome(o)?.kind, 'ssh-missing');
+    assert.ok(o.ms < 2000, `${o.ms} ms`);
+  });
+});
+
 describe('transport: the hosts lab', { skip }, () => {
   const opts = () => ({ sshArgs: lab().sshArgs, controlDir: null, deadlineMs: 15_000 });
 
