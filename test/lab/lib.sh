@@ -73,3 +73,10 @@ install_missing() {
   [ "$own" = 1 ] && rm -f /usr/sbin/policy-rc.d
   [ "$rc" = 0 ] || die "apt-get install ${want[*]} failed (rc $rc)"
 }
+
+# The hosts lab (hosts-start.sh, hosts-stop.sh): sshd configs, keys, pid files, per-host homes, env.
+HOSTS_LAB_DIR=${HOSTS_LAB_DIR:-$LAB_DIR/hosts}
+case "$HOSTS_LAB_DIR" in
+  /*/*/*) ;;
+  *) printf '[lab] HOSTS_LAB_DIR=%s: give a folder of its own, at least three levels deep\n' "$HOSTS_LAB_DIR" >&2; exit 1 ;;
+esac

@@ -14,6 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   probe: ['model'],
   // Slurm client plumbing sits beside probe: it runs clients and parses what they print.
   slurm: ['model'],
+  remote: ['model'],
   actions: ['model', 'analysis', 'probe', 'slurm'],
   launch: ['model', 'analysis', 'probe', 'actions', 'slurm'],
   tui: ['model', 'analysis'],
