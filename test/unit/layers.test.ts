@@ -14,11 +14,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   probe: ['model'],
   // Slurm client plumbing sits beside probe: it runs clients and parses what they print.
   slurm: ['model'],
-  remote: ['model'],
   actions: ['model', 'analysis', 'probe', 'slurm'],
   launch: ['model', 'analysis', 'probe', 'actions', 'slurm'],
   tui: ['model', 'analysis'],
-  // The wire protocol and its client: pure or stream-only, so any surface may use them.
+  // Other hosts: the ssh transport, the wire protocol and its client (pure or stream-only), so
+  // any surface may use them; the agent's server side lives in cli (it needs probe and actions).
   remote: ['model'],
   cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm', 'remote'],
 };
