@@ -10,14 +10,15 @@
  * one deadline; a failure is one classified line in the result, never a throw or a hang. Nothing
  * is spawned when no job is open.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { RunJobRef, RunSummary, SlurmJobStatus, SlurmRunsStatus } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { parseSacctNamed, parseSqueueNamed, sacctNamedArgs, squeueNamedArgs, type NamedJob } from '../slurm/named-jobs.js';
-import { classifySlurmOutcome, parseSlurmCgroup, pingController, runSlurmCommand, type SlurmCgroupPlace, type SlurmError } from '../slurm/index.js';
+import { classifySlurmOutcome, pingController, readSlurmTaskCgroup, runSlurmCommand, type SlurmError } from '../slurm/index.js';
 import type { RunHistory } from '../analysis/run-history.js';
-import { readStatSync } from '../probe/proc-stat.js';
-import { slurmJobName } from './slurm-jobs.js';
+import { jobProcesses, slurmJobName } from './slurm-jobs.js';
+
+const pidsOf = (m: ReadonlyMap<string, readonly { pid: number }[]>): Map<string, number[]> => new Map([...m].map(([job, ms]) => [job, ms.map((x) => x.pid)]));
 
 export interface SlurmStatusOptions {
   /** For all calls together (default 4 s: `ls` must stay quick with a controller that is down). */
@@ -146,7 +147,7 @@ export async function readSlurmJobStatus(jobs: readonly OpenJob[], o: SlurmStatu
     error = r.error;
   }
   const running = queue.filter((n) => n.job.stateClass === 'running' || n.job.stateClass === 'ending').map((n) => n.job.jobId);
-  const pids = running.length === 0 ? new Map<string, number[]>() : o.snapshot ? jobPidsOnThisMachine(new Set(running), o.snapshot, new Set(jobs.map((j) => j.runId))) : pidsByCgroup(new Set(running), Number(user));
+  const pids = running.length === 0 ? new Map<string, number[]>() : o.snapshot ? jobPidsOnThisMachine(new Set(running), o.snapshot, new Set(jobs.map((j) => j.runId))) : pidsOf(jobProcesses(new Set(running), Number(user)));
   return done(mergeJobStatus(jobs, queue, finished, pids), error);
 }
 
@@ -192,7 +193,8 @@ export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snap
   };
   for (const p of snapshot.processes) {
     if (p.isKernelThread || p.state === 'Z') continue;
-    const place = readJobCgroup(p.pid);
+    // The job's tasks by the cgroup proctrack tracks them with, never its slurmstepd.
+    const place = readSlurmTaskCgroup(p.pid);
     if (place) {
       if (place.step !== 'extern' && jobIds.has(place.jobId)) add(place.jobId, p.pid);
       continue;
@@ -202,43 +204,6 @@ export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snap
     if (job !== null && jobIds.has(job)) add(job, p.pid);
   }
   return out;
-}
-
-/** Without a snapshot (`runs`, `show`): the jobs' processes by their cgroups alone (no zombies). */
-function pidsByCgroup(jobIds: ReadonlySet<string>, uid: number): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  let names: string[];
-  try {
-    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    const pid = Number(n);
-    const place = readJobCgroup(pid);
-    if (!place || place.step === 'extern' || !jobIds.has(place.jobId) || (place.uid !== null && place.uid !== uid)) continue;
-    const st = readStatSync(pid);
-    if (!st || st.state === 'Z') continue;
-    out.set(place.jobId, [...(out.get(place.jobId) ?? []), pid]);
-  }
-  return out;
-}
-
-/**
- * Which job a process is in, by the cgroup proctrack/cgroup tracks it with: on cgroup v1 the
- * freezer line. slurmstepd sits in the step's devices, memory and cpuset cgroups but only in the
- * job's freezer cgroup (measured, 22.05): it is Slurm's, not one of the job's processes, as
- * `scontrol listpids` also says. Without a freezer line (v2), the first Slurm line.
- */
-function readJobCgroup(pid: number): SlurmCgroupPlace | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  } catch {
-    return null;
-  }
-  const freezer = text.split('\n').find((l) => /^\d+:(?:[^:]*,)?freezer(?:,[^:]*)?:/.test(l));
-  return parseSlurmCgroup(freezer ?? text);
 }
 
 function environJobId(pid: number): string | null {

@@ -3,7 +3,7 @@
  * scripts and pipes). Rows with a verdict get `!` in the first column and a REASONS column.
  */
 import { flattenForest } from '../../model/forest.js';
-import { isReaperWrapper, parseWrapperArgv, wrappedCommand } from '../../model/wrappers.js';
+import { wrappedCommand, wrapperKindOf } from '../../model/wrappers.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
 import { lsCpuPercent, selectLs, type LsOptions } from './ls-model.js';
@@ -76,8 +76,8 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
  * by the wrapper's flags. `--json` keeps the whole argv.
  */
 function commandText(p: Snapshot['processes'][number]): string {
-  if (!isReaperWrapper(p)) return p.cmd;
-  const kind = parseWrapperArgv(p.argv)?.kind ?? 'wrapper';
+  const kind = wrapperKindOf(p);
+  if (kind === null) return p.cmd;
   const inner = wrappedCommand(p.argv);
   return `[reaper ${kind}] ${inner ? inner.join(' ') : p.cmd}`;
 }
