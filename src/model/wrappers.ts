@@ -2,14 +2,14 @@
  * reaper's own wrapper processes around a task (src/launch/containment.ts, wrapArgv): the
  * pdeathsig layer (`setpriv --pdeathsig KILL -- …`), the cgroup mover (`/bin/sh -c <script>
  * reaper-cgroup DIR …`), the PID namespace (`unshare [--user --map-current-user] --pid
- * --fork --kill-child -- …`) and its init (`perl -e <STAGE_INIT_SCRIPT> -- …`, which renames
- * itself `reaper-init`). setpriv and the mover exec into what they wrap; `unshare --fork` and
+ * --fork --kill-child -- …`) and its init (`perl -e <STAGE_INIT_SCRIPT> -- …`, named
+ * `reaper-init` in the process table). setpriv and the mover exec into what they wrap; `unshare --fork` and
  * the init stay as parents of the user's command, the ones the screen and `ls` fold away.
  *
  * A process is one of them only on evidence, never on its name: it carries a run marker
  * (REAPER_RUN), and either it is a session leader (the launcher spawns each task in its own
  * session) whose argv is exactly one of the shapes above with a command after it, or it is the
- * init: argv exactly `reaper-init`, a member of its session's group but not its leader. What
+ * init: the init's exact argv shape, a member of its session's group but not its leader. What
  * this decides is display only (folding, naming, the simulator's GPU holders), never a signal.
  * Pure.
  */
@@ -26,7 +26,7 @@ export const CGROUP_MOVER_NAME = 'reaper-cgroup';
  */
 export const STAGE_INIT_SCRIPT = `use strict; use POSIX ();
 my $st; if (open($st, '>&=', 3)) { fcntl($st, 2, 1) } else { undef $st }
-$0 = 'reaper-init';
+if (open(my $c, '>', '/proc/self/comm')) { print $c 'reaper-init'; close $c }
 my $child = fork;
 if (!defined $child) { print STDERR "reaper: cannot fork the stage: $!\\n"; POSIX::_exit(127) }
 if ($child == 0) { exec { $ARGV[0] } @ARGV; print STDERR "reaper: cannot run $ARGV[0]: $!\\n"; POSIX::_exit(127) }
@@ -35,8 +35,6 @@ for (;;) { my $w = waitpid(-1, 0); if ($w == $child) { $status = $?; last } if (
 if ($st) { print $st "$status\\n"; close $st }
 POSIX::_exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
 `;
-/** What the init's process table entry says once it runs. */
-export const STAGE_INIT_NAME = 'reaper-init';
 
 export type WrapperKind = 'pdeathsig' | 'cgroup' | 'pidns' | 'init';
 
@@ -76,9 +74,9 @@ export function isReaperWrapper(p: WrapperEvidence): boolean {
   return parseWrapperArgv(p.argv) !== null;
 }
 
-/** The stage init once it runs: renamed `reaper-init`, in the task's session group, not its leader. */
+/** The stage init as it runs: its exact argv, in the task's session group, not its leader (unshare is). */
 function isRunningInit(p: WrapperEvidence): boolean {
-  return p.argv !== null && p.argv.length === 1 && p.argv[0] === STAGE_INIT_NAME && p.pgid === p.sid && p.pid !== p.sid;
+  return p.pgid === p.sid && p.pid !== p.sid && parseWrapperArgv(p.argv)?.kind === 'init';
 }
 
 /** The layer a wrapper process belongs to (for its label), or null. */

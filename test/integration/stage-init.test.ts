@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { detectContainment } from '../../src/launch/containment.js';
-import { cleanupRun, readJournalFile, startCli, tempState, type CliRun, type JsonEvent } from '../helpers/launch-run.js';
+import { cleanupRun, markerPids, readJournalFile, startCli, tempState, type CliRun, type JsonEvent } from '../helpers/launch-run.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const c = detectContainment();
@@ -33,8 +33,9 @@ function setup(t: TestContext, stages: string, extra = ''): { state: string; bat
 const taskEnd = (e: JsonEvent): boolean => e.ev === 'task-end';
 
 describe('the stage init (PID 1 of the stage namespace)', { skip, concurrency: 1 }, () => {
+  // It runs past 2.5 s first: the init's report must be read however long the stage ran.
   it('a command that SIGTERMs itself dies of it (as PID 1 it survived and exited 0)', { timeout: 60_000 }, async (t) => {
-    const s = setup(t, `  s:\n    cmd: [python3, -c, "import os, signal; os.kill(os.getpid(), signal.SIGTERM); print('survived')"]\n`);
+    const s = setup(t, `  s:\n    cmd: [python3, -c, "import os, signal, time; time.sleep(2.5); os.kill(os.getpid(), signal.SIGTERM); print('survived')"]\n`);
     const run = startCli(['run', s.batch, '--gpus', 'sim:1', '--json'], { env: s.env, cwd: s.state });
     s.track(run);
     const end = await run.waitEvent(taskEnd, 30_000, 'task-end');
@@ -66,6 +67,10 @@ describe('the stage init (PID 1 of the stage namespace)', { skip, concurrency: 1
     // orphan. Without the init, PID 1 is the command (sleep), which never reaps: the orphan
     // stays a zombie under it until the stage ends.
     const leader = start.pid as number;
+    // The init is a member of the run by its marker (perl's $0 would have wiped its environ).
+    const init = kids(leader)[0];
+    assert.ok(init !== undefined && markerPids(run.runId()!).includes(init), `the init ${init} carries REAPER_RUN`);
+    assert.equal(readFileSync(`/proc/${init}/comm`, 'utf8').trim(), 'reaper-init');
     await waitFor(() => {
       const k = childrenOfInit(leader);
       return k.length > 0 && k.every((p) => stateOf(p) !== 'Z' && cmdline(p) !== 'sleep 0.2') ? true : null;

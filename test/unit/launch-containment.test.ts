@@ -55,7 +55,7 @@ describe('containment', () => {
       c.layers.filter((l) => l.active).map((l) => l.id),
       ['pgroup', 'marker'],
     );
-    assert.deepEqual({ cgroupBase: c.cgroupBase, pidnsPrefix: c.pidnsPrefix, setpriv: c.setpriv, guardian: c.guardian }, { cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false });
+    assert.deepEqual({ cgroupBase: c.cgroupBase, pidnsPrefix: c.pidnsPrefix, pidnsInit: c.pidnsInit, setpriv: c.setpriv, guardian: c.guardian }, { cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false });
     for (const l of c.layers.filter((x) => x.available && !x.active)) assert.match(l.detail, /\(disabled by --containment\)$/, l.id);
     assert.equal(holdsEveryProcess(c), false);
   });

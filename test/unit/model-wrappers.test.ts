@@ -57,14 +57,16 @@ describe('reaper wrappers', () => {
     assert.equal(isReaperWrapper({ ...p, argv: null }), false, 'unreadable argv');
   });
 
-  test('the running stage init: renamed reaper-init, in the task session group, not its leader', () => {
-    const init = { pid: 4701, pgid: 4700, sid: 4700, runId: 'r-20261202-abc', argv: ['reaper-init'] };
+  test('the running stage init: its exact argv, in the task session group, not its leader', () => {
+    const init = { pid: 4701, pgid: 4700, sid: 4700, runId: 'r-20261202-abc', argv: [...stageInitArgv('/usr/bin/perl'), ...cmd] };
     assert.equal(isReaperWrapper(init), true);
     assert.equal(wrapperKindOf(init), 'init');
     assert.equal(isReaperWrapper({ ...init, runId: null }), false, 'no run marker');
     assert.equal(isReaperWrapper({ ...init, pid: 4700 }), false, 'a session leader named reaper-init is not the init');
     assert.equal(isReaperWrapper({ ...init, pgid: 4702 }), false, 'in another group of the session');
-    assert.equal(isReaperWrapper({ ...init, argv: ['reaper-init', 'x'] }), false);
+    assert.equal(isReaperWrapper({ ...init, argv: ['reaper-init'] }), false, 'a name is no evidence');
+    assert.equal(isReaperWrapper({ ...init, argv: ['/usr/bin/perl', '-e', 'print 1', '--', ...cmd] }), false, 'another script');
+    assert.deepEqual(wrappedCommand(init.argv), cmd);
     assert.equal(wrapperKindOf({ pid: 4700, pgid: 4700, sid: 4700, runId: 'r', argv: ['/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', ...cmd] }), 'pidns');
   });
 });

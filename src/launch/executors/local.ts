@@ -30,24 +30,38 @@ interface LocalStage extends ExecutorStage {
 
 const SIGNAL_NAMES = new Map(Object.entries(osConstants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
-/** What the stage init reported on its status fd (a few bytes), or null after `ms`. */
-function readInitReport(stream: Readable, ms: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (v: string | null): void => {
-      clearTimeout(timer);
-      stream.removeAllListeners('data');
-      stream.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), ms);
-    stream.on('data', (b: Buffer) => {
-      text += b.toString('latin1');
-      if (text.length > 32) done(null);
-    });
-    stream.once('end', () => done(text));
-    stream.once('error', () => done(null));
+/**
+ * Collects what the stage init reports on its status fd (a few bytes). The function it returns, called once
+ * the leader exited, gives the report or, if the pipe has not closed within `ms`, null.
+ */
+function collectInitReport(stream: Readable): (ms: number) => Promise<string | null> {
+  let text = '';
+  let ended: boolean | null = false; // null: broken (too long, error)
+  const waiters: Array<() => void> = [];
+  const finish = (v: boolean | null): void => {
+    ended = v;
+    stream.removeAllListeners('data');
+    stream.destroy();
+    for (const w of waiters.splice(0)) w();
+  };
+  stream.on('data', (b: Buffer) => {
+    text += b.toString('latin1');
+    if (text.length > 32) finish(null);
   });
+  stream.once('end', () => finish(true));
+  stream.once('error', () => finish(null));
+  return (ms) =>
+    new Promise((resolve) => {
+      const answer = (): void => resolve(ended === true ? text : null);
+      if (ended !== false) return answer();
+      const timer = setTimeout(() => {
+        finish(null);
+      }, ms);
+      waiters.push(() => {
+        clearTimeout(timer);
+        answer();
+      });
+    });
 }
 
 /**
@@ -55,8 +69,9 @@ function readInitReport(stream: Readable, ms: number): Promise<string | null> {
  * command's wait status the init reported (PID 1 cannot die of a signal, so the leader alone
  * would say "exit 143" for a command killed by SIGTERM).
  */
-async function stageEnd(code: number | null, signal: NodeJS.Signals | null, report: Promise<string | null> | null): Promise<StageExit> {
-  const text = report ? await report : null;
+async function stageEnd(code: number | null, signal: NodeJS.Signals | null, report: ((ms: number) => Promise<string | null>) | null): Promise<StageExit> {
+  // The pipe closes when the init and unshare have exited, which the leader's exit says it has.
+  const text = report ? await report(2000) : null;
   const s = text === null ? null : parseInitStatus(text);
   if (!s) return { code, signal, error: null };
   return { code: s.code, signal: s.signal === null ? null : SIGNAL_NAMES.get(s.signal) ?? null, error: null };
@@ -166,7 +181,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       } catch (e) {
         return fail(e);
       }
-      const report = initReports && child.stdio[3] ? readInitReport(child.stdio[3] as Readable, 2000) : null;
+      const report = initReports && child.stdio[3] ? collectInitReport(child.stdio[3] as Readable) : null;
       let piped: Promise<void> = Promise.resolve();
       if (tee && child.stdout && child.stderr) piped = teeOutput(child.stdout, child.stderr, outFd, errFd, tee, paths.logs);
       else {
