@@ -8,7 +8,7 @@
  * Exit 0: every target gone/resumed or nothing to do; 1: some survive; 2: bad input.
  */
 import { createInterface } from 'node:readline/promises';
-import { executeReap, type ReapResult } from '../../actions/index.js';
+import { executeReap, openAuditLog, type ReapResult } from '../../actions/index.js';
 import { planReap, type ReapPlan, type ReapSelection } from '../../analysis/index.js';
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText, toSafeJson, type ProcKey, type RunSummary, type Snapshot } from '../../model/index.js';
@@ -200,10 +200,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
   }
 
+  // Audit log: who asked is this command line (selectors, no --yes/--json); "reap" alone means --leftovers.
+  const asked = argv.filter((a) => a !== '--yes' && a !== '-y' && a !== '--json');
+  const audit = { asked: `reap ${asked.some((a) => /^--(leftovers|run|pid|match|state|gpu)\b/.test(a)) ? '' : '--leftovers '}${asked.join(' ')}`.trim(), log: openAuditLog(process.env) };
   const results = await executeReap(plan, {
     onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
+    audit,
   } as Parameters<typeof executeReap>[1]);
-  if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, results, false), 2) + '\n');
+  const auditProblems = audit.log.problems.length > 0 ? { auditProblems: audit.log.problems } : {};
+  if (args.json) process.stdout.write(toSafeJson({ ...buildReapJson(plan, results, false), ...auditProblems }, 2) + '\n');
   else process.stdout.write(summarizeResults(results) + '\n');
   if (selection.runId !== undefined) {
     // Whoever ends a run records its end, once: when its launcher and guardian are gone, this reap did.
