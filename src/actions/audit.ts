@@ -117,12 +117,16 @@ export function clip(s: string, max = TEXT_MAX): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+function clipName(name: string | null | undefined): string | null {
+  return name ? clip(name, 64) : null;
+}
+
 function readInvoker(env: NodeJS.ProcessEnv, users: UserDb): AuditInvoker {
   const uid = process.getuid?.() ?? null;
-  const by: { -readonly [K in keyof AuditInvoker]: AuditInvoker[K] } = { uid, user: users.nameOf(uid) };
+  const by: { -readonly [K in keyof AuditInvoker]: AuditInvoker[K] } = { uid, user: clipName(users.nameOf(uid)) };
   if (by.user === null) {
     try {
-      by.user = os.userInfo().username;
+      by.user = clipName(os.userInfo().username);
     } catch {
       /* no passwd entry: the uid says it */
     }
@@ -163,7 +167,8 @@ function errWhy(e: unknown): string {
   if (code === 'ELOOP') return 'it is a symbolic link: not followed';
   if (code === 'ENOSPC') return 'no space left on the device';
   if (code === 'EISDIR') return 'it is a folder';
-  return code ? `${code}: ${(e as Error).message}` : (e as Error).message;
+  const msg = (e as Error).message;
+  return code && !msg.startsWith(code) ? `${code}: ${msg}` : msg;
 }
 
 interface Sink {
@@ -333,7 +338,7 @@ export class AuditTrail {
       ...(this.ctx.task !== undefined ? { task: clip(this.ctx.task, 120) } : {}),
       pid: t.pid,
       start: t.startTime,
-      owner: { uid: t.uid, user: t.user ?? log.nameOf(t.uid) },
+      owner: { uid: t.uid, user: clipName(t.user ?? log.nameOf(t.uid)) },
       cmd: clip(t.cmd, AUDIT_CMD_MAX),
       reasons,
       signal,

@@ -202,7 +202,12 @@ export async function run(argv: string[]): Promise<number> {
 
   // Audit log: who asked is this command line (selectors, no --yes/--json); "reap" alone means --leftovers.
   const asked = argv.filter((a) => a !== '--yes' && a !== '-y' && a !== '--json');
-  const audit = { asked: `reap ${asked.some((a) => /^--(leftovers|run|pid|match|state|gpu)\b/.test(a)) ? '' : '--leftovers '}${asked.join(' ')}`.trim(), log: openAuditLog(process.env) };
+  const selector = Object.entries(selection).map(([k, v]) => (k === 'runLeaders' ? '' : v === true ? k : `${k} ${String(v)}`)).filter(Boolean);
+  const audit = {
+    asked: `reap ${selector.length === 0 ? '--leftovers ' : ''}${asked.join(' ')}`.trim(),
+    reasons: [`selected by ${selector.length > 0 ? selector.join(', ') : 'leftovers'}`],
+    log: openAuditLog(process.env),
+  };
   const results = await executeReap(plan, {
     onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
     audit,
