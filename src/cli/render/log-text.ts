@@ -23,7 +23,8 @@ function ownerText(e: LogEntry): string {
 export function outcomeText(e: LogEntry): string {
   if (e.outcome === null) return 'no outcome recorded (reaper was stopped while acting, or could not log it)';
   const words = e.outcome === 'not-permitted' ? 'not permitted' : e.outcome === 'kill-pending' ? 'kill pending' : e.outcome === 'not-stopped' ? 'not stopped' : e.outcome;
-  return e.detail && e.outcome !== 'gone' && e.outcome !== 'resumed' ? `${words}: ${e.detail}` : words;
+  if (!e.detail || e.outcome === 'gone' || e.outcome === 'resumed') return words;
+  return e.detail.startsWith(words) ? e.detail : `${words}: ${e.detail}`;
 }
 
 function cap(s: string, max: number): string {
