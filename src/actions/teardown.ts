@@ -40,7 +40,7 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
     const isRoot = (opts.roots ?? []).some((r) => r.pid === p.pid && r.startTime === p.startTime);
     if (inRun || inGroup || isRoot) {
       selected.push(p.pid);
-      why.set(p.pid, isRoot ? 'recorded stage leader' : inRun ? `marker REAPER_RUN=${opts.runId}` : `process group ${p.pgid} of the run`);
+      why.set(p.pid, p.runId !== null && (inRun || isRoot) ? `marker REAPER_RUN=${p.runId}` : isRoot ? 'recorded stage leader' : `process group ${p.pgid} of the run`);
     }
   }
   if (selected.length === 0) return [];

@@ -113,8 +113,10 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
         entry ??= trail.intent({ pid, startTime: start.launcher.startTime, uid: run.owner, cmd: cmdOf(pid) }, opts.kill ? 'SIGKILL' : 'SIGTERM');
         if (sendSignal(pid, sig).ok) entry.sent.push(sig);
       };
-      const closeEntry = (detail: string): void => {
+      const closeEntry = async (detail: string): Promise<void> => {
         if (!entry) return;
+        // The end record is the launcher's last act: give it a moment to exit before saying what became of it.
+        for (let i = 0; i < 40 && aliveKey(start.launcher); i++) await sleep(50);
         const alive = aliveKey(start.launcher);
         trail.outcome(entry, alive ? 'survived' : 'gone', alive ? `${detail}; still running` : detail);
         audit.log.flushSyslog();
@@ -138,7 +140,7 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
       }
       const r = await done(wasStopped ? `the launcher (pid ${pid}) was stopped; resumed, it tore the run down` : `the launcher (pid ${pid}) tore the run down`);
       if (r) {
-        closeEntry(r.detail ?? 'it tore the run down');
+        await closeEntry(r.detail ?? 'it tore the run down');
         return r;
       }
       if (aliveKey(start.launcher)) {
@@ -149,11 +151,11 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
         launcherStory = `the launcher (pid ${pid}) did not finish within ${Math.round(waitMs / 1000)} s and was killed`;
         reread();
         const r2 = await done(`the launcher (pid ${pid}) finished as it was killed`);
-        closeEntry(launcherStory);
+        await closeEntry(launcherStory);
         if (r2) return r2;
       } else {
         launcherStory = `the launcher (pid ${pid}) exited without recording the end`;
-        closeEntry(launcherStory);
+        await closeEntry(launcherStory);
       }
     } else if (L.alive) {
       note(`recorded launcher: ${L.why}; not signalled`);

@@ -16,6 +16,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { AuditRecord } from '../../src/actions/audit.js';
 import { prepareOtherUserKit } from '../helpers/other-user-kit.js';
 import { asUser, cleanup, createTestUser, deleteTestUser, isGone, PYTHON, runCli, spawnFixture, startTimeOf, uniqueMarker, type User } from '../helpers/reap-trees.js';
+import { cleanupRun, killGuardianOf, markerPids, startCli } from '../helpers/launch-run.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -225,6 +226,77 @@ describe('audit log: launcher teardown', () => {
     assert.equal(shown.stdout.trim().split('\n').length, ids.size, shown.stdout);
     assert.match(shown.stdout, /\[teardown of run \S+ task \S+ \S+: timeout [^\]]*\]  pid \d+\(\w+\) sleep 101  SIGTERM  gone/);
   });
+
+  it('cgroup.kill is logged per member: an escapee without marker or group, killed with its stage cgroup', { timeout: 90_000 }, async (t) => {
+    const sb = sandbox(t);
+    const tag = uniqueMarker();
+    // The stage leader exits at once; its `env -i setsid` child is left in the stage's cgroup only.
+    const res = await runCli(['run', '--gpus', 'sim:1', '--json', '--', 'sh', '-c', `env -i setsid sh -c 'sleep 300; :' ${tag} </dev/null >/dev/null 2>&1 & sleep 0.5`], { env: { ...sb.env, REAPER_CONTAINMENT: 'no-pidns' }, timeoutMs: 60_000 }); // a PID namespace would end it with its leader
+    t.after(() => cleanup({ marker: tag }));
+    const events = res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ev: string; run?: string; layers?: Array<{ id: string; active: boolean }> });
+    const layers = events.find((e) => e.ev === 'containment')?.layers ?? [];
+    if (!layers.some((l) => l.id === 'cgroup' && l.active)) return t.skip('no cgroup v2 layer on this machine');
+    assert.equal(res.code, 0, res.stdout.slice(-800) + res.stderr);
+    const runId = events.find((e) => e.ev === 'run-start')!.run!;
+    const killed = readRecords(sb.userLog).filter((r) => r.run === runId && r.via?.startsWith('cgroup.kill '));
+    const sleeper = killed.filter((r) => r.cmd === `sh -c sleep 300; : ${tag}`);
+    assert.deepEqual(sleeper.map((r) => r.phase), ['intent', 'outcome'], JSON.stringify(killed));
+    const out = sleeper[1]!;
+    assert.equal(out.outcome, 'gone');
+    assert.deepEqual(out.sent, ['SIGKILL (cgroup.kill)']);
+    assert.match(out.via!, new RegExp(`^cgroup\\.kill /.*/${runId}/t0-`));
+    assert.match(out.asked, new RegExp(`^teardown of run ${runId} task 0 \\S+: left behind after the stage exited$`));
+    assert.ok(isGone(out.pid, out.start));
+  });
+
+  // Ctrl+C, the launcher killed (its guardian tears down) and `reaper stop`: each names itself.
+  const ASKED: Record<string, (runId: string, launcher: number) => RegExp> = {
+    SIGINT: (id) => new RegExp(`^teardown of run ${id}: interrupted by SIGINT$`),
+    SIGKILL: (id, launcher) => new RegExp(`^guardian of run ${id}: launcher ${launcher} died$`),
+    stop: (id) => new RegExp(`^stop ${id}$`),
+  };
+  for (const how of ['SIGINT', 'SIGKILL', 'stop'] as const) {
+    it(`${how === 'SIGKILL' ? 'the launcher killed: the guardian' : how === 'stop' ? 'reaper stop' : 'Ctrl+C (SIGINT)'} logs its teardown`, { timeout: 90_000 }, async (t) => {
+      const sb = sandbox(t);
+      const tag = uniqueMarker();
+      // Without pdeathsig, so that the kernel does not kill the tasks with the launcher: the guardian must.
+      const env = how === 'SIGKILL' ? { ...sb.env, REAPER_CONTAINMENT: 'no-pdeathsig' } : sb.env;
+      const run = startCli(['run', '--gpus', 'sim:1', '--json', '--', 'sh', '-c', 'sleep 100 & exec sleep 101', tag], { env });
+      let runId: string | null = null;
+      const state = sb.env.XDG_STATE_HOME!;
+      t.after(() => {
+        cleanupRun(run, runId);
+        if (runId) killGuardianOf(state, runId);
+        cleanup({ marker: tag });
+      });
+      const task = await run.waitEvent((e) => e.ev === 'task-start', 20_000, 'task-start');
+      runId = run.runId();
+      await waitFor(() => childrenOf(task.pid as number).length > 0 || markerPids(runId!).length >= 2, { what: 'the task running' });
+      if (how === 'stop') {
+        const r = await runCli(['stop', runId!], { env: sb.env, timeoutMs: 60_000 });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      } else process.kill(run.pid, how);
+      await run.exit;
+      await waitFor(() => markerPids(runId!).length === 0, { timeoutMs: 20_000, what: 'no survivors' });
+      const asked = ASKED[how]!(runId!, run.pid);
+      const records = await waitFor(() => {
+        // Every entry of that teardown finished (the guardian writes while the test looks).
+        const rs = existsSync(sb.userLog) ? readRecords(sb.userLog).filter((r) => asked.test(r.asked)) : [];
+        const outcomes = rs.filter((r) => r.phase === 'outcome');
+        return outcomes.length > 0 && rs.filter((r) => r.phase === 'intent').every((i) => outcomes.some((o) => o.id === i.id)) ? outcomes : null;
+      }, { timeoutMs: 20_000, what: `entries asked by ${asked} in ${existsSync(sb.userLog) ? readFileSync(sb.userLog, 'utf8') : 'no log'}` });
+      for (const r of records) {
+        assert.equal(r.run, runId);
+        assert.equal(r.outcome, 'gone', JSON.stringify(r));
+        assert.ok(isGone(r.pid, r.start), `pid ${r.pid} gone`);
+      }
+      if (how === 'stop') {
+        // `stop` signals the launcher, which tears its run down itself.
+        assert.deepEqual(records.map((r) => [r.pid, r.reasons, r.sent]), [[run.pid, [`launcher of run ${runId}`], ['SIGCONT', 'SIGTERM']]]);
+        assert.ok(readRecords(sb.userLog).some((r) => r.asked === `teardown of run ${runId}: interrupted by SIGTERM` && r.cmd.includes('sleep 101')));
+      } else assert.ok(records.some((r) => r.cmd.includes('sleep 101')), JSON.stringify(records));
+    });
+  }
 });
 
 /** A valid record, as reaper writes it, for the reader tests. */
