@@ -339,7 +339,7 @@ export class AuditTrail {
       pid: t.pid,
       start: t.startTime,
       owner: { uid: t.uid, user: clipName(t.user ?? log.nameOf(t.uid)) },
-      cmd: clip(t.cmd, AUDIT_CMD_MAX),
+      cmd: clip(t.cmd.trim(), AUDIT_CMD_MAX), // a rewritten process title can end in padding
       reasons,
       signal,
       ...(via !== undefined ? { via: clip(via) } : {}),
