@@ -189,6 +189,38 @@ describe('audit log: reap', () => {
   }
 });
 
+describe('audit log: a full disk', { skip: !isRoot ? 'needs root (mounts a tiny tmpfs)' : false }, () => {
+  it('the state disk is full: the confirmed kill goes on, the failure is reported once, on stderr and in the result', async (t) => {
+    const sb = sandbox(t);
+    const state = sb.env.XDG_STATE_HOME!;
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0755', 'tmpfs', state]).status !== 0) return t.skip('cannot mount a tmpfs here');
+    // Unmounted in the test itself: after-hooks run in order, and the sandbox's removal comes first.
+    try {
+      await fullDisk(t, sb);
+    } finally {
+      spawnSync('umount', [state]);
+    }
+  });
+});
+
+/** Fills the state disk (a 16 KiB tmpfs), then reaps our own tree. */
+async function fullDisk(t: TestContext, sb: Sandbox): Promise<void> {
+  mkdirSync(path.dirname(sb.userLog), { mode: 0o700 });
+  spawnSync('sh', ['-c', `cat /dev/zero > '${path.join(path.dirname(sb.userLog), 'fill')}'`]); // ENOSPC ends it
+  const tree = await spawnTree(t, uniqueMarker());
+  const res = await runCli(['reap', '--pid', String(tree.root), '--signal', 'kill', '--yes', '--json', '--gpus', 'none'], { env: sb.env });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  await waitFor(() => tree.pids.every((p, i) => isGone(p, tree.starts[i]!)), { what: 'tree gone' });
+  const warnings = res.stderr.split('\n').filter((l) => l.includes('cannot write the audit log'));
+  assert.equal(warnings.length, 1, res.stderr);
+  assert.match(warnings[0]!, /no space left on the device/);
+  const doc = JSON.parse(res.stdout) as { results: Array<{ outcome: string }>; auditProblems: string[] };
+  assert.deepEqual(doc.results.map((r) => r.outcome), ['gone', 'gone', 'gone']);
+  assert.match(doc.auditProblems[0]!, /no space left/);
+  // The system log (another disk) still has every entry.
+  onePairPerPid(readRecords(sb.systemLog), tree.pids);
+}
+
 describe('audit log: launcher teardown', () => {
   it('a stage timeout: the teardown entries name the run and the task, and every process is gone', { timeout: 90_000 }, async (t) => {
     const sb = sandbox(t);
