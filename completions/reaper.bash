@@ -91,6 +91,15 @@ _reaper_flag_value() {
     --lines) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
+  log)
+    case "$flag" in
+    --since) COMPREPLY=() ;;
+    --user) COMPREPLY=() ;;
+    --pid) _reaper_words "$(_reaper_pids)" "$1" ;;
+    --run) _reaper_words "last $(_reaper_run_ids)" "$1" ;;
+    --limit) COMPREPLY=() ;;
+    *) return 1 ;;
+    esac ;;
   doctor)
     case "$flag" in
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
@@ -124,6 +133,7 @@ _reaper_flags() {
   stop) echo "--kill --wait --json --help" ;;
   runs) echo "--limit --all --json --help" ;;
   show) echo "--lines --json --help" ;;
+  log) echo "--since --user --pid --run --limit --json --help" ;;
   doctor) echo "--json --gpus --containment --help" ;;
   completion) echo "--help" ;;
   esac
@@ -150,14 +160,14 @@ _reaper() {
 
   local cmd=top
   case "${w[1]}" in
-    top|ls|reap|run|stop|runs|show|doctor|completion) ((cword > 1)) && cmd=${w[1]} ;;
+    top|ls|reap|run|stop|runs|show|log|doctor|completion) ((cword > 1)) && cmd=${w[1]} ;;
   esac
 
   if ((cword == 1)); then
     if [[ $cur == -* ]]; then
       _reaper_words "--gpus --interval --all --readonly --batch --help --version" "$cur"
     else
-      _reaper_words "top ls reap run stop runs show doctor completion" "$cur"
+      _reaper_words "top ls reap run stop runs show log doctor completion" "$cur"
     fi
   elif [[ $cur == --*=* ]]; then
     local flag=${cur%%=*}

@@ -22,6 +22,7 @@ import { sanitizeText, type StateLetter } from '../model/index.js';
 import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
 import { readPidNamespace, readTermDisposition } from '../probe/proc-status.js';
 import { readFrozenCgroup } from '../probe/cgroup-freezer.js';
+import { actionSignal, AuditTrail, defaultAuditContext, type AuditContext, type AuditEntry, type AuditOutcome } from './audit.js';
 import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ export interface ExecuteOptions {
   rescanLimit?: number;
   /** How long to wait for SIGKILLed members to disappear (default 3000 ms). */
   confirmMs?: number;
+  /** Who asked (the command, key or teardown) and where the audit log goes; default: this user's log, "reaper (pid N)". */
+  audit?: AuditContext;
 }
 
 interface Member {
@@ -63,6 +66,10 @@ interface Member {
   eperm: boolean;
   termed: boolean;
   result: ReapResult | null;
+  /** Why it is a target, for the audit log (reason codes, or how it was found). */
+  readonly reasons: readonly string[];
+  /** Its audit entry, opened right before its first signal. */
+  audit: AuditEntry | null;
 }
 
 type SignalResult = 'sent' | 'gone' | 'changed' | 'eperm' | 'error';
@@ -81,6 +88,7 @@ class Executor {
   /** Identities the plan set aside (protected, another user's): never found while acting. */
   private readonly planSkipped: Set<string>;
   private readonly groups: Set<number>;
+  private readonly trail: AuditTrail;
 
   constructor(
     private readonly plan: ReapPlan,
@@ -89,6 +97,7 @@ class Executor {
     this.never = readSelfAndAncestors();
     this.planSkipped = new Set(plan.skipped.map((s) => `${s.pid}:${s.startTime}`));
     this.groups = new Set((plan.groups ?? []).filter((g) => g > 1));
+    this.trail = new AuditTrail(opts.audit ?? defaultAuditContext());
   }
 
   async run(): Promise<ReapResult[]> {
@@ -104,6 +113,7 @@ class Executor {
         await this.contLadder();
         break;
     }
+    this.trail.ctx.log.flushSyslog();
     return this.order.map((m) => m.result ?? this.result(m, 'survived', 'no outcome recorded'));
   }
 
@@ -123,6 +133,8 @@ class Executor {
       eperm: false,
       termed: false,
       result: null,
+      reasons: t.reasons.length > 0 ? t.reasons.map((r) => r.code) : t.note ? [t.note] : [],
+      audit: null,
     };
     this.members.set(t.pid, m);
     this.order.push(m);
@@ -176,6 +188,8 @@ class Executor {
           eperm: false,
           termed: false,
           result: null,
+          reasons: [via === parent ? `found while acting: child of ${via.pid}` : `found while acting: joined process group ${via.pid}`],
+          audit: null,
         };
         this.members.set(m.pid, m);
         this.order.push(m);
@@ -213,8 +227,13 @@ class Executor {
       return 'changed';
     }
     if (id.uid !== null) m.uid = id.uid;
+    // Recorded before it goes out; a log that cannot be written never holds the signal back.
+    const entry = this.auditEntry(m);
     const r = sendSignal(m.pid, sig);
-    if (r.ok) return 'sent';
+    if (r.ok) {
+      entry.sent.push(sig);
+      return 'sent';
+    }
     if (r.kind === 'gone') return 'gone';
     if (r.kind === 'eperm') {
       m.eperm = true;
@@ -310,7 +329,9 @@ class Executor {
         const id = readProcIdentity(m.pid);
         return id !== null && id.startTime === m.startTime && id.pgid === pgid;
       });
-      if (witness) sendGroupSignal(pgid, 'SIGSTOP');
+      if (!witness) continue;
+      const entries = g.ours.map((m) => this.auditEntry(m));
+      if (sendGroupSignal(pgid, 'SIGSTOP').ok) for (const e of entries) e.sent.push(`SIGSTOP to group ${pgid}`);
     }
   }
 
@@ -489,7 +510,22 @@ class Executor {
   private finish(m: Member, outcome: ReapOutcome, why: string | null): void {
     if (m.result !== null) return;
     m.result = this.result(m, outcome, why);
+    const logged: AuditOutcome = outcome === 'skipped' && m.eperm ? 'not-permitted' : outcome;
+    if (m.audit) this.trail.outcome(m.audit, logged, m.result.why);
+    else this.trail.unsignalled(this.auditTarget(m), actionSignal(this.plan.action), logged, m.result.why);
     this.opts.onProgress?.(m.result);
+  }
+
+  // ---- audit ------------------------------------------------------------------------------------------
+
+  private auditTarget(m: Member): { pid: number; startTime: number; uid: number | null; cmd: string; reasons: readonly string[] } {
+    return { pid: m.pid, startTime: m.startTime, uid: m.uid, cmd: m.cmd, reasons: m.reasons };
+  }
+
+  /** The member's audit entry: the intent line is written the first time (before its first signal). */
+  private auditEntry(m: Member): AuditEntry {
+    m.audit ??= this.trail.intent(this.auditTarget(m), actionSignal(this.plan.action));
+    return m.audit;
   }
 }
 

@@ -3,3 +3,7 @@ export { executeReap, type ExecuteOptions, type ReapOutcome, type ReapResult } f
 export { teardown, type TeardownOptions } from './teardown.js';
 export { sendSignal, notPermittedText, type SendOutcome } from './errno.js';
 export { scanStats } from './proc-scan.js';
+export {
+  actionSignal, AuditTrail, auditSystemPath, auditUserPath, openAuditLog, AUDIT_LINE_MAX, AUDIT_OUTCOMES,
+  type AuditContext, type AuditEntry, type AuditLog, type AuditOutcome, type AuditRecord,
+} from './audit.js';

@@ -9,6 +9,7 @@
 import { planForPids } from '../analysis/index.js';
 import type { ProcKey } from '../model/index.js';
 import { takeSnapshot } from '../probe/snapshot.js';
+import type { AuditContext } from './audit.js';
 import { executeReap, type ExecuteOptions, type ReapResult } from './execute.js';
 
 export interface TeardownOptions {
@@ -20,12 +21,16 @@ export interface TeardownOptions {
   readonly onProgress?: ExecuteOptions['onProgress'];
   /** Only processes of this uid (the user the run belongs to): a marker or a group id from a journal is no proof of ownership. */
   readonly owner?: number;
+  /** Who asked ("teardown of run X task 1 train: timeout 2 s", "guardian of run X: launcher died"). */
+  readonly audit?: AuditContext;
 }
 
 export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const snapshot = await takeSnapshot();
   const pgids = new Set(opts.pgids ?? []);
   const selected: number[] = [];
+  /** Why each was selected, for the audit log. */
+  const why = new Map<number, string>();
   const never = new Set([snapshot.selfPid, ...snapshot.selfAncestors]);
   for (const p of snapshot.processes) {
     if (p.isKernelThread || p.pid <= 1 || never.has(p.pid)) continue;
@@ -33,7 +38,10 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
     const inRun = opts.runId !== undefined && p.runId === opts.runId;
     const inGroup = pgids.has(p.pgid) && p.pgid > 1 && p.sid === p.pgid;
     const isRoot = (opts.roots ?? []).some((r) => r.pid === p.pid && r.startTime === p.startTime);
-    if (inRun || inGroup || isRoot) selected.push(p.pid);
+    if (inRun || inGroup || isRoot) {
+      selected.push(p.pid);
+      why.set(p.pid, p.runId !== null && (inRun || isRoot) ? `marker REAPER_RUN=${p.runId}` : isRoot ? 'recorded stage leader' : `process group ${p.pgid} of the run`);
+    }
   }
   if (selected.length === 0) return [];
   // allUsers without `owner`: a run's members are torn down whoever owns them (the launcher's own
@@ -41,6 +49,8 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: opts.owner === undefined || opts.owner !== snapshot.selfUid });
   const execOpts: ExecuteOptions = {};
   if (opts.onProgress) execOpts.onProgress = opts.onProgress;
+  if (opts.audit) execOpts.audit = opts.audit;
+  const targets = plan.targets.map((t) => (t.reasons.length > 0 || t.note || !why.has(t.pid) ? t : { ...t, note: why.get(t.pid)! }));
   // The run's own task groups: a process that joins one while the ladder runs is a member too.
-  return executeReap(pgids.size > 0 ? { ...plan, groups: [...pgids] } : plan, execOpts);
+  return executeReap(pgids.size > 0 ? { ...plan, targets, groups: [...pgids] } : { ...plan, targets }, execOpts);
 }

@@ -136,6 +136,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
   },
   {
+    name: 'log',
+    help: 'every signal reaper sent: who asked, why, what became of it',
+    flags: [
+      { name: '--since', value: { kind: 'free', what: 'duration or date' }, help: 'only newer entries (1h, 30m, 2d, ISO date)' },
+      { name: '--user', value: { kind: 'free', what: 'user' }, help: "a user's processes, or signals they asked for" },
+      { name: '--pid', value: { kind: 'pid' }, help: 'only process N' },
+      { name: '--run', value: { kind: 'run' }, help: 'only signals of a run' },
+      { name: '--limit', value: { kind: 'free', what: 'number of entries' }, help: 'the N newest entries (default 100)' },
+      JSON_FLAG,
+    ],
+  },
+  {
     name: 'doctor',
     help: 'what this machine allows',
     flags: [JSON_FLAG, GPUS, CONTAINMENT],

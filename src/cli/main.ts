@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   doctor: () => import('./commands/doctor.js'),
   top: () => import('./commands/top.js'),
   completion: () => import('./commands/completion.js'),
+  log: () => import('./commands/log.js'),
   // Machine-facing (started over SSH by --hosts), so out of the main help and completion; it has --help.
   agent: () => import('./commands/agent.js'),
   // Hidden: the nvidia-smi simulator and the run guardian re-enter through this binary,
@@ -39,6 +40,7 @@ Usage
   reaper stop RUN|last
   reaper runs [--limit N] [--all] [--json]            recent runs
   reaper show RUN|last [--lines N] [--json]           what each task of a run did, and why
+  reaper log [--since 1h] [--user U] [--pid N] [--run ID] [--json]  what was signalled, by whom, why
   reaper doctor
   reaper completion bash|zsh
 

@@ -6,6 +6,10 @@
  */
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmdirSync, statfsSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { AuditTrail, defaultAuditContext, type AuditContext, type AuditEntry } from '../actions/audit.js';
+import { sendSignal } from '../actions/errno.js';
+import { buildCmd, parseCmdline } from '../probe/proc-cmdline.js';
+import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
 import { RUN_ID_RE } from './paths.js';
 
 /** Mount point of the cgroup2 hierarchy, from /proc/self/mountinfo. */
@@ -185,23 +189,28 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * SIGKILLs every process in the cgroup (and its children), waits until it is empty, removes it.
  * Returns how many were in it. A folder that is not a real cgroup (see cgroupDirProblem) is
  * left alone: `refused` says why.
+ *
+ * Audit: a cgroup.kill is one write that SIGKILLs every member, and it is logged per member
+ * (so `reaper log --pid N` finds it): the members of the cgroup and its child cgroups are read
+ * right before the write, each gets an intent line naming the cgroup (`via`), and an outcome
+ * line once the cgroup is empty or the wait is over (gone, or survived while still there).
  */
-export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: boolean } = {}): Promise<{ killed: number; empty: boolean; refused?: string }> {
+export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: boolean; audit?: AuditContext } = {}): Promise<{ killed: number; empty: boolean; refused?: string }> {
   if (!existsSync(dir)) return { killed: 0, empty: true };
   const refused = cgroupDirProblem(dir);
   if (refused) return { killed: 0, empty: true, refused };
   const before = cgroupProcs(dir).length;
+  const audit = new CgroupAudit(dir, opts.audit);
+  audit.open(cgroupTreeProcs(dir));
   // no cgroup.kill (kernel < 5.14): signal the members one by one
   const wrote = writeCgroupFile(dir, 'cgroup.kill', '1');
+  if (wrote) audit.sent('SIGKILL (cgroup.kill)');
   const deadline = Date.now() + (opts.waitMs ?? 3000);
   for (;;) {
     if (!wrote) {
       for (const pid of cgroupProcs(dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
+        const e = audit.open([pid])[0];
+        if (sendSignal(pid, 'SIGKILL').ok) e?.sent.push('SIGKILL');
       }
     }
     if (!cgroupPopulated(dir)) break;
@@ -209,8 +218,69 @@ export async function killCgroup(dir: string, opts: { waitMs?: number; remove?: 
     await sleep(10);
   }
   const empty = !cgroupPopulated(dir);
+  audit.close();
   if (opts.remove !== false && empty) await removeCgroupTreeSettled(dir);
   return { killed: before, empty };
+}
+
+/** The audit entries of one killCgroup: one per member, opened before the kill. */
+class CgroupAudit {
+  private trail: AuditTrail | null = null;
+  private readonly entries = new Map<number, { e: AuditEntry; startTime: number }>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly ctx: AuditContext | undefined,
+  ) {}
+
+  /** Intent lines for members not seen yet (their identity read now); returns their entries. */
+  open(pids: readonly number[]): Array<AuditEntry | undefined> {
+    return pids.map((pid) => {
+      const known = this.entries.get(pid);
+      if (known) return known.e;
+      const id = readProcIdentity(pid);
+      if (!id || id.state === 'Z' || id.state === 'X') return undefined;
+      this.trail ??= new AuditTrail(this.ctx ?? defaultAuditContext(`cgroup.kill of ${this.dir}`));
+      const e = this.trail.intent({ pid, startTime: id.startTime, uid: id.uid, cmd: readCmdOf(pid), reasons: [`in cgroup ${this.dir}`] }, 'SIGKILL', `cgroup.kill ${this.dir}`);
+      this.entries.set(pid, { e, startTime: id.startTime });
+      return e;
+    });
+  }
+
+  sent(what: string): void {
+    for (const { e } of this.entries.values()) e.sent.push(what);
+  }
+
+  /** Outcome lines: gone unless the same process is still alive. */
+  close(): void {
+    if (!this.trail) return;
+    for (const [pid, { e, startTime }] of this.entries) {
+      const id = readProcIdentity(pid);
+      const alive = id !== null && id.startTime === startTime && id.state !== 'Z' && id.state !== 'X';
+      this.trail.outcome(e, alive ? 'survived' : 'gone', alive ? `still alive after SIGKILL (state ${id.state})` : 'killed (SIGKILL by cgroup.kill)');
+    }
+    this.trail.ctx.log.flushSyslog();
+  }
+}
+
+/** Members of a cgroup and of its child cgroups. */
+function cgroupTreeProcs(dir: string): number[] {
+  const out = cgroupProcs(dir);
+  try {
+    for (const k of readdirSync(dir, { withFileTypes: true })) if (k.isDirectory()) out.push(...cgroupTreeProcs(path.join(dir, k.name)));
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+function readCmdOf(pid: number): string {
+  const comm = readStatSync(pid)?.comm ?? '?';
+  try {
+    return buildCmd(parseCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')), comm);
+  } catch {
+    return buildCmd(null, comm);
+  }
 }
 
 /** removeCgroupTree, retried while the kernel still releases exiting members (EBUSY for a moment). */

@@ -133,9 +133,9 @@ export interface Executor {
   start(req: StageRequest): Promise<StartResult>;
   observe(watched: readonly ExecutorStage[]): Promise<Observation>;
   /** Tears one stage down (timeout, stuck): what was found and what survived. */
-  stop(stage: ExecutorStage, mode: 'term' | 'kill'): Promise<Sweep>;
+  stop(stage: ExecutorStage, mode: 'term' | 'kill', why?: string): Promise<Sweep>;
   /** Tears every running stage and anything else of the run down (signal, abort). */
-  stopAll(stages: readonly ExecutorStage[], mode: 'term' | 'kill'): Promise<void>;
+  stopAll(stages: readonly ExecutorStage[], mode: 'term' | 'kill', why?: string): Promise<void>;
   /** The stage's leader exited on its own: sweeps what of it is left (each sweep to journal). */
   afterExit(stage: ExecutorStage): Promise<Sweep[]>;
   /** The stage is over: lets go of what it held; its last output is copied. */

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { teardown } from '../actions/index.js';
+import { openAuditLog, teardown, type AuditContext } from '../actions/index.js';
 import { readSelfAndAncestors } from '../actions/proc-scan.js';
 import type { ProcKey } from '../model/proc.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
@@ -83,7 +83,7 @@ export interface RunTeardownResult {
 export async function teardownRunFromJournal(
   events: readonly JournalEvent[],
   runId: string,
-  opts: { mode: 'term' | 'kill'; graceMs: number; owner?: number },
+  opts: { mode: 'term' | 'kill'; graceMs: number; owner?: number; audit?: AuditContext },
 ): Promise<RunTeardownResult> {
   const owner = opts.owner ?? selfUid();
   const run = { runId, owner };
@@ -135,10 +135,11 @@ export async function teardownRunFromJournal(
     found += k.found;
     jobsLeft = k.survived;
   }
-  const res = await teardown({ runId, roots, pgids, mode: opts.mode, graceMs: opts.graceMs, owner });
+  const audit = opts.audit ? { audit: opts.audit } : {};
+  const res = await teardown({ runId, roots, pgids, mode: opts.mode, graceMs: opts.graceMs, owner, ...audit });
   found += res.length;
   if (cgroupDir) {
-    const k = await killCgroup(cgroupDir, { remove: false });
+    const k = await killCgroup(cgroupDir, { remove: false, ...audit });
     if (k.refused) refused.push(`cgroup: ${k.refused}`);
     found += k.killed;
     await removeCgroupTreeSettled(cgroupDir);
@@ -186,7 +187,10 @@ export async function runGuardian(opts: { runId: string; state: string }): Promi
   const launcher = start && start.ev === 'run-start' ? start.launcher : null;
   log(`lifeline closed without an end record: launcher ${launcher ? launcher.pid : '?'} is gone; tearing the run down`);
   const grace = start && start.ev === 'run-start' ? Math.min(start.graceMs, 5000) : 2000;
-  const r = await teardownRunFromJournal(events, opts.runId, { mode: 'term', graceMs: grace, owner: run.owner });
+  // The guardian runs as the run's user: its signals go to that user's audit log.
+  const audit: AuditContext = { asked: `guardian of run ${opts.runId}: launcher ${launcher ? `${launcher.pid} ` : ''}died`, run: opts.runId, log: openAuditLog(process.env) };
+  const r = await teardownRunFromJournal(events, opts.runId, { mode: 'term', graceMs: grace, owner: run.owner, audit });
+  for (const p of audit.log.problems) log(`audit: ${p}`);
   for (const why of r.refused) log(`not acted on: ${why}`);
   log(`teardown: ${r.found} processes acted on, ${r.survivors} survivors`);
   if (start) {

@@ -304,7 +304,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
 
   // ---- teardown ----
   const teardownStage = async (r: StageRun, mode: 'term' | 'kill'): Promise<void> => {
-    const k = await ex.stop(r.handle!, mode);
+    const k = await ex.stop(r.handle!, mode, r.reasonDetail ?? r.reason ?? undefined);
     emit({ ev: 'sweep', t: Date.now(), scope: `task ${r.task} ${r.stage.name}`, ...k });
   };
   const stopStage = (r: StageRun, reason: 'timeout' | 'stuck' | 'interrupted', detail: string): void => {
@@ -321,7 +321,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
   const teardownAll = (mode: 'term' | 'kill'): Promise<void> => {
     const runs = [...active];
     for (const r of runs) stopStage(r, 'interrupted', stopWhy());
-    const p = ex.stopAll(runs.map((r) => r.handle!), mode);
+    const p = ex.stopAll(runs.map((r) => r.handle!), mode, `${stopWhy()}${mode === 'kill' ? ' (kill now)' : ''}`);
     for (const r of runs) r.teardownP = p;
     return p;
   };
@@ -417,7 +417,7 @@ export async function launchRun(config: BatchConfig, opts: LaunchOptions): Promi
         stopStage(r, 'interrupted', stopWhy());
         // Started after the run-wide teardown was launched (several stages start in one tick):
         // that teardown did not see it, so it is torn down on its own.
-        if (teardownAllP && !r.teardownP) r.teardownP = ex.stopAll([h], killNowRequested ? 'kill' : 'term');
+        if (teardownAllP && !r.teardownP) r.teardownP = ex.stopAll([h], killNowRequested ? 'kill' : 'term', stopWhy());
       }
     }
     const res = await h.exited;

@@ -9,7 +9,10 @@
  * in time is killed, and the end record says so. One end record per run (run-end.ts).
  */
 import { readSelfAndAncestors } from '../actions/proc-scan.js';
+import { AuditTrail, openAuditLog, type AuditContext, type AuditEntry } from '../actions/audit.js';
 import { sendSignal } from '../actions/errno.js';
+import { buildCmd, parseCmdline } from '../probe/proc-cmdline.js';
+import { readFileSync } from 'node:fs';
 import { ReaperError } from '../model/errors.js';
 import type { ProcKey } from '../model/proc.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
@@ -50,6 +53,14 @@ async function markerSurvivors(runId: string, owner: number): Promise<number> {
   return snap.processes.filter((p) => p.runId === runId && p.uid === owner && p.state !== 'Z').length;
 }
 
+function cmdOf(pid: number): string {
+  try {
+    return buildCmd(parseCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8')), 'launcher');
+  } catch {
+    return '[launcher]';
+  }
+}
+
 function endOf(events: readonly JournalEvent[]): Extract<JournalEvent, { ev: 'run-end' }> | null {
   const e = events.find((x) => x.ev === 'run-end');
   return e && e.ev === 'run-end' ? e : null;
@@ -73,6 +84,7 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
   const never = readSelfAndAncestors();
   /** How the launcher ended up, for the end record and the result: never "gone" unless it is. */
   let launcherStory = 'the launcher was gone';
+  const audit: AuditContext = { asked: `stop ${runId}${opts.kill ? ' --kill' : ''}`, run: runId, log: openAuditLog(process.env) };
 
   const done = async (how: string): Promise<StopResult | null> => {
     const end = endOf(events);
@@ -93,8 +105,21 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
       if (wasStopped) note(`launcher ${pid} is stopped (${L.id.state}); resuming it (SIGCONT) so it can tear the run down`);
       note(`signalling launcher ${pid} (${opts.kill ? 'SIGTERM twice: kill at once' : 'SIGTERM: tear down with grace'})`);
       // Re-checked right before each signal: the identity must still be the verified launcher.
+      // Audit: one entry for the launcher, opened before its first signal, closed once it is gone or given up on.
+      const trail = new AuditTrail({ ...audit, reasons: [`launcher of run ${runId}`] });
+      let entry: AuditEntry | null = null;
       const signal = (sig: NodeJS.Signals): void => {
-        if (verifyLauncher(run, start.launcher, never).ok) sendSignal(pid, sig);
+        if (!verifyLauncher(run, start.launcher, never).ok) return;
+        entry ??= trail.intent({ pid, startTime: start.launcher.startTime, uid: run.owner, cmd: cmdOf(pid) }, opts.kill ? 'SIGKILL' : 'SIGTERM');
+        if (sendSignal(pid, sig).ok) entry.sent.push(sig);
+      };
+      const closeEntry = async (detail: string): Promise<void> => {
+        if (!entry) return;
+        // The end record is the launcher's last act: give it a moment to exit before saying what became of it.
+        for (let i = 0; i < 40 && aliveKey(start.launcher); i++) await sleep(50);
+        const alive = aliveKey(start.launcher);
+        trail.outcome(entry, alive ? 'survived' : 'gone', alive ? `${detail}; still running` : detail);
+        audit.log.flushSyslog();
       };
       signal('SIGCONT');
       signal('SIGTERM');
@@ -114,7 +139,10 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
         reread();
       }
       const r = await done(wasStopped ? `the launcher (pid ${pid}) was stopped; resumed, it tore the run down` : `the launcher (pid ${pid}) tore the run down`);
-      if (r) return r;
+      if (r) {
+        await closeEntry(r.detail ?? 'it tore the run down');
+        return r;
+      }
       if (aliveKey(start.launcher)) {
         const st = readProcIdentity(pid)?.state ?? '?';
         note(`launcher ${pid} did not finish within ${Math.round(waitMs / 1000)} s (state ${st}); killing it (SIGKILL)`);
@@ -123,9 +151,11 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
         launcherStory = `the launcher (pid ${pid}) did not finish within ${Math.round(waitMs / 1000)} s and was killed`;
         reread();
         const r2 = await done(`the launcher (pid ${pid}) finished as it was killed`);
+        await closeEntry(launcherStory);
         if (r2) return r2;
       } else {
         launcherStory = `the launcher (pid ${pid}) exited without recording the end`;
+        await closeEntry(launcherStory);
       }
     } else if (L.alive) {
       note(`recorded launcher: ${L.why}; not signalled`);
@@ -147,7 +177,7 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
   }
 
   note(`tearing run ${runId} down directly`);
-  const r = await teardownRunFromJournal(events, runId, { mode: opts.kill ? 'kill' : 'term', graceMs: opts.kill ? 0 : Math.min(start.graceMs, 5000), owner: run.owner });
+  const r = await teardownRunFromJournal(events, runId, { mode: opts.kill ? 'kill' : 'term', graceMs: opts.kill ? 0 : Math.min(start.graceMs, 5000), owner: run.owner, audit });
   for (const why of r.refused) note(`not acted on: ${why}`);
   reread();
   const detail = `stopped by reaper stop (pid ${process.pid}); ${launcherStory}`;

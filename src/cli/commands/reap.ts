@@ -11,7 +11,7 @@
  * Exit 0: every target gone/resumed or nothing to do; 1: some survive (a process or a job); 2: bad input.
  */
 import { createInterface } from 'node:readline/promises';
-import { executeReap, type ReapResult } from '../../actions/index.js';
+import { executeReap, openAuditLog, type ReapResult } from '../../actions/index.js';
 import { planReap, type ReapJob, type ReapPlan, type ReapSelection, type RunJobMember } from '../../analysis/index.js';
 import type { JobCancelResult, PlannedJob } from '../../launch/slurm-jobs.js';
 import { ReaperError } from '../../model/errors.js';
@@ -213,6 +213,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(renderPlanText(plan, process.stdout.columns ?? 120));
   }
 
+  // Audit log: who asked is this command line (selectors, no --yes/--json); "reap" alone means --leftovers.
+  const asked = argv.filter((a) => a !== '--yes' && a !== '-y' && a !== '--json');
+  const selector = Object.entries(selection).map(([k, v]) => (k === 'runLeaders' ? '' : v === true ? k : `${k} ${String(v)}`)).filter(Boolean);
+  const audit = {
+    asked: `reap ${selector.length === 0 ? '--leftovers ' : ''}${asked.join(' ')}`.trim(),
+    reasons: [`selected by ${selector.length > 0 ? selector.join(', ') : 'leftovers'}`],
+    log: openAuditLog(process.env),
+  };
   // The run's Slurm jobs first: Slurm's own containment ends their processes; what is left of
   // them (and every other target) then goes through the identity-checked ladder below.
   let jobResults: JobCancelResult[] = [];
@@ -229,8 +237,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const results = plan.targets.length === 0 ? [] : await executeReap(plan, {
     onProgress: args.json ? undefined : (r) => process.stdout.write(renderResultLine(r, process.stdout.columns ?? 120) + '\n'),
+    audit,
   } as Parameters<typeof executeReap>[1]);
-  if (args.json) process.stdout.write(toSafeJson(buildReapJson(plan, results, false, jobResults), 2) + '\n');
+  const auditProblems = audit.log.problems.length > 0 ? { auditProblems: audit.log.problems } : {};
+  if (args.json) process.stdout.write(toSafeJson({ ...buildReapJson(plan, results, false, jobResults), ...auditProblems }, 2) + '\n');
   else process.stdout.write(summarizeResults(results, jobResults) + '\n');
   const jobsLeft = jobResults.filter((r) => r.outcome === 'survived').length;
   if (selection.runId !== undefined) {

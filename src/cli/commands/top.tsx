@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { executeReap } from '../../actions/index.js';
+import { executeReap, openAuditLog } from '../../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
 import { batchPatterns, readBatchFile, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readRunHistory, readTrustedText, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun, type RunHistoryEntry } from '../../launch/index.js';
 import { isReaperError, ReaperError } from '../../model/errors.js';
@@ -420,7 +420,7 @@ export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions
         allUsers: args.allUsers,
         ...(snap ? { selfUid: snap.selfUid } : {}),
       };
-      const results = await executeReap(plan);
+      const results = await executeReap(plan, { audit: { asked: `key ${action === 'kill' ? 'K' : action === 'term' ? 'T' : 'c'} (reaper top)`, log: openAuditLog(process.env) } });
       return results.map((r) => ({ pid: r.pid, startTime: r.startTime, cmd: r.cmd, outcome: r.outcome, why: r.why }));
     },
     async launch(): Promise<{ runId: string }> {

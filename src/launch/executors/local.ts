@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { teardown } from '../../actions/index.js';
+import { openAuditLog, teardown, type AuditContext } from '../../actions/index.js';
 import type { ProcKey } from '../../model/proc.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { readProcIdentity } from '../../probe/proc-stat.js';
@@ -121,6 +121,14 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const scanner = createProcScanner({ readFds: false });
   // Method parameters are bivariant: the launcher only hands back stages this executor started.
   const local = (s: ExecutorStage): LocalStage => s as LocalStage;
+  // Every teardown signal goes to the audit log of the run's user (the launcher runs as that user).
+  const auditLog = openAuditLog(process.env);
+  const audit = (why: string, scope?: StageScope): AuditContext => ({
+    asked: `teardown of run ${runId}${scope ? ` task ${scope.task} ${scope.stage}` : ''}: ${why}`,
+    run: runId,
+    ...(scope ? { task: `${scope.task} ${scope.stage}` } : {}),
+    log: auditLog,
+  });
 
   const taskMembers = async (task: number): Promise<ProcKey[]> => {
     try {
@@ -232,16 +240,17 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
           const busy = new Set([...busyTasks].map(String));
           const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !busy.has(p.taskId)));
           if (orphans.length === 0) return null;
-          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs });
+          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs, audit: audit('escapees of finished stages') });
           return { found: res.length, survived: survivedOf(res), cgroupKilled: false };
         },
       };
     },
 
-    async stop(s, mode) {
+    async stop(s, mode, why) {
       const { scope, leader } = local(s);
       const roots = [...(leader ? [leader] : []), ...(await taskMembers(scope.task))];
-      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs });
+      scope.audit = audit(why ?? 'stopped', scope);
+      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs, audit: scope.audit });
       let found = res.length;
       let survived = survivedOf(res);
       let cgroupKilled = false;
@@ -253,14 +262,19 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       return { found, survived, cgroupKilled };
     },
 
-    stopAll(stages, mode) {
+    stopAll(stages, mode, why) {
       const all = stages.map(local);
       const roots = all.flatMap((s) => (s.leader ? [s.leader] : []));
       const pgids = all.map((s) => s.scope.pgid).filter((g) => g > 1);
-      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs }));
+      run.audit = audit(why ?? 'run torn down');
+      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs, audit: run.audit! }));
     },
 
-    afterExit: (s) => contain.afterStage(c, run, local(s).scope),
+    afterExit(s) {
+      const { scope } = local(s);
+      scope.audit = audit('left behind after the stage exited', scope);
+      return contain.afterStage(c, run, scope);
+    },
 
     async finish(s) {
       const { scope, child, piped } = local(s);
@@ -275,7 +289,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       child.stderr?.destroy();
     },
 
-    close: (mode) => contain.atRunEnd(run, mode),
+    close(mode) {
+      run.audit = audit('final sweep at the end of the run');
+      return contain.atRunEnd(run, mode);
+    },
 
     release() {
       contain.closeRun(run);

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { readStatSync } from '../../probe/proc-stat.js';
 import { cgroupProcs, findCgroup2Mount, killCgroup, makeCgroup, ownCgroupPath, removeCgroupTree, removeCgroupTreeSettled } from '../cgroup-fs.js';
+import type { AuditContext } from '../../actions/audit.js';
 import { writable } from './probe.js';
 import type { ContainmentLayer, LayerProbe, Member } from './layer.js';
 
@@ -67,6 +68,8 @@ function cgroupMembers(dir: string): Member[] {
   return out;
 }
 
+const auditOf = (s: { audit?: AuditContext }): { audit?: AuditContext } => (s.audit ? { audit: s.audit } : {});
+
 export const cgroupLayer: ContainmentLayer = {
   id: 'cgroup',
   title: 'cgroup v2 leaf per task',
@@ -88,13 +91,13 @@ export const cgroupLayer: ContainmentLayer = {
   members: (stage) => (stage.cgroup ? cgroupMembers(stage.cgroup) : null),
   async stopStage(stage) {
     if (!stage.cgroup) return null;
-    const k = await killCgroup(stage.cgroup);
+    const k = await killCgroup(stage.cgroup, auditOf(stage));
     return { found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: k.killed > 0 };
   },
   // The cgroup holds every process of the stage: empty means nothing was left behind.
   async afterStage(_c, _run, stage) {
     if (!stage.cgroup) return null;
-    const k = await killCgroup(stage.cgroup);
+    const k = await killCgroup(stage.cgroup, auditOf(stage));
     return { sweep: k.killed > 0 ? { found: k.killed, survived: k.empty ? 0 : 1, cgroupKilled: true } : null, clean: k.empty };
   },
   closeStage(stage) {
@@ -102,11 +105,11 @@ export const cgroupLayer: ContainmentLayer = {
   },
   async stopRun(run, when, mode) {
     // Killing: the run cgroup first (one write), then the ladder; either way once more after it.
-    if (run.cgroup && (when === 'after' || mode === 'kill')) await killCgroup(run.cgroup, { remove: false });
+    if (run.cgroup && (when === 'after' || mode === 'kill')) await killCgroup(run.cgroup, { remove: false, ...auditOf(run) });
   },
   async atRunEnd(run) {
     if (!run.cgroup) return null;
-    const k = await killCgroup(run.cgroup);
+    const k = await killCgroup(run.cgroup, auditOf(run));
     await removeCgroupTreeSettled(run.cgroup);
     return { sweep: null, survived: k.empty ? 0 : 1 };
   },

@@ -16,6 +16,7 @@
  *   atRunEnd     the final sweep: what of the run is still alive
  *   closeRun     after the run-end record (or when the start failed): let go of what openRun took
  */
+import type { AuditContext } from '../../actions/audit.js';
 import type { Member, Sweep } from '../executor.js';
 import type { GuardianHandle } from '../guardian.js';
 import type { RunPaths } from '../paths.js';
@@ -81,6 +82,8 @@ export interface RunScope {
   cgroup: string | null;
   /** The run's guardian (guardian layer), recorded in run-start. */
   guardian: GuardianHandle | null;
+  /** Who asks for the run-wide teardown under way (stopRun, atRunEnd), for the audit log; set by the executor. */
+  audit?: AuditContext;
 }
 
 /** One stage (one attempt of one task's stage) of the local executor, as the layers see it. */
@@ -92,6 +95,8 @@ export interface StageScope {
   pgid: number;
   /** The stage's own cgroup (cgroup layer), recorded in task-start. */
   cgroup: string | null;
+  /** Who asks for the stage's teardown under way (stopStage, afterStage), for the audit log; set by the executor. */
+  audit?: AuditContext;
 }
 
 export interface RunEndSweep {
