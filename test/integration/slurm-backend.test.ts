@@ -1,7 +1,8 @@
 /**
  * `reaper run --backend slurm` on the real Slurm lab (test/lab/, `npm run lab:start`): a batch
- * end to end, a stage timeout, SIGINT and SIGKILL of the launcher. After each: no job of the run
- * left in squeue, no process with the run's marker in /proc. Skips with the reason when the lab
+ * end to end, a stage timeout, and the chaos batch for every interruption (stage timeouts,
+ * SIGINT, SIGTERM, SIGHUP, SIGKILL of the launcher). After each: no job of the run left in
+ * squeue, no process of the run in /proc. Skips with the reason when the lab
  * is not up. Every job a test submits is scancelled by name in its after hook.
  */
 import assert from 'node:assert/strict';
@@ -157,34 +158,6 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
     assert.deepEqual(runJobs(c.runId, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
   });
 
-  for (const sig of ['SIGINT', 'SIGKILL'] as const) {
-    it(`${sig} to the launcher: ${sig === 'SIGINT' ? 'exit 130, the launcher' : 'the guardian'} scancels every job of the run`, { timeout: 120_000 }, async (t) => {
-      const c = setup(HANG('10m'));
-      t.after(() => cleanup(c, HANG_NAMES));
-      const run = start(c);
-      c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
-      const id = c.runId;
-      // Both jobs really run on this node (their processes carry the marker).
-      await waitFor(() => runJobs(id, HANG_NAMES).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { escapee: false }).length >= 2, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running' });
-      const t0 = Date.now();
-      process.kill(run.pid, sig);
-      const ex = await run.exit;
-      if (sig === 'SIGINT') {
-        assert.equal(ex.code, 130, run.stderr);
-        assert.deepEqual(activeJobs(id, HANG_NAMES), []);
-        assert.deepEqual(markerPids(id, { escapee: false }), []);
-      } else {
-        await nothingLeft(id, HANG_NAMES, 20_000);
-        await waitFor(() => readJournalFile(c.state, id).find((e) => e.ev === 'run-end'), { timeoutMs: 20_000, intervalMs: 200, what: 'the guardian records the end' });
-        const end = readJournalFile(c.state, id).find((e) => e.ev === 'run-end')!;
-        assert.equal(end.by, 'guardian');
-        assert.equal(end.survivors, 0);
-      }
-      t.diagnostic(`${sig}: nothing of the run left ${Date.now() - t0} ms after the signal`);
-      assert.deepEqual(runJobs(id, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
-    });
-  }
-
   it('a partition Slurm does not know: the stage fails with sbatch\'s reason, classified; nothing submitted', { timeout: 60_000 }, async (t) => {
     const c = setup(HANG('1m').replace('grace: 1s', 'grace: 1s\nslurm: { partition: nosuchpart }'));
     t.after(() => cleanup(c, HANG_NAMES));
@@ -233,35 +206,77 @@ stages:
     assert.deepEqual(markerPids(c.runId), []);
   });
 
-  // Escapees (setsid + double fork, env -i) and a TERM-ignoring task: Slurm's cgroup holds them all.
-  const CHAOS = `name: chaos-slurm
-gpus: 2
+  // The whole chaos batch (examples/chaos.yaml: hang, self-SIGSTOP, TERM ignored, forking,
+  // setsid + double-fork and env -i escapees, exit 3, ok → evaluate) on Slurm, for every way a
+  // run ends early. The lab node has 2 CPUs, so 2 jobs run and the rest pend: the escapees and the
+  // TERM-ignoring task go first, and the pending jobs must leave the queue too. Slurm's cgroup
+  // holds every process, the env -i escapee (no REAPER_RUN) included.
+  const CHAOS_TASKS = ['escape', 'ignore-term', 'hang', 'sigstop', 'fork', 'fail', 'ok'];
+  const CHAOS_NAMES = [...CHAOS_TASKS.map((_, i) => `${i}-sample`), ...CHAOS_TASKS.map((_, i) => `${i}-evaluate`)];
+  const chaos = (timeout: string): string => `name: chaos-slurm
 grace: 1s
+slurm: { gres: none }
+stuck: { after: 60s, action: warn }
 env: { CHAOS_TOKEN: "{run}" }
-tasks: [{ mode: escape }, { mode: ignore-term }]
+tasks: [${CHAOS_TASKS.map((m) => `{ mode: ${m} }`).join(', ')}]
 stages:
   sample:
     cmd: [sh, chaos/task.sh, "{mode}"]
-    timeout: 10m
+    timeout: ${timeout}
+  evaluate:
+    cmd: [sh, chaos/task.sh, ok]
+    after: sample
+    timeout: 60s
 `;
-  const CHAOS_NAMES = ['0-sample', '1-sample'];
-  for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    it(`chaos (escapees, TERM ignored) + ${sig}: exit ${code}, no job, no process of the run, escapees included`, { timeout: 120_000 }, async (t) => {
-      const c = setup(CHAOS);
+  const EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  for (const how of ['timeout', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as const) {
+    it(`chaos batch + ${how === 'timeout' ? 'stage timeouts' : `${how} to the launcher`}: no job in squeue, no process of the run (escapees included), the journal says what happened`, { timeout: 180_000 }, async (t) => {
+      const c = setup(chaos(how === 'timeout' ? '6s' : '10m'));
       symlinkSync(path.join(EXAMPLES, 'chaos'), path.join(c.dir, 'chaos'));
       t.after(() => cleanup(c, CHAOS_NAMES));
       const run = start(c);
       c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
       const id = c.runId;
-      // Running, and the env -i escapee (no REAPER_RUN, only CHAOS_ESCAPEE) is out there.
-      await waitFor(() => runJobs(id, CHAOS_NAMES).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { marker: false }).length > 0, { timeoutMs: 30_000, intervalMs: 200, what: 'both jobs running, escapee started' });
+      // The escapees (the env -i one has only CHAOS_ESCAPEE) and the TERM-ignorer run; the rest pend.
+      // (With 6 s timeouts the run may be over before a poll sees it: there, the task's log says it ran.)
+      if (how !== 'timeout') await waitFor(() => runJobs(id, ['0-sample', '1-sample']).filter((j) => j.state === 'RUNNING').length === 2 && markerPids(id, { marker: false }).length > 0, { timeoutMs: 60_000, intervalMs: 200, what: 'escape and ignore-term running, the env -i escapee out' }).catch((e: Error) => {
+        const q = spawnSync('squeue', ['-h', '-o', '%i %j %T %r %u'], { env: lab!.env, encoding: 'utf8', timeout: 15_000 }).stdout;
+        throw new Error(`${e.message}; this run's jobs: ${JSON.stringify(runJobs(id, CHAOS_NAMES))}; escapee pids: ${markerPids(id, { marker: false }).length}; queue: ${q}`);
+      });
       const t0 = Date.now();
-      process.kill(run.pid, sig);
+      if (how !== 'timeout') process.kill(run.pid, how);
       const ex = await run.exit;
-      assert.equal(ex.code, code, run.stderr);
-      assert.deepEqual(activeJobs(id, CHAOS_NAMES), []);
-      assert.deepEqual(markerPids(id), [], describePids(markerPids(id)));
-      t.diagnostic(`${sig}: launcher done ${Date.now() - t0} ms after the signal (KillWait ${lab!.killWaitS} s for the TERM-ignoring task)`);
+      if (how === 'timeout') assert.equal(ex.code, 1, run.stderr.slice(-500));
+      else if (how === 'SIGKILL') assert.equal(ex.signal, 'SIGKILL');
+      else assert.equal(ex.code, EXIT[how], run.stderr.slice(-500));
+      await nothingLeft(id, CHAOS_NAMES, how === 'SIGKILL' ? 40_000 : 15_000);
+      assert.deepEqual(markerPids(id), [], `escapees: ${describePids(markerPids(id))}`);
+      let journal = readJournalFile(c.state, id);
+      await waitFor(() => (journal = readJournalFile(c.state, id)).some((e) => e.ev === 'run-end'), { timeoutMs: 30_000, intervalMs: 200, what: 'the end record' });
+      const end = journal.find((e) => e.ev === 'run-end')!;
+      assert.equal(end.survivors, 0, JSON.stringify(end));
+      const ends = journal.filter((e) => e.ev === 'task-end');
+      if (how === 'timeout') {
+        assert.equal(end.state, 'failed');
+        const sample = (task: number): JsonEvent | undefined => ends.find((e) => e.task === task && e.stage === 'sample');
+        for (const task of [0, 1, 2, 3, 4]) assert.equal(sample(task)?.reason, 'timeout', `task ${task} (${CHAOS_TASKS[task]}): ${JSON.stringify(sample(task))}`);
+        assert.equal(sample(5)?.code, 3, 'fail exits 3');
+        assert.equal(sample(6)?.status, 'succeeded');
+        assert.ok(ends.some((e) => e.task === 6 && e.stage === 'evaluate' && e.status === 'succeeded'), 'ok went on to evaluate');
+        assert.ok(journal.some((e) => e.ev === 'task-skip' && e.task === 5), 'evaluate of the failed task skipped');
+        const escapeLog = String(journal.find((e) => e.ev === 'task-start' && e.task === 0)!.stdout);
+        assert.match(readFileSync(escapeLog, 'utf8'), /chaos escape: pid/, 'the escape task ran');
+      } else if (how === 'SIGKILL') {
+        assert.equal(end.by, 'guardian');
+        assert.equal(end.state, 'crashed');
+      } else {
+        assert.equal(end.by, 'launcher');
+        assert.equal(end.state, 'interrupted', JSON.stringify(end));
+        assert.ok(journal.some((e) => e.ev === 'signal' && e.signal === how), 'the signal is recorded');
+        // The stages that had a job (running or pending) end cancelled.
+        assert.ok(ends.filter((e) => e.status === 'cancelled').length >= 2, JSON.stringify(ends));
+      }
+      t.diagnostic(`${how}: nothing of the run left ${Date.now() - t0} ms after ${how === 'timeout' ? 'the first timeout could fire' : 'the signal'} (KillWait ${lab!.killWaitS} s for the TERM-ignoring task)`);
     });
   }
 
