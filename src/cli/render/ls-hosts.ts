@@ -99,7 +99,7 @@ export function renderLsHostsText(doc: MergedLsDocument, opts: LsHostsTextOption
 export function hostFailureLine(h: MergedLsDocument['hosts'][number]): string {
   const e = h.error ?? { kind: 'garbage', message: 'no answer' };
   // "refused: connection refused: …" says it twice: the kind only when the message does not.
-  const what = e.message.startsWith(e.kind.replace('-', ' ')) || e.message.includes(`${e.kind} `) ? e.message : `${e.kind}: ${e.message}`;
+  const what = e.message.includes(e.kind.replace('-', ' ')) ? e.message : `${e.kind}: ${e.message}`;
   return sanitizeText(`${h.name}: ${what} after ${h.latencyMs} ms`);
 }
 
