@@ -14,7 +14,7 @@ import { checkPlanText } from '../../src/cli/hosts/reap-validate.js';
 import { hostReapExitCode, renderHostPlanText, renderHostResultLine } from '../../src/cli/render/reap-hosts.js';
 import { installScript, parseElfPlatform, parseUname, samePlatform } from '../../src/cli/hosts/install-host.js';
 import { sanitizeJsonValue, sanitizeLines } from '../../src/cli/hosts/stop-host.js';
-import { EXIT_HOST_FAILED, hostError } from '../../src/cli/hosts/fanout.js';
+import { EXIT_HOST_FAILED, forEachHost, hostError, MAX_PARALLEL_HOSTS } from '../../src/cli/hosts/fanout.js';
 import { LS_SCHEMA } from '../../src/cli/hosts/version.js';
 import { fakeGpuState, fakeProc, fakeSnapshot } from '../helpers/proc-fake.js';
 
@@ -240,5 +240,27 @@ describe('stop --host output', () => {
   it('lines and JSON from the host are sanitised and bounded', () => {
     assert.equal(sanitizeLines(`run x stopped${ESC}[2J\nok\n`), 'run x stopped\\x1b[2J\nok\n');
     assert.deepEqual(sanitizeJsonValue({ detail: `a${ESC}b`, n: 1, deep: [[[[[[[[[[1]]]]]]]]]] }), { detail: 'a\\x1bb', n: 1, deep: [[[[[[[null]]]]]]] });
+  });
+});
+
+describe('fan-out', () => {
+  it('asks at most MAX_PARALLEL_HOSTS at once, keeps the hosts\' order, and a task that throws is only its host\'s', async () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => ({ name: `h${i}`, local: false, command: null }));
+    let running = 0;
+    let most = 0;
+    const out = await forEachHost(
+      hosts,
+      async (h) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((r) => setTimeout(r, 40 - Number(h.name.slice(1))));
+        running--;
+        if (h.name === 'h7') throw new Error('boom');
+        return h.name;
+      },
+      (h, e) => `${h.name}: ${(e as Error).message}`,
+    );
+    assert.equal(most, MAX_PARALLEL_HOSTS);
+    assert.deepEqual(out, hosts.map((h) => (h.name === 'h7' ? 'h7: boom' : h.name)));
   });
 });

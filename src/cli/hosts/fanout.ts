@@ -99,9 +99,25 @@ export async function callReaper(
   return { outcome, error: e ? hostError(e.kind, e.message) : null };
 }
 
-/** Each host's task at once; results in the hosts' order. A task that throws is its host's `failed`. */
+/** Hosts asked at once, at most: 256 hosts are 256 ssh processes otherwise. */
+export const MAX_PARALLEL_HOSTS = 32;
+
+/**
+ * Each host's task, up to MAX_PARALLEL_HOSTS at once; results in the hosts' order. A task that
+ * throws is its host's `failed`. Each task measures and limits its own time.
+ */
 export async function forEachHost<T>(hosts: readonly HostSpec[], task: (h: HostSpec) => Promise<T>, onThrow: (h: HostSpec, e: unknown) => T): Promise<T[]> {
-  return Promise.all(hosts.map((h) => task(h).catch((e: unknown) => onThrow(h, e))));
+  const out = new Array<T>(hosts.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < hosts.length) {
+      const i = next++;
+      const h = hosts[i]!;
+      out[i] = await task(h).catch((e: unknown) => onThrow(h, e));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_HOSTS, hosts.length) }, worker));
+  return out;
 }
 
 /** "refused: nothing listens there (…) after 12 ms" */
