@@ -88,6 +88,10 @@ export type PlanCheck = { readonly ok: true; readonly plan: HostPlan } | { reado
 export function checkPlanText(text: string, action: HostPlan['action']): PlanCheck {
   const parsed = parseJsonText(text, MAX_PLAN_BYTES);
   if (!parsed.ok) return { ok: false, error: hostError('garbage', `reap --dry-run --json answered ${parsed.why}`) };
+  const targets = (parsed.value as { plan?: { targets?: unknown } } | null)?.plan?.targets;
+  if (Array.isArray(targets) && targets.length > MAX_TARGETS) {
+    return { ok: false, error: hostError('too-large', `the plan there has ${targets.length} targets, more than the ${MAX_TARGETS} one act carries: narrow the selectors`) };
+  }
   try {
     const plan = planOf(parsed.value);
     // The host must plan what was asked: a plan for another action is never carried out.
