@@ -190,7 +190,7 @@ describe("a host's reap plan", () => {
       [{ ...planDoc(), dryRun: false }, /dryRun: not true/],
       [planDoc({ targets: [{ ...planDoc().plan.targets[0], startTime: -1 }] }), /targets\[0\]\.startTime/],
       [planDoc({ targets: [planDoc().plan.targets[0], planDoc().plan.targets[0]] }), /pid 71 listed twice/],
-      [planDoc({ targets: new Array(2049).fill(planDoc().plan.targets[0]) }), /more than 2048/],
+      [planDoc({ targets: new Array(2049).fill(planDoc().plan.targets[0]) }), /2049 targets, more than the 2048 one act carries: narrow the selectors/],
     ];
     for (const [doc, want] of bad) {
       const c = checkPlanText(JSON.stringify(doc), doc === bad[0]![0] ? 'kill' : 'term');
