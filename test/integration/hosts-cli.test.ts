@@ -133,6 +133,17 @@ describe('ls --hosts on the lab', { skip }, () => {
     ssh('host2', `kill -9 ${pid}`);
   });
 
+  it('a remote argv with escape sequences reaches the terminal as text', () => {
+    const s = ssh('host2', `setsid bash -c "exec -a ${tag}$'\\e]0;owned\\a\\e[2J' sleep 600" </dev/null >/dev/null 2>&1 & echo $!`);
+    const pid = Number(s.stdout.trim());
+    assert.ok(pid > 1, s.stdout + s.stderr);
+    const r = cli(['ls', '--hosts', 'host2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), 'no raw control character');
+    assert.match(r.stdout, new RegExp(`^host2 +${pid} .* ${tag}\\\\x1b\\]0;owned\\\\x07\\\\x1b\\[2J 600$`, 'm'));
+    ssh('host2', `kill -9 ${pid}`);
+  });
+
   it('a dead host is one line and costs nothing else; a hung host ends at its deadline, its ProxyCommand killed', async () => {
     const port = await deadPort();
     const dead = `ssh://127.0.0.1:${port}`;
