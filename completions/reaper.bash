@@ -54,6 +54,8 @@ _reaper_flag_value() {
     --pid) _reaper_words "$(_reaper_pids)" "$1" ;;
     --gpu) COMPREPLY=() ;;
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
+    --hosts) COMPREPLY=() ;;
+    --host-timeout) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
   reap)
@@ -66,6 +68,8 @@ _reaper_flag_value() {
     --signal) _reaper_words "term kill cont" "$1" ;;
     --grace) COMPREPLY=() ;;
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
+    --host) COMPREPLY=() ;;
+    --host-timeout) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
   run)
@@ -79,6 +83,7 @@ _reaper_flag_value() {
   stop)
     case "$flag" in
     --wait) COMPREPLY=() ;;
+    --host) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
   runs)
@@ -106,6 +111,13 @@ _reaper_flag_value() {
     --containment) _reaper_words "auto pgroup-only no-cgroup no-pidns no-pdeathsig no-guardian" "$1" ;;
     *) return 1 ;;
     esac ;;
+  install)
+    case "$flag" in
+    --host) COMPREPLY=() ;;
+    --file) COMPREPLY=() ;;
+    --host-timeout) COMPREPLY=() ;;
+    *) return 1 ;;
+    esac ;;
   *) return 1 ;;
   esac
   return 0
@@ -127,15 +139,16 @@ _reaper_arg() {
 _reaper_flags() {
   case "$1" in
   top) echo "--gpus --interval --all --readonly --batch --help" ;;
-  ls) echo "--all --leftovers --match --pid --gpu --json --gpus --help" ;;
-  reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --help" ;;
+  ls) echo "--all --leftovers --match --pid --gpu --json --gpus --hosts --host-timeout --help" ;;
+  reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --host --host-timeout --help" ;;
   run) echo "--gpus --detach --json --timeout --backend --containment --help" ;;
-  stop) echo "--kill --wait --json --help" ;;
+  stop) echo "--kill --wait --json --host --help" ;;
   runs) echo "--limit --all --json --help" ;;
   show) echo "--lines --json --help" ;;
   log) echo "--since --user --pid --run --limit --json --help" ;;
   doctor) echo "--json --gpus --containment --help" ;;
   completion) echo "--help" ;;
+  install) echo "--host --file --host-timeout --help" ;;
   esac
 }
 
@@ -160,14 +173,14 @@ _reaper() {
 
   local cmd=top
   case "${w[1]}" in
-    top|ls|reap|run|stop|runs|show|log|doctor|completion) ((cword > 1)) && cmd=${w[1]} ;;
+    top|ls|reap|run|stop|runs|show|log|doctor|completion|install) ((cword > 1)) && cmd=${w[1]} ;;
   esac
 
   if ((cword == 1)); then
     if [[ $cur == -* ]]; then
       _reaper_words "--gpus --interval --all --readonly --batch --help --version" "$cur"
     else
-      _reaper_words "top ls reap run stop runs show log doctor completion" "$cur"
+      _reaper_words "top ls reap run stop runs show log doctor completion install" "$cur"
     fi
   elif [[ $cur == --*=* ]]; then
     local flag=${cur%%=*}

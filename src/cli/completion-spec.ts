@@ -44,6 +44,9 @@ const CONTAINMENT: FlagEntry = {
   help: 'containment layers to use',
 };
 const BATCH_FILE: ValueKind = { kind: 'file', extensions: ['yaml', 'yml'] };
+const HOSTS: FlagEntry = { name: '--hosts', value: { kind: 'free', what: 'hosts (h1,h2 or @FILE)' }, help: 'several hosts over ssh (local: this machine)' };
+const HOST: FlagEntry = { name: '--host', value: { kind: 'free', what: 'ssh destination' }, help: 'act on this host over ssh' };
+const HOST_TIMEOUT: FlagEntry = { name: '--host-timeout', value: { kind: 'free', what: 'seconds' }, help: 'seconds a host has to answer' };
 
 export const GLOBAL_FLAGS: readonly FlagEntry[] = [
   { name: '--help', value: NONE, help: 'show help' },
@@ -73,6 +76,8 @@ export const COMMANDS: readonly CommandEntry[] = [
       { name: '--gpu', value: { kind: 'free', what: 'GPU index' }, help: 'holders of GPU index N' },
       JSON_FLAG,
       GPUS,
+      HOSTS,
+      HOST_TIMEOUT,
     ],
   },
   {
@@ -92,6 +97,8 @@ export const COMMANDS: readonly CommandEntry[] = [
       { name: '--yes', value: NONE, help: 'do not ask' },
       JSON_FLAG,
       GPUS,
+      HOST,
+      HOST_TIMEOUT,
     ],
   },
   {
@@ -115,6 +122,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { name: '--kill', value: NONE, help: 'no grace period' },
       { name: '--wait', value: { kind: 'free', what: 'seconds' }, help: 'how long to wait for the launcher' },
       JSON_FLAG,
+      HOST,
     ],
   },
   {
@@ -157,6 +165,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     help: 'print the shell completion script',
     arg: { what: 'shell', value: { kind: 'choice', values: ['bash', 'zsh'] } },
     flags: [],
+  },
+  {
+    name: 'install',
+    help: 'copy the single-file executable to a host',
+    flags: [HOST, { name: '--file', value: { kind: 'free', what: 'path of the executable' }, help: 'the executable to copy' }, HOST_TIMEOUT],
   },
 ];
 

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   top: () => import('./commands/top.js'),
   completion: () => import('./commands/completion.js'),
   log: () => import('./commands/log.js'),
+  install: () => import('./commands/install.js'),
   // Machine-facing (started over SSH by --hosts), so out of the main help and completion; it has --help.
   agent: () => import('./commands/agent.js'),
   // Hidden: the nvidia-smi simulator and the run guardian re-enter through this binary,
@@ -34,15 +35,16 @@ const HELP = `reaper: see, explain and reap leftover GPU batch processes
 
 Usage
   reaper [top] [--gpus sim:N] [--all] [--readonly]   live TUI
-  reaper ls [--json] [--all] [--leftovers] [--pid N] [--gpu N]
-  reaper reap [selectors] [--signal term|kill|cont] [--dry-run] [--yes] [--json]
+  reaper ls [--json] [--all] [--leftovers] [--pid N] [--gpu N] [--hosts H1,H2|@FILE]
+  reaper reap [selectors] [--signal term|kill|cont] [--dry-run] [--yes] [--json] [--host H]
   reaper run BATCH.yaml [--gpus sim:N] [--detach] [--json]
-  reaper stop RUN|last
+  reaper stop RUN|last [--host H]
   reaper runs [--limit N] [--all] [--json]            recent runs
   reaper show RUN|last [--lines N] [--json]           what each task of a run did, and why
   reaper log [--since 1h] [--user U] [--pid N] [--run ID] [--json]  what was signalled, by whom, why
   reaper doctor
   reaper completion bash|zsh
+  reaper install --host H                             copy the single-file executable to H
 
 Run "reaper <command> --help" for a command's flags.`;
 

@@ -42,8 +42,8 @@ export interface SshCallOptions extends SshOptions {
   readonly deadlineMs: number;
   /** stdout beyond this many bytes: the call is killed and the outcome says truncated. Default 32 MiB. */
   readonly maxStdoutBytes?: number;
-  /** Written to the remote command's stdin, which is then closed (default: empty stdin). */
-  readonly input?: string;
+  /** Written to the remote command's stdin, which is then closed (default: empty stdin). Bytes for a file copy. */
+  readonly input?: string | Uint8Array;
 }
 
 export interface SshOutcome {

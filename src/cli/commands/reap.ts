@@ -42,8 +42,14 @@ Action
   --yes              do not ask (required without a terminal)
   --json             print { plan, results } as JSON
   --gpus SEL         auto (nvidia-smi when present), none, or sim:N
+Another host
+  --host H           plan on ssh destination H (its reaper, its selectors), show the plan here as
+                     host:pid(user) command, confirm, then act there on exactly the planned
+                     processes (pid + start time), re-checked by H's reaper under every rule;
+                     one that changed meanwhile is refused, never replaced. "local": this machine
+  --host-timeout S   seconds H has to answer the plan, connection included (default 30)
 Exit status: 0 every target gone or resumed (or nothing to do), 1 some survive, 2 bad input
-(also a --pid, --run or --gpu that does not exist here).`;
+(also a --pid, --run or --gpu that does not exist here, or on H), 3 the host could not be asked.`;
 
 const SPEC: FlagSpec = {
   leftovers: { type: 'boolean' },
@@ -59,6 +65,8 @@ const SPEC: FlagSpec = {
   yes: { type: 'boolean', shortFlag: 'y' },
   json: { type: 'boolean' },
   gpus: { type: 'string' },
+  host: { type: 'string' },
+  hostTimeout: { type: 'string' },
 };
 
 export interface ReapArgs {
@@ -71,6 +79,11 @@ export interface ReapArgs {
   readonly yes: boolean;
   readonly json: boolean;
   readonly gpus: GpuSelection;
+  /** `--host`: where to plan and act; null: here. */
+  readonly host: string | null;
+  readonly hostTimeoutMs: number;
+  /** The same selectors and action for the host's `reaper reap --dry-run --json`. */
+  readonly planArgs: readonly string[];
 }
 
 /** Normalise argv once; every problem is a USAGE error (exit 2). */
@@ -78,7 +91,7 @@ export function parseReapArgs(argv: string[]): ReapArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   if (input.length > 0) throw new ReaperError('USAGE', `reap takes no arguments, got "${input[0]}" (use --pid N, --match REGEX …)`);
-  for (const name of ['run', 'pid', 'match', 'state', 'gpu', 'signal', 'grace', 'gpus'] as const) {
+  for (const name of ['run', 'pid', 'match', 'state', 'gpu', 'signal', 'grace', 'gpus', 'host', 'hostTimeout'] as const) {
     if (flags[name] === '') throw new ReaperError('USAGE', `--${name} needs a value`);
   }
   const pid = parseIntFlag('pid', flags.pid, { min: 1 });
@@ -100,7 +113,22 @@ export function parseReapArgs(argv: string[]): ReapArgs | 'help' {
   if (gpu !== undefined) selection.gpu = gpu;
   if (state !== undefined) selection.state = state;
   if (match !== undefined) selection.match = match;
+  const host = flags.host === undefined ? null : String(flags.host);
+  const hostTimeout = parseSecondsFlag('hostTimeout', flags.hostTimeout, { min: 1, max: 600 });
+  if (hostTimeout !== undefined && host === null) throw new ReaperError('USAGE', '--host-timeout needs --host');
+  const planArgs = ['reap', '--dry-run', '--json', '--signal', action, '--grace', String(grace)];
+  if (flags.leftovers === true) planArgs.push('--leftovers');
+  if (flags.run !== undefined) planArgs.push('--run', String(flags.run));
+  if (pid !== undefined) planArgs.push('--pid', String(pid));
+  if (flags.match !== undefined) planArgs.push('--match', String(flags.match));
+  if (state !== undefined) planArgs.push('--state', state);
+  if (gpu !== undefined) planArgs.push('--gpu', String(gpu));
+  if (flags.allUsers === true) planArgs.push('--all-users');
+  if (flags.gpus !== undefined) planArgs.push('--gpus', String(flags.gpus));
   return {
+    host,
+    hostTimeoutMs: Math.round((hostTimeout ?? 30) * 1000),
+    planArgs,
     selection,
     run: flags.run === undefined ? null : String(flags.run),
     allUsers: flags.allUsers === true,
@@ -155,6 +183,19 @@ export async function run(argv: string[]): Promise<number> {
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   if (!args.dryRun && !args.yes && !interactive) {
     throw new ReaperError('USAGE', 'refusing to act without a terminal to confirm on: add --yes (or --dry-run to see the plan)');
+  }
+  if (args.host !== null) {
+    const { resolveOneHost, openHostTransport } = await import('../hosts/fanout.js');
+    const host = resolveOneHost(args.host, process.env);
+    if (!host.local) {
+      const { runReapHost } = await import('../hosts/reap-host.js');
+      return runReapHost(host, { ...args, deadlineMs: args.hostTimeoutMs }, openHostTransport(process.env), {
+        out: process.stdout,
+        err: process.stderr,
+        width: process.stdout.columns ?? 120,
+        ask,
+      });
+    }
   }
 
   const view = await takeMachineView(args.gpus);
