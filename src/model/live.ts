@@ -74,3 +74,10 @@ export interface ActionOutcome {
   /** The host that acted (several-host screen); absent for this machine alone. */
   readonly host?: string;
 }
+
+/** One host of a several-host screen: its name as the user gave it, and its latest data. */
+export interface HostPane {
+  readonly name: string;
+  readonly local: boolean;
+  readonly data: LiveData;
+}

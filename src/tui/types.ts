@@ -5,12 +5,18 @@
  */
 import type { ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
-import type { LiveData, ActionOutcome, SignalAction } from '../model/live.js';
+import type { LiveData, ActionOutcome, HostPane, SignalAction } from '../model/live.js';
 
-export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome } from '../model/live.js';
+export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome, HostPane } from '../model/live.js';
 
-/** One immutable value per refresh (model/live.ts's LiveData). */
-export type TuiData = LiveData;
+/**
+ * One immutable value per refresh (model/live.ts's LiveData). With `hosts` (reaper --hosts) the
+ * screen shows those hosts, grouped by host; the top-level fields are then this machine's, or
+ * empty when it is not one of them.
+ */
+export interface TuiData extends LiveData {
+  readonly hosts?: readonly HostPane[];
+}
 
 export interface DataSource {
   subscribe(listener: () => void): () => void;
@@ -29,7 +35,10 @@ export interface DataSource {
  * A process captured when an action was chosen: its identity plus what the dialog showed
  * (the reap planner's target: zombies are replaced by their parent, `tree: false`).
  */
-export type ActionTarget = ReapTarget;
+export type ActionTarget = ReapTarget & {
+  /** The host that acts on it (several-host screen); absent: this machine. */
+  readonly host?: string;
+};
 
 export interface TuiActions {
   /** Second defence: when true every method refuses (the UI also blocks the keys). */

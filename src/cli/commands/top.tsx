@@ -7,13 +7,18 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_BATCH_PATTERNS, patternForScript } from '../../analysis/index.js';
-import { batchPatterns, readBatchFile, launchDetached, parseBatchConfig, stateDir, stopRun } from '../../launch/index.js';
+import { batchPatterns, readBatchFile, launchDetached, newRunId, parseBatchConfig, stateDir, stopRun } from '../../launch/index.js';
 import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
 import { colorsFromEnv, createTheme } from '../../tui/theme.js';
-import { ReadonlyRefusal, type ActionOutcome, type SignalAction, type TuiActions } from '../../tui/types.js';
+import { ReadonlyRefusal, type ActionOutcome, type ActionTarget, type SignalAction, type TuiActions } from '../../tui/types.js';
+import { readHosts, type HostSpec } from '../../remote/hosts.js';
+import { openControlDir } from '../../remote/ssh.js';
+import type { HostSource } from '../../view/host-source.js';
+import { HostsView } from '../../view/hosts-view.js';
 import { LocalSource } from '../../view/local-source.js';
+import { RemoteSource } from '../../view/remote-source.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 
 export { LiveSource, LocalSource, type LiveSourceOptions } from '../../view/local-source.js';
@@ -21,6 +26,7 @@ export { createHistoryReader, createRunsReader, PANE_TAIL_LINES } from '../../la
 
 const HELP = `Usage
   reaper [top] [--gpus auto|none|sim:N] [--interval SECONDS] [--all] [--readonly] [--batch FILE]
+               [--hosts H1,H2,…|@FILE]
 
 The live screen: GPUs, jobs launched by reaper, and process trees with leftovers highlighted.
   --gpus SEL       auto (nvidia-smi when present), none, or sim:N (simulated GPUs)
@@ -28,6 +34,9 @@ The live screen: GPUs, jobs launched by reaper, and process trees with leftovers
   --all            every user's processes (acting on them still needs the right to)
   --readonly       look only: kill, terminate, resume, launch and stop are disabled
   --batch FILE     the batch L launches (default ./reaper.yaml when present)
+  --hosts LIST     several hosts on one screen, over SSH (a reaper agent runs on each; "local"
+                   is this machine); @FILE reads one host per line; default: the hosts file
+                   ~/.config/reaper/hosts when it exists
 Keys: ? in the screen. NO_COLOR=1 turns colours off.`;
 
 const SPEC: FlagSpec = {
@@ -36,6 +45,7 @@ const SPEC: FlagSpec = {
   all: { type: 'boolean' },
   readonly: { type: 'boolean' },
   batch: { type: 'string' },
+  hosts: { type: 'string' },
 };
 
 export interface TopArgs {
@@ -46,6 +56,8 @@ export interface TopArgs {
   readonly batchFile: string | null;
   /** Why a ./reaper.yaml found in the folder is not used (shown once on the screen), else absent. */
   readonly batchNotice?: string;
+  /** --hosts (or the default hosts file): several hosts on one screen; absent: this machine alone. */
+  readonly hosts?: readonly HostSpec[];
 }
 
 /**
@@ -64,13 +76,15 @@ export function readBatchText(file: string, shown: string = file, found = false)
 }
 
 /** Normalise argv once; every problem is one USAGE error (exit 2). */
-export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
+export function parseTopArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): TopArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   const rest = input[0] === 'top' ? input.slice(1) : input;
   if (rest.length > 0) throw new ReaperError('USAGE', `top takes no arguments, got "${rest[0]}"`);
   const sec = parseSecondsFlag('interval', flags.interval);
   if (sec !== undefined && (sec < 0.2 || sec > 60)) throw new ReaperError('USAGE', `--interval must be between 0.2 and 60 seconds, got ${sec}`);
+  if (flags.hosts !== undefined && typeof flags.hosts !== 'string') throw new ReaperError('USAGE', '--hosts needs a list of hosts or @FILE');
+  const hosts = readHosts(flags.hosts as string | undefined, env);
   let batchFile: string | null = null;
   let batchNotice: string | undefined;
   if (flags.batch !== undefined) {
@@ -96,6 +110,7 @@ export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
     readonly: flags.readonly === true,
     batchFile,
     ...(batchNotice !== undefined ? { batchNotice } : {}),
+    ...(hosts ? { hosts } : {}),
   };
 }
 
@@ -118,7 +133,13 @@ function patternsOf(batchFile: string | null): readonly RegExp[] {
   }
 }
 
-export function createLiveActions(args: TopArgs, source: LocalSource): TuiActions {
+/** What the actions need of the screen's source: this machine's, or several hosts' (each acts on its own targets). */
+export interface ActingSource {
+  signal(action: SignalAction, targets: readonly ActionTarget[], opts: { readonly allUsers: boolean }): Promise<ActionOutcome[]>;
+  refresh(): void;
+}
+
+export function createLiveActions(args: TopArgs, source: ActingSource, opts: { readonly localLaunch?: boolean } = {}): TuiActions {
   const guard = (): void => {
     if (args.readonly) throw new ReadonlyRefusal();
   };
@@ -131,11 +152,13 @@ export function createLiveActions(args: TopArgs, source: LocalSource): TuiAction
     },
     async launch(): Promise<{ runId: string }> {
       guard();
+      if (opts.localLaunch === false) throw new ReaperError('USAGE', 'launching on another host is not supported yet');
       if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
       readBatchText(args.batchFile); // still a batch file (it may have been replaced since the start)
-      const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus) });
+      // In-process, through the entry point `reaper run --detach` uses, with an id minted here.
+      const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus), runId: newRunId() });
       source.refresh();
-      return r;
+      return { runId: r.runId };
     },
     async stop(runId: string): Promise<string> {
       guard();
@@ -158,8 +181,25 @@ export async function run(argv: string[]): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new ReaperError('USAGE', 'the live screen needs a terminal; for a one-shot listing use "reaper ls"');
   }
-  const source = new LocalSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns: patternsOf(args.batchFile) });
-  const actions = createLiveActions(args, source);
+  const patterns = patternsOf(args.batchFile);
+  let source: LocalSource | HostsView;
+  let actions: TuiActions;
+  if (args.hosts) {
+    const control = openControlDir(process.env);
+    const ssh = { controlDir: control.dir, env: process.env };
+    const sources: HostSource[] = args.hosts.map((h) =>
+      h.local
+        ? new LocalSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns, name: h.name })
+        : new RemoteSource(h, { intervalMs: args.intervalMs, allUsers: args.allUsers, gpus: gpusFlagText(args.gpus), ssh }),
+    );
+    const view = new HostsView(sources, args.intervalMs);
+    source = view;
+    actions = createLiveActions(args, view, { localLaunch: view.localSource !== undefined });
+  } else {
+    const local = new LocalSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns });
+    source = local;
+    actions = createLiveActions(args, local);
+  }
   // React and Ink pick their development or production build when first loaded: load them only
   // now, in production mode (the development build spends most of a frame on profiling hooks).
   if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
