@@ -3,7 +3,8 @@
  * host an sshd that is PID 1 of its own PID namespace): `reaper --hosts @FILE` over host1..3 and a
  * dead fourth host shows every host's group; a process started on host2 (a unique argv tag)
  * appears under host2 only; K on it, confirmed, kills it on host2 while the same-tag process on
- * host1 survives (checked in this machine's /proc through NSpid); the dead host is one line.
+ * host1 survives (checked in this machine's /proc through NSpid); the dead host is one line; a
+ * host whose reaper never says hello costs nothing while it connects, then is one line too.
  * Every process started here carries this file's tag and is killed at the end, on every host.
  */
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +23,8 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const check = await hostsLab();
 const skip = !tmuxAvailable() ? 'tmux is not installed' : check.why ? check.why : check.lab && !check.lab.remoteCli ? check.lab.remoteCliWhy! : false;
 const tag = `reaper-hosts-e2e-${process.pid}x${Date.now().toString(36)}`;
+/** The hung host's stand-in for reaper: not matched by the screen's filter for `tag`. */
+const hungTag = `reaper-hung-e2e-${process.pid}x${Date.now().toString(36)}`;
 
 function lab(): HostsLab {
   if (!check.lab) throw new Error(check.why);
@@ -62,7 +65,7 @@ describe('reaper --hosts in tmux on the SSH lab', { skip }, () => {
   after(async () => {
     tm?.kill();
     // Every tagged process, on every host (they are real processes of this machine).
-    for (const pid of pidsWithCmdline(tag)) {
+    for (const pid of [...pidsWithCmdline(tag), ...pidsWithCmdline(hungTag)]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -84,7 +87,9 @@ describe('reaper --hosts in tmux on the SSH lab', { skip }, () => {
 
     // Nothing listens on port 9 of this machine: a host that fails at once.
     const hostsFile = path.join(dir, 'hosts');
-    writeFileSync(hostsFile, [...[h1, h2, h3].map((h) => `${h} ${lab().remoteCli}`), 'ssh://reaperlab@127.0.0.1:9', ''].join('\n'));
+    // And host3 once more under another name, whose "reaper" never says hello (hung after connecting).
+    const hung = `${lab().user}@${h3}`;
+    writeFileSync(hostsFile, [...[h1, h2, h3].map((h) => `${h} ${lab().remoteCli}`), 'ssh://reaperlab@127.0.0.1:9', `${hung} bash -c 'exec -a ${hungTag} sleep 600'`, ''].join('\n'));
     const rt = path.join(dir, 'rt');
     const env = terminalEnv({ XDG_RUNTIME_DIR: rt });
     env.PATH = lab().env.PATH;
@@ -113,6 +118,7 @@ describe('reaper --hosts in tmux on the SSH lab', { skip }, () => {
     assert.equal(rowsOf(h1, h2).filter((l) => l.includes(tag)).length, 1, all);
     assert.match(rowsOf(h2, h3).find((l) => l.includes(tag)) ?? '', new RegExp(`^\\s*${on2} reaperl`), all);
     assert.equal(rowsOf(h3, 'ssh://reaperlab@127.0.0.1:9').filter((l) => l.includes(tag)).length, 0, all);
+    assert.match(all, new RegExp(`^== ${hung}  connecting…`, 'm'), 'the hung host is still connecting');
     assert.equal(lines.filter((l) => l.includes('127.0.0.1:9')).length, 2, `the dead host: its header item and one line\n${all}`);
     assert.match(lines[0]!, new RegExp(`${h1} ok \\d+ ms\\s+${h2} ok \\d+ ms\\s+${h3} ok \\d+ ms\\s+ssh://reaperlab@127\\.0\\.0\\.1:9 refused`));
 
@@ -130,6 +136,9 @@ describe('reaper --hosts in tmux on the SSH lab', { skip }, () => {
     assert.equal(ssh(h1, `kill -0 ${on1} && echo alive`).stdout.trim(), 'alive');
     // Host2's row goes; host1's stays.
     await screen((c) => !c.split('\n').some((l) => new RegExp(`^\\s*\\*?\\s*!?\\s*${on2} `).test(l) && l.includes(tag)) && c.includes(`== ${h2}  ok`), "host2's row gone");
+    // Everything above ran while the hung host had not said hello; it ends as one line of its own.
+    const end = await screen((c) => new RegExp(`^== ${hung}  handshake: no hello from the agent within`, 'm').test(c), 'the hung host\'s error', 40_000);
+    assert.match(end, new RegExp(`== ${h1}  ok`));
     tm.keys('q');
     await waitFor(() => tm!.capture().includes(PROMPT.trimEnd()) || null, { what: 'prompt back after q' });
   });
