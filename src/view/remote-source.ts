@@ -7,7 +7,7 @@
  * AgentClient.act with the identities captured when the key was pressed; the agent re-checks each.
  */
 import { PassThrough, Writable } from 'node:stream';
-import type { ReapTarget } from '../analysis/index.js';
+import { protectionOf, type ReapTarget } from '../analysis/index.js';
 import { NO_GPU_STATE } from '../model/gpu.js';
 import type { ActionOutcome, HostLink, LiveData, SignalAction } from '../model/live.js';
 import type { ProcInfo } from '../model/proc.js';
@@ -174,17 +174,9 @@ export class RemoteSource implements HostSource {
         runs: m.runs,
         host: m.host,
         probe: { state: 'ok', message: null, scanMs: null, intervalMs: this.opts.intervalMs },
-        // The screen's own check before it offers an action; the host re-checks every rule.
-        protection: (pid) => {
-          const p = snapshot.byPid.get(pid);
-          if (!p) return 'not on this host any more';
-          if (pid === 1) return 'pid 1 of the host';
-          if (pid === snapshot.selfPid) return "the host's reaper agent";
-          if (snapshot.selfAncestors.includes(pid)) return "an ancestor of the host's reaper agent (its ssh session)";
-          if (p.isKernelThread) return 'a kernel thread';
-          if (!allUsers && p.uid !== snapshot.selfUid) return `another user's process (${p.user ?? p.uid ?? 'unknown'}); --all to act on it`;
-          return null;
-        },
+        // The same rules as on this machine, against the host's snapshot (its agent is "reaper
+        // itself", its ssh session the ancestors); the host re-checks every rule when it acts.
+        protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
         link: { state: 'ok', error: null, latencyMs: latency, reaperVersion: client.hello ? sanitizeText(client.hello.reaperVersion) : null },
       });
     });
