@@ -46,6 +46,7 @@ _reaper_flag_value() {
     --gpus) _reaper_words "auto none sim:1 sim:2 sim:4 sim:8" "$1" ;;
     --interval) COMPREPLY=() ;;
     --batch) _reaper_files "yaml yml" "$1" ;;
+    --hosts) COMPREPLY=() ;;
     *) return 1 ;;
     esac ;;
   ls)
@@ -138,7 +139,7 @@ _reaper_arg() {
 
 _reaper_flags() {
   case "$1" in
-  top) echo "--gpus --interval --all --readonly --batch --help" ;;
+  top) echo "--gpus --interval --all --readonly --batch --hosts --help" ;;
   ls) echo "--all --leftovers --match --pid --gpu --json --gpus --hosts --host-timeout --help" ;;
   reap) echo "--leftovers --run --pid --match --state --gpu --all-users --signal --grace --dry-run --yes --json --gpus --host --host-timeout --help" ;;
   run) echo "--gpus --detach --json --timeout --backend --containment --help" ;;
@@ -178,7 +179,7 @@ _reaper() {
 
   if ((cword == 1)); then
     if [[ $cur == -* ]]; then
-      _reaper_words "--gpus --interval --all --readonly --batch --help --version" "$cur"
+      _reaper_words "--gpus --interval --all --readonly --batch --hosts --help --version" "$cur"
     else
       _reaper_words "top ls reap run stop runs show log doctor completion install" "$cur"
     fi

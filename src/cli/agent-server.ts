@@ -9,7 +9,7 @@
  * half-way), stops its probes and returns.
  */
 import { hostname, userInfo } from 'node:os';
-import { executeReap } from '../actions/index.js';
+import { executeReap, openAuditLog } from '../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, planForPids } from '../analysis/index.js';
 import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
 import type { RunSummary } from '../model/run.js';
@@ -197,7 +197,10 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     const plan = planForPids(snapshot, verdicts, pids, { action: msg.action, graceMs: msg.graceMs ?? 3000, allUsers });
     for (const s of plan.skipped) results.push({ pid: s.pid, startTime: s.startTime, outcome: 'refused', detail: capText(s.why, CAP.message), cmd: capText(s.cmd, CAP.cmd) });
     if (plan.targets.length === 0) return results;
-    for (const r of await executeReap(plan)) {
+    // Audited on this host: the act came over the agent link (a screen key or reap --host elsewhere).
+    const from = (process.env.SSH_CLIENT ?? '').split(' ')[0] || 'its stdin';
+    const audit = { asked: `${msg.action} through reaper agent (from ${from})`, log: openAuditLog(process.env) };
+    for (const r of await executeReap(plan, { audit })) {
       results.push({ pid: r.pid, startTime: r.startTime, outcome: r.outcome, detail: r.why === null ? null : capText(r.why, CAP.message), cmd: capText(r.cmd, CAP.cmd) });
     }
     return results;

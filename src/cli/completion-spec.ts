@@ -63,6 +63,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { name: '--all', value: NONE, help: "every user's processes" },
       { name: '--readonly', value: NONE, help: 'look only: no kill, launch or stop' },
       { name: '--batch', value: BATCH_FILE, help: 'the batch L launches' },
+      { name: '--hosts', value: { kind: 'free', what: 'hosts' }, help: 'several hosts over SSH (h1,h2 or @FILE)' },
     ],
   },
   {

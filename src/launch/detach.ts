@@ -1,7 +1,7 @@
 /**
  * Detached runs: the launcher re-spawns itself in a new session with its output going to the run
  * folder, so the run outlives the terminal or the SSH connection. `launchDetached` is the same
- * thing for the TUI: it runs `reaper run FILE --detach` through the same binary.
+ * thing for the TUI, in-process: the same spawnDetachedLauncher, with a run id the caller mints.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import { selfCommand } from '../probe/self-command.js';
 import { readJournal } from './journal.js';
-import { createRunDir, RUN_ID_RE, runPaths } from './paths.js';
+import { assertRunId, createRunDir, newRunId, runPaths, stateDir } from './paths.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -57,22 +57,21 @@ export async function spawnDetachedLauncher(runArgs: readonly string[], state: s
   throw new ReaperError('INTERNAL', `detached launcher did not start${exited !== null ? ` (exit ${exited})` : ''}${tail ? `: ${tail}` : ''}; log: ${paths.launcherLog}`);
 }
 
-/** For the TUI: `reaper run FILE --detach --gpus X` through the same binary; resolves with the run id. */
-export function launchDetached(batchFile: string, opts: { gpus: string; env?: NodeJS.ProcessEnv; containment?: string }): Promise<{ runId: string }> {
-  const cmd = selfCommand();
-  const args = [...cmd.slice(1), 'run', path.resolve(batchFile), '--detach', '--json', '--gpus', opts.gpus];
+/**
+ * `reaper run FILE --detach` in-process, for the screen's L: the same entry point the command
+ * uses (spawnDetachedLauncher: an exclusive run folder, the launcher re-entered in its own
+ * session, the journal's start record awaited), with a run id the caller mints (newRunId), so
+ * nothing is parsed out of another process's output. The launcher checks the batch again before
+ * it starts anything; its first error line comes back in the rejection.
+ */
+export async function launchDetached(
+  batchFile: string,
+  opts: { gpus: string; runId?: string; env?: NodeJS.ProcessEnv; containment?: string; state?: string },
+): Promise<{ runId: string; pid: number; log: string }> {
+  const env = opts.env ?? process.env;
+  const runId = assertRunId(opts.runId ?? newRunId());
+  const args = [path.resolve(batchFile), '--gpus', opts.gpus];
   if (opts.containment) args.push('--containment', opts.containment);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0]!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new ReaperError('INTERNAL', `cannot start reaper run: ${e.message}`)));
-    child.on('close', (code) => {
-      const m = /"runId"\s*:\s*"([^"]+)"/.exec(out);
-      if (code === 0 && m && RUN_ID_RE.test(m[1]!)) resolve({ runId: m[1]! });
-      else reject(new ReaperError(code === 2 ? 'CONFIG' : 'INTERNAL', (err.trim().split('\n')[0] ?? '').replace(/^reaper: /, '') || `reaper run exited ${code}`));
-    });
-  });
+  const { pid, log } = await spawnDetachedLauncher(args, opts.state ?? stateDir(env), runId, env);
+  return { runId, pid, log };
 }

@@ -17,9 +17,9 @@ import { useData } from './hooks/use-data.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
 import { keyIds } from './keymap.js';
 import { planLayout, scrollTop } from './layout.js';
-import { buildRows, isLeftover, type Grouping } from './rows.js';
-import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type UiState } from './state.js';
-import { summarizeOutcomes } from './targets.js';
+import { buildHostRows, buildRows, isLeftover, type Grouping } from './rows.js';
+import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type HostKeyData, type UiState } from './state.js';
+import { summarizeByHost } from './targets.js';
 import { ThemeContext } from './theme-context.js';
 import { createTheme, type Theme } from './theme.js';
 import type { DataSource, TuiActions } from './types.js';
@@ -75,32 +75,42 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
   }, []);
 
   const filter = activeFilter(state);
-  const rows = useMemo(
-    () =>
-      buildRows(
-        { snapshot: data.snapshot, gpu: data.gpu, verdicts: data.verdicts, runs: data.runs },
-        { grouping: state.grouping, filter, leftoversOnly: state.leftoversOnly, folded: state.folded, allUsers },
-      ),
-    [data.snapshot, data.gpu, data.verdicts, data.runs, state.grouping, filter, state.leftoversOnly, state.folded, allUsers],
+  // Several hosts (--hosts): each host's data by name; rows grouped by host first.
+  const hosts = data.hosts;
+  const hostsMap = useMemo(
+    () => (hosts ? new Map<string, HostKeyData>(hosts.map((h) => [h.name, { local: h.local, snapshot: h.data.link?.state === 'error' ? null : h.data.snapshot, verdicts: h.data.verdicts, runs: h.data.runs }])) : undefined),
+    [hosts],
   );
+  const rows = useMemo(() => {
+    const opts = { grouping: state.grouping, filter, leftoversOnly: state.leftoversOnly, folded: state.folded, allUsers };
+    if (hosts) return buildHostRows(hosts, opts);
+    return buildRows({ snapshot: data.snapshot, gpu: data.gpu, verdicts: data.verdicts, runs: data.runs }, opts);
+  }, [hosts, data.snapshot, data.gpu, data.verdicts, data.runs, state.grouping, filter, state.leftoversOnly, state.folded, allUsers]);
   const leftoverCount = useMemo(() => {
-    const s = data.snapshot;
-    if (!s) return 0;
     let n = 0;
-    for (const p of s.processes) if ((allUsers || p.uid === s.selfUid) && isLeftover(data.verdicts, p.pid)) n++;
+    const panes = hostsMap ? [...hostsMap.values()] : [{ snapshot: data.snapshot, verdicts: data.verdicts }];
+    for (const { snapshot: s, verdicts } of panes) {
+      if (!s) continue;
+      for (const p of s.processes) if ((allUsers || p.uid === s.selfUid) && isLeftover(verdicts, p.pid)) n++;
+    }
     return n;
-  }, [data.snapshot, data.verdicts, allUsers]);
+  }, [hostsMap, data.snapshot, data.verdicts, allUsers]);
   const taggedLive = useMemo(() => {
     const out = new Set<string>();
-    const s = data.snapshot;
-    if (!s) return out;
-    for (const [k, id] of state.tagged) if (s.byPid.get(id.pid)?.startTime === id.startTime) out.add(k);
+    for (const [k, id] of state.tagged) {
+      const s = id.host !== undefined ? hostsMap?.get(id.host)?.snapshot : data.snapshot;
+      if (s?.byPid.get(id.pid)?.startTime === id.startTime) out.add(k);
+    }
     return out;
-  }, [data.snapshot, state.tagged]);
+  }, [data.snapshot, hostsMap, state.tagged]);
+  const snapshots = useMemo(() => (hostsMap ? new Map([...hostsMap].map(([k, v]) => [k, v.snapshot])) : undefined), [hostsMap]);
 
   const cursor = cursorIndexIn(state, rows);
+  // The details pane reads the cursor row's own host.
+  const cursorHost = rows[cursor]?.host;
+  const pane = cursorHost !== undefined ? (hosts?.find((h) => h.name === cursorHost)?.data ?? data) : data;
   const nowMs = data.snapshot?.takenAtMs ?? null;
-  const jobs = jobLines(data.runs, nowMs, theme, actions.batchFile, data.slurm ?? null);
+  const jobs = hosts ? [] : jobLines(data.runs, nowMs, theme, actions.batchFile, data.slurm ?? null);
   // A run's history is read when the pane opens on a run's row, and again at most once per
   // refresh while it stays open (data.runs is a new value per process scan, not per key).
   const historyId = state.details ? historyRunId(rows[cursor]) : null;
@@ -113,11 +123,11 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
     }
   }, [historyId, source, data.runs]);
   const details = state.details
-    ? detailLines({ row: rows[cursor], snapshot: data.snapshot, verdicts: data.verdicts, gpu: data.gpu, runs: data.runs, protection: data.protection, history }, width, theme)
+    ? detailLines({ row: rows[cursor], snapshot: pane.snapshot, verdicts: pane.verdicts, gpu: pane.gpu, runs: pane.runs, protection: pane.protection, history: pane === data || hosts?.find((h) => h.name === cursorHost)?.local ? history : null }, width, theme)
     : [];
   const layout = planLayout({
     rows: height,
-    gpuLines: gpuLineCount(data.gpu, nowMs, data.probe.intervalMs),
+    gpuLines: hosts ? 0 : gpuLineCount(data.gpu, nowMs, data.probe.intervalMs),
     jobLines: jobs.length,
     detailLines: details.length,
     // A run's history is what the pane was opened for: it may take more of the screen.
@@ -139,7 +149,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         return;
       case 'signal':
         actions.signal(e.action, e.targets).then(
-          (out) => done(summarizeOutcomes(e.action, out, e.targets), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
+          (out) => done(summarizeByHost(e.action, out, e.targets), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
           (err: unknown) => done(`${e.action} failed: ${oneLine(err)}`, 'error'),
         );
         return;
@@ -170,6 +180,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         readonly: actions.readonly,
         batchFile: actions.batchFile,
         helpPages: helpPageCount(width, layout.total - layout.header - layout.status),
+        ...(hostsMap ? { hosts: hostsMap } : {}),
       });
       if (t.state !== stateRef.current) update(() => t.state);
       if (t.effect) runEffect(t.effect);
@@ -187,9 +198,10 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       filter={filter}
       leftoversOnly={state.leftoversOnly}
       readonly={actions.readonly}
-      processCount={data.snapshot ? data.snapshot.processes.length : null}
+      processCount={hostsMap ? [...hostsMap.values()].reduce((n, h) => n + (h.snapshot?.processes.length ?? 0), 0) : data.snapshot ? data.snapshot.processes.length : null}
       gpu={data.gpu}
       nowMs={nowMs}
+      {...(hosts ? { hosts } : {})}
     />
   );
   const status = <StatusLine width={width} filterDraft={state.filterDraft} busy={state.busy} message={state.message} readonly={actions.readonly} />;
@@ -224,7 +236,8 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
             width={width}
             tagged={taggedLive}
             snapshot={data.snapshot}
-            emptyText={data.snapshot ? (filter !== '' || state.leftoversOnly ? 'no process matches' : 'no processes in this view (g switches the grouping)') : 'scanning…'}
+            {...(snapshots ? { snapshots } : {})}
+            emptyText={data.snapshot || hosts ? (filter !== '' || state.leftoversOnly ? 'no process matches' : 'no processes in this view (g switches the grouping)') : 'scanning…'}
           />
           <DetailsPane lines={details} width={width} height={layout.details} />
         </>

@@ -3,7 +3,8 @@
  * Groups (by GPU / by run / all), tree order with ps-f indentation, folding, filter and
  * "leftovers only" (matching rows plus their ancestors as context).
  */
-import type { GpuState, ProcInfo, RunSummary, Snapshot, Verdict } from '../model/index.js';
+import type { GpuState, ProcInfo, ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
+import type { HostLink, HostPane } from '../model/live.js';
 import { isReaperWrapper, procKeyString } from '../model/index.js';
 import { launcherGone } from './run-view.js';
 
@@ -29,6 +30,10 @@ export interface GroupRow {
   readonly runId: string | null;
   /** Every process identity shown under this group (before folding), for group-wide actions. */
   readonly pids: readonly number[];
+  /** Several-host screen: the host this group belongs to. */
+  readonly host?: string;
+  /** Several-host screen: set on a host's own row (its connection state), absent on its groups. */
+  readonly link?: HostLink;
 }
 
 export interface ProcRow {
@@ -52,6 +57,8 @@ export interface ProcRow {
    * into this row: the row shows the user's command with a marker. Empty for most rows.
    */
   readonly wrappers: readonly ProcInfo[];
+  /** Several-host screen: the host this process runs on. */
+  readonly host?: string;
 }
 
 /** The marker before a command that runs inside reaper's folded wrappers. */
@@ -63,6 +70,16 @@ export function rowTarget(row: ProcRow): ProcInfo {
 }
 
 export type Row = GroupRow | ProcRow;
+
+/** Tags and folds are identities, and on the several-host screen identities of one host. */
+export function hostKey(host: string | undefined, k: ProcKey): string {
+  return host === undefined ? procKeyString(k) : `${host}|${procKeyString(k)}`;
+}
+
+/** The identity key a row is tagged by. */
+export function rowTagKey(row: ProcRow): string {
+  return hostKey(row.host, rowTarget(row));
+}
 
 export interface RowsInput {
   readonly snapshot: Snapshot | null;
@@ -306,6 +323,43 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
     // Their descendants come along as context, except those already shown in a group above.
     const members = withDescendants(rest, kids, (pid) => inScope(pid) && !placed.has(pid));
     emitGroup(out, snapshot, subForest(snapshot, members), 'other', { label, runId: null }, opts, verdicts, allMem);
+  }
+  return out;
+}
+
+/** A host's own line: "host2  ok · 310 ms · reaper 0.1.0 · 12 processes" or its error (pure). */
+export function hostLabel(h: HostPane, processes: number | null): string {
+  const l = h.data.link;
+  if (!l) return `${h.name}  this machine${processes !== null ? ` · ${processes} process${processes === 1 ? '' : 'es'}` : ''}`;
+  if (l.state === 'error') return `${h.name}  ${l.error?.kind ?? 'error'}: ${l.error?.message ?? 'no connection'}`;
+  if (l.state === 'connecting' || !h.data.snapshot) return `${h.name}  connecting…`;
+  const parts = ['ok'];
+  if (l.latencyMs !== null) parts.push(`${l.latencyMs} ms`);
+  if (l.reaperVersion) parts.push(`reaper ${l.reaperVersion}`);
+  if (processes !== null) parts.push(`${processes} process${processes === 1 ? '' : 'es'}`);
+  return `${h.name}  ${parts.join(' · ')}`;
+}
+
+/**
+ * Several hosts: each host's own line first, then its rows grouped as on one machine (by GPU, by
+ * run, all). Every row carries its host; keys and folds are per host (pids repeat across hosts).
+ * A host in error, or not yet connected, is its one line.
+ */
+export function buildHostRows(hosts: readonly HostPane[], opts: ViewOptions): Row[] {
+  const out: Row[] = [];
+  for (const h of hosts) {
+    const prefix = `${h.name}|`;
+    const folded = new Set<string>();
+    for (const k of opts.folded) if (k.startsWith(prefix)) folded.add(k.slice(prefix.length));
+    const d = h.data;
+    const own = d.snapshot && d.link?.state !== 'error' ? buildRows({ snapshot: d.snapshot, gpu: d.gpu, verdicts: d.verdicts, runs: d.runs }, { ...opts, folded }) : [];
+    const shown = d.snapshot ? d.snapshot.processes.filter((p) => !p.isKernelThread && (opts.allUsers || p.uid === d.snapshot!.selfUid)).length : null;
+    const link: HostLink = d.link ?? { state: 'ok', error: null, latencyMs: null, reaperVersion: null };
+    out.push({ kind: 'group', key: `host:${h.name}`, label: hostLabel(h, d.link?.state === 'error' ? null : shown), runId: null, pids: [], host: h.name, link });
+    for (const r of own) {
+      if (r.kind === 'group') out.push({ ...r, key: prefix + r.key, host: h.name });
+      else out.push({ ...r, key: prefix + r.key, groupKey: prefix + r.groupKey, host: h.name });
+    }
   }
   return out;
 }

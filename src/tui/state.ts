@@ -3,12 +3,14 @@
  * Effects (quit, signal, launch, stop) are carried out by the root component through the
  * actions object; nothing here does I/O.
  */
-import type { ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
-import { procKeyString, sanitizeText } from '../model/index.js';
+import type { RunSummary, Snapshot, Verdict } from '../model/index.js';
+import { sanitizeText } from '../model/index.js';
+
+export type { HostProcKey } from './targets.js';
 import { bindingFor, type Intent } from './keymap.js';
-import { GROUPINGS, rowTarget, type Grouping, type Row } from './rows.js';
+import { GROUPINGS, hostKey, rowTagKey, rowTarget, type Grouping, type Row } from './rows.js';
 import { resumeWarnings, terminalStops } from './resume-advice.js';
-import { captureTargets, selectionRoots, type SkippedTarget } from './targets.js';
+import { captureTargets, hostSelectionRoots, selectionRoots, type HostProcKey, type SkippedTarget } from './targets.js';
 import type { ActionTarget, SignalAction } from './types.js';
 
 export type Pending =
@@ -18,7 +20,7 @@ export type Pending =
       readonly targets: readonly ActionTarget[];
       readonly skipped: readonly SkippedTarget[];
       /** What the user pointed at (tagged or selected), to offer another action on the same processes. */
-      readonly roots: readonly ProcKey[];
+      readonly roots: readonly HostProcKey[];
       /** Said before the question (resume: the group stops again, what works instead). */
       readonly warnings: readonly string[];
     }
@@ -45,8 +47,8 @@ export interface UiState {
   readonly folded: ReadonlySet<string>;
   readonly cursorKey: string | null;
   readonly cursorIndex: number;
-  /** Tagged identities, "pid:startTime" → identity. */
-  readonly tagged: ReadonlyMap<string, ProcKey>;
+  /** Tagged identities, "pid:startTime" (several hosts: "host|pid:startTime") → identity. */
+  readonly tagged: ReadonlyMap<string, HostProcKey>;
   readonly details: boolean;
   readonly help: boolean;
   /** Page of the help shown (a short terminal needs more than one). */
@@ -92,6 +94,18 @@ export interface KeyContext {
   readonly batchFile: string | null;
   /** Pages the help screen has at this terminal size (default 1). */
   readonly helpPages?: number;
+  /**
+   * Several-host screen: each host's data by name. Actions are planned per host on that host's
+   * snapshot; snapshot/verdicts/runs above are then this machine's (or empty).
+   */
+  readonly hosts?: ReadonlyMap<string, HostKeyData>;
+}
+
+export interface HostKeyData {
+  readonly local: boolean;
+  readonly snapshot: Snapshot | null;
+  readonly verdicts: ReadonlyMap<number, Verdict>;
+  readonly runs: readonly RunSummary[];
 }
 
 export interface Transition {
@@ -177,14 +191,38 @@ function handleConfirm(state: UiState, key: string, ctx: KeyContext): Transition
 }
 
 /** The confirmation of a signal action on these roots' trees, or a message saying why there is nothing to do. */
-function signalConfirm(state: UiState, action: SignalAction, roots: readonly ProcKey[], ctx: KeyContext): UiState {
-  if (!ctx.snapshot) return info(state, 'no snapshot yet', 'error');
-  const { targets, skipped } = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
+function signalConfirm(state: UiState, action: SignalAction, roots: readonly HostProcKey[], ctx: KeyContext): UiState {
+  let targets: ActionTarget[] = [];
+  let skipped: SkippedTarget[] = [];
+  let warnings: string[] = [];
+  if (ctx.hosts) {
+    // Each host's roots planned on that host's own snapshot; every target keeps its host.
+    const byHost = new Map<string, HostProcKey[]>();
+    for (const r of roots) {
+      const h = r.host ?? '';
+      let l = byHost.get(h);
+      if (!l) byHost.set(h, (l = []));
+      l.push(r);
+    }
+    for (const [host, list] of byHost) {
+      const d = ctx.hosts.get(host);
+      if (!d?.snapshot) continue;
+      const c = captureTargets(d.snapshot, d.verdicts, list, action, ctx.allUsers);
+      targets.push(...c.targets.map((t) => ({ ...t, host })));
+      skipped.push(...c.skipped.map((x) => ({ ...x, host })));
+      if (action === 'cont') warnings.push(...resumeWarnings(terminalStops(c.targets, d.verdicts), d.snapshot).map((w) => `${host}: ${w}`));
+    }
+  } else {
+    if (!ctx.snapshot) return info(state, 'no snapshot yet', 'error');
+    const c = captureTargets(ctx.snapshot, ctx.verdicts, roots, action, ctx.allUsers);
+    targets = [...c.targets];
+    skipped = [...c.skipped];
+    warnings = action === 'cont' ? resumeWarnings(terminalStops(c.targets, ctx.verdicts), ctx.snapshot) : [];
+  }
   if (targets.length === 0) {
-    const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.pid}: ${sanitizeText(skipped[0]!.why)})` : 'select a process or tag some (space, a)';
+    const why = skipped.length > 0 ? `${skipped.length} protected (${skipped[0]!.host ? `${skipped[0]!.host}:` : ''}${skipped[0]!.pid}: ${sanitizeText(skipped[0]!.why)})` : 'select a process or tag some (space, a)';
     return info({ ...state, confirm: null }, `nothing to ${action}: ${why}`, 'error');
   }
-  const warnings = action === 'cont' ? resumeWarnings(terminalStops(targets, ctx.verdicts), ctx.snapshot) : [];
   return { ...state, confirm: { kind: 'signal', action, targets, skipped, roots: [...roots], warnings }, message: null };
 }
 
@@ -220,10 +258,10 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
     case 'tag': {
       if (row?.kind !== 'proc') return { state: moveTo(state, rows, idx + 1) };
       const target = rowTarget(row);
-      const k = procKeyString(target);
+      const k = rowTagKey(row);
       const tagged = new Map(state.tagged);
       if (tagged.has(k)) tagged.delete(k);
-      else tagged.set(k, { pid: target.pid, startTime: target.startTime });
+      else tagged.set(k, { pid: target.pid, startTime: target.startTime, ...(row.host !== undefined ? { host: row.host } : {}) });
       return { state: moveTo({ ...state, tagged }, rows, idx + 1) };
     }
     case 'tagLeftovers': {
@@ -233,9 +271,9 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
         // Context rows (ancestors shown only for the tree's shape) are not "shown leftovers".
         if (r.kind !== 'proc' || !r.leftover || r.context) continue;
         const target = rowTarget(r);
-        const k = procKeyString(target);
+        const k = rowTagKey(r);
         if (!tagged.has(k)) n++;
-        tagged.set(k, { pid: target.pid, startTime: target.startTime });
+        tagged.set(k, { pid: target.pid, startTime: target.startTime, ...(r.host !== undefined ? { host: r.host } : {}) });
       }
       return { state: info({ ...state, tagged }, n === 0 ? 'no leftovers to tag' : `tagged ${n} leftover${n === 1 ? '' : 's'} (${tagged.size} tagged)`) };
     }
@@ -251,7 +289,7 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
     case 'unfold':
     case 'toggleFold': {
       if (row?.kind !== 'proc') return { state };
-      const k = procKeyString(row.proc);
+      const k = hostKey(row.host, row.proc);
       const folded = new Set(state.folded);
       const fold = intent === 'fold' ? true : intent === 'unfold' ? false : !folded.has(k);
       if (fold && !row.hasChildren) {
@@ -283,15 +321,21 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
     case 'terminate': {
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
       const action: SignalAction = intent === 'resume' ? 'cont' : intent === 'kill' ? 'kill' : 'term';
+      if (ctx.hosts) return { state: signalConfirm(state, action, hostSelectionRoots(ctx.hosts, state.tagged, row), ctx) };
       if (!ctx.snapshot) return { state: info(state, 'no snapshot yet', 'error') };
       return { state: signalConfirm(state, action, selectionRoots(ctx.snapshot, state.tagged, row), ctx) };
     }
-    case 'launch':
+    case 'launch': {
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
+      const remote = remoteHostOf(row, ctx);
+      if (remote !== null) return { state: info(state, `L on ${sanitizeText(remote)}: launching on another host is not supported yet`, 'error') };
       if (!ctx.batchFile) return { state: info(state, 'no batch to launch: start with --batch FILE or create ./reaper.yaml', 'error') };
       return { state: { ...state, confirm: { kind: 'launch', batchFile: ctx.batchFile }, message: null } };
+    }
     case 'stopRun': {
       if (state.busy) return { state: info(state, `busy: ${state.busy}`, 'error') };
+      const remote = remoteHostOf(row, ctx);
+      if (remote !== null) return { state: info(state, `S on ${sanitizeText(remote)}: stopping a run on another host is not supported yet`, 'error') };
       const runId = selectedRunId(row, ctx.runs);
       if (!runId) return { state: info(state, 'no run selected: move to a run (g groups by run)', 'error') };
       const run = ctx.runs.find((r) => r.id === runId);
@@ -299,4 +343,15 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       return { state: { ...state, confirm: { kind: 'stop', runId, label }, message: null } };
     }
   }
+}
+
+/**
+ * Several-host screen: the remote host the cursor is on (L and S act on this machine only), or
+ * "another host" when this machine is not on the screen; null where this machine is meant.
+ */
+function remoteHostOf(row: Row | undefined, ctx: KeyContext): string | null {
+  if (!ctx.hosts) return null;
+  if (row?.host !== undefined) return ctx.hosts.get(row.host)?.local ? null : row.host;
+  for (const d of ctx.hosts.values()) if (d.local) return null;
+  return 'another host';
 }

@@ -10,7 +10,12 @@ import { resumeCounted } from './resume-advice.js';
 import { rowTarget, type Row } from './rows.js';
 import type { ActionOutcome, ActionTarget, SignalAction } from './types.js';
 
+/** An identity and, on the several-host screen, its host. */
+export type HostProcKey = ProcKey & { readonly host?: string };
+
 export interface SkippedTarget {
+  /** Several-host screen: the host it is on. */
+  readonly host?: string;
   readonly pid: number;
   readonly user: string | null;
   readonly cmd: string;
@@ -43,6 +48,30 @@ export function selectionRoots(snapshot: Snapshot, tagged: ReadonlyMap<string, P
     if (p && !inGroup.has(p.ppid)) out.push({ pid: p.pid, startTime: p.startTime });
   }
   return out;
+}
+
+/**
+ * Several hosts: the tagged identities still alive on their own host, else the cursor row's
+ * roots on the cursor row's host. Every root keeps its host.
+ */
+export function hostSelectionRoots(
+  hosts: ReadonlyMap<string, { readonly snapshot: Snapshot | null }>,
+  tagged: ReadonlyMap<string, HostProcKey>,
+  cursorRow: Row | undefined,
+): HostProcKey[] {
+  const live: HostProcKey[] = [];
+  for (const k of tagged.values()) {
+    if (k.host === undefined) continue;
+    const p = hosts.get(k.host)?.snapshot?.byPid.get(k.pid);
+    if (p && p.startTime === k.startTime) live.push(k);
+  }
+  // In the screen's host order (the map's), then by pid.
+  const order = [...hosts.keys()];
+  if (live.length > 0) return live.sort((a, b) => order.indexOf(a.host!) - order.indexOf(b.host!) || a.pid - b.pid);
+  const host = cursorRow?.host;
+  const snap = host === undefined ? null : hosts.get(host)?.snapshot;
+  if (!snap || host === undefined) return [];
+  return selectionRoots(snap, new Map(), cursorRow).map((k) => ({ ...k, host }));
 }
 
 /**
@@ -97,6 +126,19 @@ export function summarizeOutcomes(action: SignalAction, all: readonly ActionOutc
     parts.push(part);
   }
   return `${action}: ${parts.join(', ')}${tail ? `; ${tail}` : ''}`;
+}
+
+/** Several hosts: one summary per host that acted, in host order ("host1: kill: 1 gone; host2: …"). Pure. */
+export function summarizeByHost(action: SignalAction, all: readonly ActionOutcome[], targets: readonly ActionTarget[]): string {
+  if (!all.some((o) => o.host !== undefined) && !targets.some((t) => t.host !== undefined)) return summarizeOutcomes(action, all, targets);
+  const hosts: string[] = [];
+  for (const t of targets) if (t.host !== undefined && !hosts.includes(t.host)) hosts.push(t.host);
+  for (const o of all) if (o.host !== undefined && !hosts.includes(o.host)) hosts.push(o.host);
+  // An outcome that does not say its host is its target's (one identity, one host).
+  const hostOf = (o: ActionOutcome): string | undefined => o.host ?? targets.find((t) => t.pid === o.pid && t.startTime === o.startTime)?.host;
+  return hosts
+    .map((h) => `${sanitizeText(h)}: ${summarizeOutcomes(action, all.filter((o) => hostOf(o) === h), targets.filter((t) => t.host === h))}`)
+    .join('; ');
 }
 
 export function identityKey(k: ProcKey): string {

@@ -1,51 +1,21 @@
 /**
  * What the TUI needs from the outside world, as two small interfaces. src/cli/commands/top.tsx
- * builds the live ones (probe loop, analysis, actions); tests pass fakes. No component
+ * builds the live ones (src/view's host sources, actions); tests pass fakes. No component
  * imports probe, actions or launch.
  */
 import type { ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
-import type { Snapshot, RunSummary, SlurmRunsStatus, Verdict, GpuState } from '../model/index.js';
+import type { LiveData, ActionOutcome, HostPane, SignalAction } from '../model/live.js';
 
-export interface HostStats {
-  readonly hostname: string;
-  readonly uptimeSec: number | null;
-  /** Whole-machine CPU busy % over the last interval (from /proc/stat deltas); null on the first. */
-  readonly cpuPercent: number | null;
-  readonly cpuCount: number | null;
-  readonly memUsedKiB: number | null;
-  readonly memTotalKiB: number | null;
-}
+export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome, HostPane } from '../model/live.js';
 
-export interface ProbeStatus {
-  /** State of the /proc scan only: 'starting' until the first snapshot; 'error' when the last scan failed. */
-  readonly state: 'starting' | 'ok' | 'error';
-  readonly message: string | null;
-  /** Duration of the last process scan. */
-  readonly scanMs: number | null;
-  readonly intervalMs: number;
-  /** When the GPU probe last answered with data (ms since epoch); null: not since this screen started. */
-  readonly gpuOkAtMs?: number | null;
-  /** When this screen started asking the GPU probe; null or absent when there is no GPU probe. */
-  readonly gpuSinceMs?: number | null;
-}
-
-/** One immutable value per refresh. */
-export interface TuiData {
-  readonly snapshot: Snapshot | null;
-  /** GPU state, refreshed by the GPU loop independently of the process scan. */
-  readonly gpu: GpuState;
-  readonly verdicts: ReadonlyMap<number, Verdict>;
-  readonly runs: readonly RunSummary[];
-  /**
-   * The last read of Slurm for the open jobs of Slurm runs (refreshed off the render path, more
-   * slowly than /proc); absent or null: none made (no Slurm run has an open job).
-   */
-  readonly slurm?: SlurmRunsStatus | null;
-  readonly host: HostStats;
-  readonly probe: ProbeStatus;
-  /** Why a pid may not be acted on (pid 1, reaper itself, its ancestors, kernel thread, other user), or null. */
-  readonly protection: (pid: number) => string | null;
+/**
+ * One immutable value per refresh (model/live.ts's LiveData). With `hosts` (reaper --hosts) the
+ * screen shows those hosts, grouped by host; the top-level fields are then this machine's, or
+ * empty when it is not one of them.
+ */
+export interface TuiData extends LiveData {
+  readonly hosts?: readonly HostPane[];
 }
 
 export interface DataSource {
@@ -61,21 +31,14 @@ export interface DataSource {
   readRunHistory?(runId: string): RunHistoryEntry;
 }
 
-export type SignalAction = 'kill' | 'term' | 'cont';
-
 /**
  * A process captured when an action was chosen: its identity plus what the dialog showed
  * (the reap planner's target: zombies are replaced by their parent, `tree: false`).
  */
-export type ActionTarget = ReapTarget;
-
-export interface ActionOutcome {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly cmd: string;
-  readonly outcome: 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
-  readonly why: string | null;
-}
+export type ActionTarget = ReapTarget & {
+  /** The host that acts on it (several-host screen); absent: this machine. */
+  readonly host?: string;
+};
 
 export interface TuiActions {
   /** Second defence: when true every method refuses (the UI also blocks the keys). */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuPercentBetween, parseCpuTimes, parseMeminfo } from '../../src/tui/host-stats.js';
+import { cpuPercentBetween, parseCpuTimes, parseMeminfo } from '../../src/probe/host-stats.js';
 import { keyIds, keyId, KEYMAP } from '../../src/tui/keymap.js';
 import { planLayout, scrollTop, wrapText } from '../../src/tui/layout.js';
 import { buildRows, rowTarget } from '../../src/tui/rows.js';

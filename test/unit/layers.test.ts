@@ -20,7 +20,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Other hosts: the ssh transport, the wire protocol and its client (pure or stream-only), so
   // any surface may use them; the agent's server side lives in cli (it needs probe and actions).
   remote: ['model'],
-  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm', 'remote'],
+  // One host's live data and actions, local or remote, behind one interface (the screen, ls, reap).
+  view: ['model', 'analysis', 'probe', 'actions', 'launch', 'slurm', 'remote'],
+  cli: ['model', 'analysis', 'probe', 'actions', 'launch', 'tui', 'slurm', 'remote', 'view'],
 };
 
 // Runs from dist/test/unit: the TypeScript sources are at the repository root.

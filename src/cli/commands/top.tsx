@@ -1,34 +1,32 @@
 /**
- * `reaper` / `reaper top`: the live screen. This file is the only place where the TUI meets
- * the machine: it builds the data source (process scans off the render path, one in flight;
- * the nvidia-smi loop readers; run records; analysis; header figures) and the actions object
- * (reap through the identity-checked executor, launch and stop through the CLI), owns the
+ * `reaper` / `reaper top`: the live screen. This file wires the TUI to the view layer: the host
+ * sources (src/view: this machine, or several hosts with --hosts) and the actions object
+ * (signals through each host's source, launch and stop through the launch layer); it owns the
  * terminal (alternate screen, restored on every way out) and renders the Ink root.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { executeReap, openAuditLog } from '../../actions/index.js';
-import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, patternForScript, protectionOf, type ReapPlan } from '../../analysis/index.js';
-import { batchPatterns, readBatchFile, inspectRunFolder, inspectStateDir, launchDetached, parseBatchConfig, parseJournal, readRunHistory, readTrustedText, RUN_ID_RE, runPaths, runsDir, stateDir, stopRun, summarizeRun, type RunHistoryEntry } from '../../launch/index.js';
+import { DEFAULT_BATCH_PATTERNS, patternForScript } from '../../analysis/index.js';
+import { batchPatterns, readBatchFile, launchDetached, newRunId, parseBatchConfig, stateDir, stopRun } from '../../launch/index.js';
 import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
-import { NO_GPU_STATE, type GpuState } from '../../model/gpu.js';
-import type { RunSummary } from '../../model/run.js';
-import type { Snapshot } from '../../model/snapshot.js';
-import { createGpuLoop, resolveGpuProbeConfig, type GpuLoop } from '../../probe/gpu-probe.js';
-import { createProcScanner } from '../../probe/snapshot.js';
-import { cpuPercentBetween, parseCpuTimes, parseMeminfo, type CpuTimes } from '../../tui/host-stats.js';
 import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
 import { colorsFromEnv, createTheme } from '../../tui/theme.js';
-import { ReadonlyRefusal, type ActionOutcome, type DataSource, type HostStats, type SignalAction, type TuiActions, type TuiData } from '../../tui/types.js';
+import { ReadonlyRefusal, type ActionOutcome, type ActionTarget, type SignalAction, type TuiActions } from '../../tui/types.js';
+import { readHosts, type HostSpec } from '../../remote/hosts.js';
+import { openControlDir } from '../../remote/ssh.js';
+import type { HostSource } from '../../view/host-source.js';
+import { HostsView } from '../../view/hosts-view.js';
+import { LocalSource } from '../../view/local-source.js';
+import { RemoteSource } from '../../view/remote-source.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
-import { readSlurmView } from '../machine-view.js';
-import type { SlurmRunsStatus } from '../../model/run.js';
+
+export { LiveSource, LocalSource, type LiveSourceOptions } from '../../view/local-source.js';
+export { createHistoryReader, createRunsReader, PANE_TAIL_LINES } from '../../launch/run-readers.js';
 
 const HELP = `Usage
   reaper [top] [--gpus auto|none|sim:N] [--interval SECONDS] [--all] [--readonly] [--batch FILE]
+               [--hosts H1,H2,…|@FILE]
 
 The live screen: GPUs, jobs launched by reaper, and process trees with leftovers highlighted.
   --gpus SEL       auto (nvidia-smi when present), none, or sim:N (simulated GPUs)
@@ -36,6 +34,9 @@ The live screen: GPUs, jobs launched by reaper, and process trees with leftovers
   --all            every user's processes (acting on them still needs the right to)
   --readonly       look only: kill, terminate, resume, launch and stop are disabled
   --batch FILE     the batch L launches (default ./reaper.yaml when present)
+  --hosts LIST     several hosts on one screen, over SSH (a reaper agent runs on each; "local"
+                   is this machine); @FILE reads one host per line; default: the hosts file
+                   ~/.config/reaper/hosts when it exists
 Keys: ? in the screen. NO_COLOR=1 turns colours off.`;
 
 const SPEC: FlagSpec = {
@@ -44,6 +45,7 @@ const SPEC: FlagSpec = {
   all: { type: 'boolean' },
   readonly: { type: 'boolean' },
   batch: { type: 'string' },
+  hosts: { type: 'string' },
 };
 
 export interface TopArgs {
@@ -54,6 +56,8 @@ export interface TopArgs {
   readonly batchFile: string | null;
   /** Why a ./reaper.yaml found in the folder is not used (shown once on the screen), else absent. */
   readonly batchNotice?: string;
+  /** --hosts (or the default hosts file): several hosts on one screen; absent: this machine alone. */
+  readonly hosts?: readonly HostSpec[];
 }
 
 /**
@@ -72,13 +76,15 @@ export function readBatchText(file: string, shown: string = file, found = false)
 }
 
 /** Normalise argv once; every problem is one USAGE error (exit 2). */
-export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
+export function parseTopArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): TopArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   const rest = input[0] === 'top' ? input.slice(1) : input;
   if (rest.length > 0) throw new ReaperError('USAGE', `top takes no arguments, got "${rest[0]}"`);
   const sec = parseSecondsFlag('interval', flags.interval);
   if (sec !== undefined && (sec < 0.2 || sec > 60)) throw new ReaperError('USAGE', `--interval must be between 0.2 and 60 seconds, got ${sec}`);
+  if (flags.hosts !== undefined && typeof flags.hosts !== 'string') throw new ReaperError('USAGE', '--hosts needs a list of hosts or @FILE');
+  const hosts = readHosts(flags.hosts as string | undefined, env);
   let batchFile: string | null = null;
   let batchNotice: string | undefined;
   if (flags.batch !== undefined) {
@@ -104,6 +110,7 @@ export function parseTopArgs(argv: string[], cwd: string): TopArgs | 'help' {
     readonly: flags.readonly === true,
     batchFile,
     ...(batchNotice !== undefined ? { batchNotice } : {}),
+    ...(hosts ? { hosts } : {}),
   };
 }
 
@@ -112,284 +119,8 @@ export function gpusFlagText(sel: GpuSelection): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run records: the launch layer's journal reader and summariser, with the parsed journal kept
-// per run while its size and mtime stay the same (journals are append-only), so a refresh
-// re-reads only what grew. Liveness is derived against every new snapshot. A broken record
-// never breaks the screen.
-
-type RunsReader = (snapshot: Snapshot) => RunSummary[];
-
-export function createRunsReader(state: string): RunsReader {
-  const cache = new Map<string, { ino: number; size: number; mtimeMs: number; events: ReturnType<typeof parseJournal> }>();
-  return (snapshot) => {
-    // The same trust rules as stop and reap: a state or run folder others can write, a symlink
-    // or a foreign journal is left out (its markers then prove nothing to the analysis).
-    if (inspectStateDir(state) !== null) return [];
-    let ids: string[];
-    try {
-      ids = readdirSync(runsDir(state))
-        .filter((n) => RUN_ID_RE.test(n))
-        .sort();
-    } catch {
-      return [];
-    }
-    const out: RunSummary[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      try {
-        const t = inspectRunFolder(state, id);
-        if (!t.ok) continue;
-        const st = statSync(t.run.journal);
-        let c = cache.get(id);
-        if (!c || c.ino !== t.run.ino || c.size !== st.size || c.mtimeMs !== st.mtimeMs) {
-          c = { ino: t.run.ino, size: st.size, mtimeMs: st.mtimeMs, events: parseJournal(readTrustedText(t.run)) };
-          cache.set(id, c);
-        }
-        seen.add(id);
-        const s = summarizeRun(t.run.dir, c.events, snapshot);
-        if (s) out.push(s);
-      } catch {
-        // unreadable or torn beyond repair: skip it this time
-      }
-    }
-    for (const id of cache.keys()) if (!seen.has(id)) cache.delete(id);
-    return out;
-  };
-}
-
-/** Lines of stderr the details pane shows per failed stage. */
-export const PANE_TAIL_LINES = 5;
-
-/**
- * The details pane's run history: `reaper show`'s reader (journal and stderr tails read
- * defensively), behind the same trust checks as the jobs list, so a planted or foreign run
- * folder is shown as unreadable with the reason, not as a history. The result for an ended run
- * is kept while its journal stays the same (a live run's durations move, so it is read again).
- */
-export function createHistoryReader(state: string, tailLines = PANE_TAIL_LINES): (runId: string) => RunHistoryEntry {
-  const cache = new Map<string, { ino: number; size: number; mtimeMs: number; entry: RunHistoryEntry }>();
-  return (runId) => {
-    const unreadable = (reason: string): RunHistoryEntry => ({ kind: 'unreadable', id: runId, dir: RUN_ID_RE.test(runId) ? runPaths(state, runId).dir : '-', reason });
-    const sd = inspectStateDir(state);
-    if (sd !== null) return unreadable(sd);
-    const t = inspectRunFolder(state, runId);
-    if (!t.ok) return unreadable(t.why);
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(t.run.journal);
-    } catch (e) {
-      return unreadable(oneLine(e));
-    }
-    const c = cache.get(runId);
-    if (c && c.ino === st.ino && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.entry;
-    const entry = readRunHistory(state, runId, { tailLines });
-    if (entry.kind === 'run' && entry.state !== 'running') cache.set(runId, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, entry });
-    else cache.delete(runId);
-    return entry;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The live data source.
-
-export interface LiveSourceOptions {
-  readonly gpus: GpuSelection;
-  readonly intervalMs: number;
-  readonly allUsers: boolean;
-  readonly patterns?: readonly RegExp[];
-}
-
-export class LiveSource implements DataSource {
-  private readonly listeners = new Set<() => void>();
-  // idleSkip 1: idle sleepers are read every other refresh (README, "Figures").
-  private readonly scanner = createProcScanner({ idleSkip: 1 });
-  private readonly host = hostname();
-  private data: TuiData;
-  private gpu: GpuState = NO_GPU_STATE;
-  private gpuLoop: GpuLoop | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight = false;
-  private again = false;
-  private stopped = false;
-  private cpuPrev: CpuTimes | null = null;
-  /** When the GPU probe last answered with data, and when this screen started asking (header). */
-  private gpuOkAtMs: number | null = null;
-  private gpuSinceMs: number | null = null;
-  private since: Map<string, { state: string; sinceMs: number; observed: boolean }> | undefined;
-  private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
-  private readonly historyReader = createHistoryReader(stateDir(process.env));
-  /** The Slurm read: off the scan, at most one in flight, at most once per slurmEveryMs. */
-  private slurm: SlurmRunsStatus | null = null;
-  private slurmInFlight = false;
-  private slurmAtMs = 0;
-
-  constructor(private readonly opts: LiveSourceOptions) {
-    if (opts.gpus.kind !== 'none') this.gpu = { ...NO_GPU_STATE, source: opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi' };
-    this.data = {
-      snapshot: null,
-      gpu: this.gpu,
-      verdicts: new Map(),
-      runs: [],
-      host: { hostname: this.host, uptimeSec: null, cpuPercent: null, cpuCount: null, memUsedKiB: null, memTotalKiB: null },
-      probe: { state: 'starting', message: null, scanMs: null, intervalMs: opts.intervalMs },
-      protection: () => null,
-    };
-  }
-
-  subscribe = (l: () => void): (() => void) => {
-    this.listeners.add(l);
-    return () => {
-      this.listeners.delete(l);
-    };
-  };
-
-  getData = (): TuiData => this.data;
-
-  readRunHistory = (runId: string): RunHistoryEntry => this.historyReader(runId);
-
-  private publish(next: TuiData): void {
-    this.data = next;
-    for (const l of this.listeners) l();
-  }
-
-  start(): void {
-    if (this.opts.gpus.kind !== 'none') this.gpuSinceMs = Date.now();
-    try {
-      this.gpuLoop = createGpuLoop(resolveGpuProbeConfig(this.opts.gpus, process.env), this.opts.intervalMs, (s) => this.onGpu(s));
-    } catch (e) {
-      this.onGpu({ ...NO_GPU_STATE, source: this.opts.gpus.kind === 'sim' ? 'simulated' : 'nvidia-smi', error: { kind: 'unknown', message: oneLine(e) } });
-    }
-    void this.tick();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.gpuLoop?.stop();
-    this.gpuLoop = null;
-    this.listeners.clear();
-  }
-
-  refresh = (): void => {
-    if (this.stopped) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    void this.tick();
-  };
-
-  private onGpu(s: GpuState): void {
-    const prev = this.gpu;
-    this.gpu = s;
-    if (s.ok) this.gpuOkAtMs = s.sampledAtMs ?? Date.now();
-    // Errors and recoveries show at once; ordinary samples ride along with the next scan
-    // (one render per interval, not two).
-    const changed = prev.ok !== s.ok || (prev.error?.message ?? null) !== (s.error?.message ?? null) || prev.gpus.length !== s.gpus.length;
-    if (changed || this.data.snapshot === null) this.publish({ ...this.data, gpu: s, probe: { ...this.data.probe, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs } });
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    this.inFlight = true;
-    this.timer = null;
-    const t0 = performance.now();
-    try {
-      const snapshot = await this.scanner.scan(this.gpu);
-      let runs: RunSummary[] = [];
-      try {
-        runs = this.runsReader(snapshot);
-      } catch {
-        runs = [];
-      }
-      this.since = deriveStateSince(this.since, snapshot);
-      // As derived: an observed change gives "stopped for N s", one only seen gives "≥ N s".
-      const stateSinceMs = this.since;
-      const verdicts = analyze({
-        snapshot,
-        runs,
-        patterns: this.opts.patterns ?? DEFAULT_BATCH_PATTERNS,
-        allUsers: this.opts.allUsers,
-        stateSinceMs,
-      });
-      const host = await this.readHost(snapshot);
-      const allUsers = this.opts.allUsers;
-      if (this.stopped) return;
-      this.pollSlurm(runs, snapshot);
-      this.publish({
-        snapshot,
-        gpu: this.gpu,
-        verdicts,
-        runs,
-        slurm: this.slurm,
-        host,
-        probe: { state: 'ok', message: null, scanMs: performance.now() - t0, intervalMs: this.opts.intervalMs, gpuOkAtMs: this.gpuOkAtMs, gpuSinceMs: this.gpuSinceMs },
-        protection: (pid) => protectionOf(snapshot, pid, { allUsers }),
-      });
-    } catch (e) {
-      if (!this.stopped) this.publish({ ...this.data, probe: { ...this.data.probe, state: 'error', message: `scan failed: ${oneLine(e)}` } });
-    } finally {
-      this.inFlight = false;
-      if (!this.stopped) {
-        const wait = this.again ? 0 : Math.max(50, this.opts.intervalMs - (performance.now() - t0));
-        this.again = false;
-        this.timer = setTimeout(() => void this.tick(), wait);
-      }
-    }
-  }
-
-  /**
-   * Asks Slurm about the open jobs of Slurm runs, never on the scan's path: the answer (or its
-   * classified error, within readSlurmJobStatus's deadline) is published when it comes. Runs
-   * without an open Slurm job cost nothing.
-   */
-  private pollSlurm(runs: readonly RunSummary[], snapshot: Snapshot): void {
-    const everyMs = Math.max(3000, 3 * this.opts.intervalMs);
-    if (this.slurmInFlight || Date.now() - this.slurmAtMs < everyMs) return;
-    this.slurmInFlight = true;
-    this.slurmAtMs = Date.now();
-    readSlurmView(runs, snapshot)
-      .catch((e: unknown) => ({ byRun: new Map(), error: `slurm: ${oneLine(e)}`, atMs: Date.now() }) satisfies SlurmRunsStatus)
-      .then((s) => {
-        this.slurmInFlight = false;
-        this.slurmAtMs = Date.now();
-        const had = this.slurm;
-        this.slurm = s;
-        if (!this.stopped && (had !== null || s !== null)) this.publish({ ...this.data, slurm: s });
-      });
-  }
-
-  private async readHost(snapshot: Snapshot): Promise<HostStats> {
-    const [stat, mem] = await Promise.all([readFile('/proc/stat', 'utf8').catch(() => ''), readFile('/proc/meminfo', 'utf8').catch(() => '')]);
-    const cpu = parseCpuTimes(stat);
-    const cpuPercent = cpuPercentBetween(this.cpuPrev, cpu);
-    this.cpuPrev = cpu;
-    const m = parseMeminfo(mem);
-    return {
-      hostname: this.host,
-      uptimeSec: snapshot.uptimeSec,
-      cpuPercent,
-      cpuCount: cpu ? cpu.count : null,
-      memUsedKiB: m.usedKiB,
-      memTotalKiB: m.totalKiB,
-    };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Actions: the executor for signals; launch and stop through the launch layer (a detached
 // run is its own process tree and outlives this screen).
-
-function oneLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return (m.split('\n')[0] ?? '').slice(0, 300);
-}
 
 /** The default batch patterns plus the script names of the batch file L launches (if it parses). */
 function patternsOf(batchFile: string | null): readonly RegExp[] {
@@ -402,7 +133,13 @@ function patternsOf(batchFile: string | null): readonly RegExp[] {
   }
 }
 
-export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions {
+/** What the actions need of the screen's source: this machine's, or several hosts' (each acts on its own targets). */
+export interface ActingSource {
+  signal(action: SignalAction, targets: readonly ActionTarget[], opts: { readonly allUsers: boolean }): Promise<ActionOutcome[]>;
+  refresh(): void;
+}
+
+export function createLiveActions(args: TopArgs, source: ActingSource, opts: { readonly localLaunch?: boolean } = {}): TuiActions {
   const guard = (): void => {
     if (args.readonly) throw new ReadonlyRefusal();
   };
@@ -411,25 +148,17 @@ export function createLiveActions(args: TopArgs, source: LiveSource): TuiActions
     batchFile: args.batchFile,
     async signal(action: SignalAction, targets): Promise<readonly ActionOutcome[]> {
       guard();
-      const snap = source.getData().snapshot;
-      const plan: ReapPlan = {
-        action,
-        graceMs: 3000,
-        targets: targets.map((t) => ({ ...t, reasons: [...t.reasons] })),
-        skipped: [],
-        allUsers: args.allUsers,
-        ...(snap ? { selfUid: snap.selfUid } : {}),
-      };
-      const results = await executeReap(plan, { audit: { asked: `key ${action === 'kill' ? 'K' : action === 'term' ? 'T' : 'c'} (reaper top)`, log: openAuditLog(process.env) } });
-      return results.map((r) => ({ pid: r.pid, startTime: r.startTime, cmd: r.cmd, outcome: r.outcome, why: r.why }));
+      return source.signal(action, targets, { allUsers: args.allUsers });
     },
     async launch(): Promise<{ runId: string }> {
       guard();
+      if (opts.localLaunch === false) throw new ReaperError('USAGE', 'launching on another host is not supported yet');
       if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
       readBatchText(args.batchFile); // still a batch file (it may have been replaced since the start)
-      const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus) });
+      // In-process, through the entry point `reaper run --detach` uses, with an id minted here.
+      const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus), runId: newRunId() });
       source.refresh();
-      return r;
+      return { runId: r.runId };
     },
     async stop(runId: string): Promise<string> {
       guard();
@@ -452,8 +181,25 @@ export async function run(argv: string[]): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new ReaperError('USAGE', 'the live screen needs a terminal; for a one-shot listing use "reaper ls"');
   }
-  const source = new LiveSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns: patternsOf(args.batchFile) });
-  const actions = createLiveActions(args, source);
+  const patterns = patternsOf(args.batchFile);
+  let source: LocalSource | HostsView;
+  let actions: TuiActions;
+  if (args.hosts) {
+    const control = openControlDir(process.env);
+    const ssh = { controlDir: control.dir, env: process.env };
+    const sources: HostSource[] = args.hosts.map((h) =>
+      h.local
+        ? new LocalSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns, name: h.name })
+        : new RemoteSource(h, { intervalMs: args.intervalMs, allUsers: args.allUsers, gpus: gpusFlagText(args.gpus), ssh }),
+    );
+    const view = new HostsView(sources, args.intervalMs);
+    source = view;
+    actions = createLiveActions(args, view, { localLaunch: view.localSource !== undefined });
+  } else {
+    const local = new LocalSource({ gpus: args.gpus, intervalMs: args.intervalMs, allUsers: args.allUsers, patterns });
+    source = local;
+    actions = createLiveActions(args, local);
+  }
   // React and Ink pick their development or production build when first loaded: load them only
   // now, in production mode (the development build spends most of a frame on profiling hooks).
   if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';

@@ -6,7 +6,7 @@ import { GROUPING_LABEL, type Grouping } from '../rows.js';
 import { useTheme } from '../theme-context.js';
 import type { GpuState } from '../../model/index.js';
 import { gpuStateText, procsStateText } from '../probe-status.js';
-import type { HostStats, ProbeStatus } from '../types.js';
+import type { HostPane, HostStats, ProbeStatus } from '../types.js';
 import { Line, clipSegments, seg, segWidth, type Segment } from './Line.js';
 
 export interface HeaderProps {
@@ -23,6 +23,17 @@ export interface HeaderProps {
   readonly gpu: GpuState;
   /** The data's time (last scan), for the GPU probe's quiet time. */
   readonly nowMs: number | null;
+  /** Several-host screen: line one is each host's state instead of this machine's figures. */
+  readonly hosts?: readonly HostPane[];
+}
+
+/** "host1 ok 310 ms" / "host4 refused" / "local ok": one host's state in the header (pure). */
+export function hostStateText(h: HostPane): { text: string; bad: boolean } {
+  const l = h.data.link;
+  if (!l) return { text: `${h.name} ${h.data.probe.state === 'error' ? 'scan failed' : 'ok'}`, bad: h.data.probe.state === 'error' };
+  if (l.state === 'error') return { text: `${h.name} ${l.error?.kind ?? 'error'}`, bad: true };
+  if (l.state === 'connecting' || !h.data.snapshot) return { text: `${h.name} connecting…`, bad: false };
+  return { text: `${h.name} ok${l.latencyMs !== null ? ` ${l.latencyMs} ms` : ''}`, bad: false };
 }
 
 /**
@@ -44,6 +55,16 @@ export function fitItems(items: ReadonlyArray<{ readonly segs: readonly Segment[
 export function Header(p: HeaderProps): React.ReactElement {
   const t = useTheme();
   const h = p.host;
+  const hostsLine = p.hosts
+    ? [
+        seg('reaper ', t.accent, { bold: true }),
+        seg(`${p.hosts.length} host${p.hosts.length === 1 ? '' : 's'}:`),
+        ...p.hosts.flatMap((x) => {
+          const st = hostStateText(x);
+          return [seg('  '), seg(sanitizeText(st.text), st.bad ? t.error : t.ok, { bold: st.bad })];
+        }),
+      ]
+    : null;
   const cpu = h.cpuPercent;
   const memFrac = h.memUsedKiB !== null && h.memTotalKiB ? h.memUsedKiB / h.memTotalKiB : null;
   const barW = p.width >= 110 ? 12 : p.width >= 90 ? 8 : 0;
@@ -85,7 +106,7 @@ export function Header(p: HeaderProps): React.ReactElement {
   ];
   return (
     <Box flexDirection="column">
-      <Line segments={clipSegments(line1, p.width)} />
+      <Line segments={clipSegments(hostsLine ?? line1, p.width)} />
       <Line segments={clipSegments(line2, p.width)} />
     </Box>
   );

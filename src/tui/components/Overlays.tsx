@@ -40,7 +40,7 @@ export function confirmLines(p: Pending, height: number, t: Theme, width = 100):
   const show = n > room ? room - 1 : n;
   for (const x of p.targets.slice(0, Math.max(0, show))) {
     lines.push([
-      seg(fitLeft(String(x.pid), 7) + '(' + sanitizeText(x.user ?? String(x.uid ?? '?')) + ') '),
+      seg((x.host !== undefined ? `${sanitizeText(x.host)}:${x.pid}` : fitLeft(String(x.pid), 7)) + '(' + sanitizeText(x.user ?? String(x.uid ?? '?')) + ') '),
       seg(fit(x.stat, 5) + ' ', t.stat(x.stat)),
       seg(x.cmd, x.reasons.length > 0 ? t.leftover : undefined),
       seg(x.reasons.length > 0 ? `  [${x.reasons.map((r) => r.code).join(',')}]` : '', t.dim),
@@ -48,7 +48,7 @@ export function confirmLines(p: Pending, height: number, t: Theme, width = 100):
   }
   if (show < n) lines.push([seg(`   … and ${n - show} more`, t.dim)]);
   if (p.skipped.length > 0) {
-    const s = p.skipped.slice(0, 3).map((x) => `${x.pid}(${sanitizeText(x.user ?? '?')}): ${sanitizeText(x.why)}`).join('; ');
+    const s = p.skipped.slice(0, 3).map((x) => `${x.host !== undefined ? `${sanitizeText(x.host)}:` : ''}${x.pid}(${sanitizeText(x.user ?? '?')}): ${sanitizeText(x.why)}`).join('; ');
     lines.push([seg(`skipped ${p.skipped.length} protected: ${s}${p.skipped.length > 3 ? ' …' : ''}`, t.dim)]);
   }
   return lines;

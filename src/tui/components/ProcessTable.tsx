@@ -1,9 +1,9 @@
 import React from 'react';
 import { Box } from 'ink';
 import type { Snapshot } from '../../model/index.js';
-import { elapsedSec, procKeyString, sanitizeText } from '../../model/index.js';
+import { elapsedSec, sanitizeText } from '../../model/index.js';
 import { fit, fitLeft, formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
-import { WRAPPED_MARKER, rowTarget, type Row } from '../rows.js';
+import { WRAPPED_MARKER, rowTagKey, type Row } from '../rows.js';
 import type { Theme } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 import { Line, clipSegments, seg, segWidth, type Segment } from './Line.js';
@@ -18,6 +18,8 @@ export interface ProcessTableProps {
   readonly tagged: ReadonlySet<string>;
   readonly snapshot: Snapshot | null;
   readonly emptyText: string;
+  /** Several-host screen: each host's snapshot (a row's elapsed time is its host's clock). */
+  readonly snapshots?: ReadonlyMap<string, Snapshot | null>;
 }
 
 export const COLUMNS =
@@ -25,10 +27,15 @@ export const COLUMNS =
 
 export function rowSegments(row: Row, snapshot: Snapshot | null, tagged: ReadonlySet<string>, t: Theme): Segment[] {
   if (row.kind === 'group') {
+    if (row.link) {
+      // A host's own line: red with its error, or its state.
+      const bad = row.link.state === 'error';
+      return [seg('== ', bad ? t.error : t.accent, { bold: true }), seg(sanitizeText(row.label), bad ? t.error : row.link.state === 'ok' ? t.accent : t.dim, { bold: true })];
+    }
     return [seg('-- ', t.header), seg(sanitizeText(row.label), t.header, { bold: true })];
   }
   const p = row.proc;
-  const isTagged = tagged.has(procKeyString(rowTarget(row)));
+  const isTagged = tagged.has(rowTagKey(row));
   const el = snapshot ? elapsedSec(snapshot, p.startTime) : null;
   const dim = row.context;
   const cmdColor = row.leftover ? t.leftover : dim ? t.dim : undefined;
@@ -58,7 +65,8 @@ export function ProcessTable(p: ProcessTableProps): React.ReactElement {
   const lines: React.ReactElement[] = [];
   visible.forEach((row, i) => {
     const idx = p.top + i;
-    const segs = clipSegments(rowSegments(row, p.snapshot, p.tagged, t), p.width);
+    const snap = row.host !== undefined && p.snapshots ? (p.snapshots.get(row.host) ?? null) : p.snapshot;
+    const segs = clipSegments(rowSegments(row, snap, p.tagged, t), p.width);
     const isCursor = idx === p.cursor;
     if (isCursor) {
       const pad = p.width - segWidth(segs);

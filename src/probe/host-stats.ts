@@ -1,8 +1,9 @@
 /**
- * Pure parsers for the header's machine figures. The CLI reads the files (asynchronously) and
- * hands the text here; systeminformation's currentLoad() is not used because it shells out
- * synchronously (facts.md).
+ * The header's machine figures: whole-machine CPU busy % from /proc/stat deltas and memory from
+ * /proc/meminfo. Pure parsers plus one asynchronous reader; systeminformation's currentLoad() is
+ * not used because it shells out synchronously (facts.md).
  */
+import { readFile } from 'node:fs/promises';
 
 export interface CpuTimes {
   /** Sum of all jiffies on the aggregate "cpu" line. */
@@ -59,4 +60,17 @@ export function parseMeminfo(text: string): MemInfo {
     avail = free !== null ? free + (buffers ?? 0) + (cached ?? 0) : null;
   }
   return { totalKiB: total, usedKiB: total !== null && avail !== null ? Math.max(0, total - avail) : null };
+}
+
+export interface HostFigures {
+  readonly cpu: CpuTimes | null;
+  readonly cpuPercent: number | null;
+  readonly mem: MemInfo;
+}
+
+/** Reads /proc/stat and /proc/meminfo (unreadable: unknown figures); `prev` is the last reading's CPU times. */
+export async function readHostFigures(prev: CpuTimes | null): Promise<HostFigures> {
+  const [stat, mem] = await Promise.all([readFile('/proc/stat', 'utf8').catch(() => ''), readFile('/proc/meminfo', 'utf8').catch(() => '')]);
+  const cpu = parseCpuTimes(stat);
+  return { cpu, cpuPercent: cpuPercentBetween(prev, cpu), mem: parseMeminfo(mem) };
 }
