@@ -35,8 +35,8 @@ The live screen: GPUs, jobs launched by reaper, and process trees with leftovers
   --readonly       look only: kill, terminate, resume, launch and stop are disabled
   --batch FILE     the batch L launches (default ./reaper.yaml when present)
   --hosts LIST     several hosts on one screen, over SSH (a reaper agent runs on each; "local"
-                   is this machine); @FILE reads one host per line; default: the hosts file
-                   ~/.config/reaper/hosts when it exists
+                   is this machine); @FILE reads one host per line; --hosts alone: the
+                   hosts file ~/.config/reaper/hosts
 Keys: ? in the screen. NO_COLOR=1 turns colours off.`;
 
 const SPEC: FlagSpec = {
@@ -78,13 +78,22 @@ export function readBatchText(file: string, shown: string = file, found = false)
 /** Normalise argv once; every problem is one USAGE error (exit 2). */
 export function parseTopArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): TopArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  // `--hosts` with no value (last, or followed by a flag): the default hosts file, as for `ls`.
+  // Without --hosts the screen is this machine's alone, whether or not a hosts file exists.
+  let hostsDefault = false;
+  argv = argv.filter((a, i) => {
+    if (a !== '--hosts' || (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-'))) return true;
+    hostsDefault = true;
+    return false;
+  });
   const { input, flags } = parseFlags(argv, SPEC, HELP);
   const rest = input[0] === 'top' ? input.slice(1) : input;
   if (rest.length > 0) throw new ReaperError('USAGE', `top takes no arguments, got "${rest[0]}"`);
   const sec = parseSecondsFlag('interval', flags.interval);
   if (sec !== undefined && (sec < 0.2 || sec > 60)) throw new ReaperError('USAGE', `--interval must be between 0.2 and 60 seconds, got ${sec}`);
   if (flags.hosts !== undefined && typeof flags.hosts !== 'string') throw new ReaperError('USAGE', '--hosts needs a list of hosts or @FILE');
-  const hosts = readHosts(flags.hosts as string | undefined, env);
+  const hosts = flags.hosts !== undefined || hostsDefault ? readHosts(flags.hosts as string | undefined, env) : null;
+  if (hostsDefault && hosts === null) throw new ReaperError('USAGE', '--hosts without a list needs the hosts file ($XDG_CONFIG_HOME/reaper/hosts, one ssh destination per line)');
   let batchFile: string | null = null;
   let batchNotice: string | undefined;
   if (flags.batch !== undefined) {
