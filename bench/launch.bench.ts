@@ -5,13 +5,13 @@
  * detection, guardian) and its final sweep; the per-task figure divides the difference by 200.
  * Run alone: node dist-<x>/bench/launch.bench.js
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { BenchRow } from './bench-row.js';
+import { timed } from './timed.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TASKS = 200;
@@ -19,17 +19,6 @@ const GPUS = 2;
 const PER_GPU = 4;
 const CONCURRENCY = GPUS * PER_GPU;
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, out }));
-  });
-}
 
 export async function bench(): Promise<BenchRow[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-launch-bench-'));

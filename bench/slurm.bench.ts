@@ -5,13 +5,13 @@
  * squeue no longer lists it (polled every 200 ms, as reaper polls squeue every 500 ms by default).
  * Without the lab the group is one row saying why. Run alone: node dist/bench/run-all.js slurm
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { BenchRow } from './bench-row.js';
+import { timed } from './timed.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const WRAPPER = fileURLToPath(new URL('../../test/lab/exec-argv.sh', import.meta.url));
@@ -19,17 +19,6 @@ const LAB_ENV = process.env.REAPER_SLURM_LAB_ENV ?? '/var/lib/reaper-lab/slurm/e
 const TASKS = 50;
 const G = `slurm ${TASKS} x true`;
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, out }));
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +37,7 @@ function labEnv(): NodeJS.ProcessEnv | null {
 export async function bench(): Promise<BenchRow[]> {
   const env0 = labEnv();
   if (!env0) return [{ group: G, name: 'skipped', value: NaN, unit: '', note: `no Slurm lab (${LAB_ENV}); npm run lab:start` }];
-  const ping = await run('scontrol', ['ping'], env0, os.tmpdir());
+  const ping = await timed('scontrol', ['ping'], env0, os.tmpdir());
   if (ping.code !== 0 || !/UP/.test(ping.out)) return [{ group: G, name: 'skipped', value: NaN, unit: '', note: 'the lab controller does not answer' }];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-slurm-bench-'));
   try {
@@ -56,17 +45,17 @@ export async function bench(): Promise<BenchRow[]> {
     writeFileSync(batch, `name: bench\nbackend: slurm\nslurm: { gres: none }\ntasks: [${Array.from({ length: TASKS }, () => '{}').join(', ')}]\nstages:\n  t: { cmd: ["true"] }\n`);
     const env = { ...env0, XDG_STATE_HOME: dir };
     const reaper = async (): Promise<number> => {
-      const r = await run(process.execPath, [CLI, 'run', batch, '--json'], env, dir);
+      const r = await timed(process.execPath, [CLI, 'run', batch, '--json'], env, dir);
       if (r.code !== 0) throw new Error(`reaper run --backend slurm exited ${r.code}: ${r.out.slice(-300)}`);
       return r.ms;
     };
     const array = async (): Promise<number> => {
       const t0 = process.hrtime.bigint();
-      const s = await run('sbatch', ['--parsable', '--gres=none', '-J', 'reaper-bench-array', `--array=0-${TASKS - 1}`, '-o', '/dev/null', '-e', '/dev/null', WRAPPER, 'true'], env, dir);
+      const s = await timed('sbatch', ['--parsable', '--gres=none', '-J', 'reaper-bench-array', `--array=0-${TASKS - 1}`, '-o', '/dev/null', '-e', '/dev/null', WRAPPER, 'true'], env, dir);
       const id = s.out.trim().split(';')[0];
       if (s.code !== 0 || !id || !/^\d+$/.test(id)) throw new Error(`sbatch --array failed: ${s.out.slice(-300)}`);
       for (;;) {
-        const q = await run('squeue', ['-h', '-j', id, '-t', 'PENDING,RUNNING,COMPLETING', '-o', '%i'], env, dir);
+        const q = await timed('squeue', ['-h', '-j', id, '-t', 'PENDING,RUNNING,COMPLETING', '-o', '%i'], env, dir);
         if (q.code === 0 && q.out.trim() === '') break;
         await sleep(200);
       }

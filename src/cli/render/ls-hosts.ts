@@ -6,7 +6,7 @@
  */
 import { sanitizeText } from '../../model/sanitize.js';
 import type { MergedLsDocument } from '../hosts/ls-merge.js';
-import { formatElapsed } from './ls-text.js';
+import { formatElapsed, renderColumns } from './ls-text.js';
 import { renderLsRunsText } from './ls-runs.js';
 
 type Row = MergedLsDocument['processes'][number];
@@ -71,16 +71,7 @@ export function renderLsHostsText(doc: MergedLsDocument, opts: LsHostsTextOption
       ]);
     }
   }
-  const right = new Set(['PID', '%CPU', 'RSS', 'GPUMEM', 'ELAPSED']);
-  const widths = header.map((hd, i) => (i === header.length - 1 ? 0 : Math.max(hd.length, ...table.map((t) => t[i]!.length))));
-  const fmt = (cells: string[]): string => {
-    const line = cells
-      .map((c, i) => (i === cells.length - 1 ? c : right.has(header[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join(' ')
-      .trimEnd();
-    return opts.width !== undefined && line.length > opts.width ? line.slice(0, Math.max(0, opts.width)) : line;
-  };
-  let text = [fmt(header), ...table.map(fmt)].join('\n') + '\n';
+  let text = renderColumns(header, table, opts.width);
   // Each host's runs, its name first on every line.
   for (const h of doc.hosts) {
     const runs = doc.runs.filter((r) => r.host === h.name);

@@ -58,16 +58,7 @@ export function renderLsText(snapshot: Snapshot, opts: LsTextOptions = {}): stri
       tree + sanitizeText(commandText(p)),
     ]);
   }
-  const right = new Set(['PID', '%CPU', 'RSS', 'GPUMEM', 'ELAPSED']);
-  const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.max(h.length, ...table.map((t) => t[i]!.length))));
-  const fmt = (cells: string[]): string => {
-    const line = cells
-      .map((c, i) => (i === cells.length - 1 ? c : right.has(header[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join(' ')
-      .trimEnd();
-    return opts.width !== undefined && line.length > opts.width ? line.slice(0, Math.max(0, opts.width)) : line;
-  };
-  return [fmt(header), ...table.map(fmt)].join('\n') + '\n';
+  return renderColumns(header, table, opts.width);
 }
 
 /**
@@ -80,4 +71,22 @@ function commandText(p: Snapshot['processes'][number]): string {
   if (kind === null) return p.cmd;
   const inner = wrappedCommand(p.argv);
   return `[reaper ${kind}] ${inner ? inner.join(' ') : p.cmd}`;
+}
+
+const RIGHT_ALIGNED = new Set(['PID', '%CPU', 'RSS', 'GPUMEM', 'ELAPSED']);
+
+/**
+ * The `ls` table: numbers right-aligned, the last column (the command) as long as it is, every
+ * line cut at `width` when given. Cells are already sanitised.
+ */
+export function renderColumns(header: readonly string[], table: readonly string[][], width?: number): string {
+  const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.max(h.length, ...table.map((t) => t[i]!.length))));
+  const fmt = (cells: readonly string[]): string => {
+    const line = cells
+      .map((c, i) => (i === cells.length - 1 ? c : RIGHT_ALIGNED.has(header[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join(' ')
+      .trimEnd();
+    return width !== undefined && line.length > width ? line.slice(0, Math.max(0, width)) : line;
+  };
+  return [fmt(header), ...table.map(fmt)].join('\n') + '\n';
 }
