@@ -13,9 +13,10 @@
  * Cleanup SIGKILLs the root's group and every pid recorded, even when a test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
-export const PYTHON = existsSync('/root/.pyenv/shims/python3') ? '/root/.pyenv/shims/python3' : 'python3';
+import { PYTHON } from './python.js';
+
+export { PYTHON };
 
 // Every child hands-shake before the pids are printed: it holds the write end of a pipe
 // (close-on-exec, as Python makes every fd) and closes it once it is what the test expects, or

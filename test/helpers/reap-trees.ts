@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readStatSync } from '../../src/probe/proc-stat.js';
 
@@ -13,7 +13,7 @@ import { otherUserKit } from './other-user-kit.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/trees/', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+export { PYTHON } from './python.js';
 
 export function uniqueMarker(prefix = 'reaptest'): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;

@@ -23,6 +23,15 @@ function recordingSpawn(): { spawnImpl: SpawnFn; pids: number[] } {
   return { spawnImpl, pids };
 }
 
+/**
+ * No handle of any kind beyond what was held before (process.getActiveResourcesInfo() lists one
+ * entry per handle: Timeout, ProcessWrap, PipeWrap …; the test runner's own come and go).
+ */
+function sameResources(now: readonly string[], before: readonly string[]): boolean {
+  const count = (l: readonly string[], k: string): number => l.filter((x) => x === k).length;
+  return now.every((k) => count(now, k) <= count(before, k));
+}
+
 function alive(pid: number): boolean {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -39,6 +48,7 @@ test('loop with the simulator: frames arrive with the holder; stop() leaves no r
   const { spawnImpl, pids } = recordingSpawn();
   t.after(() => pids.forEach((p) => killGroupQuietly(p)));
   const frames: GpuState[] = [];
+  const before = process.getActiveResourcesInfo();
   const loop = createGpuLoop(resolveGpuProbeConfig({ kind: 'sim', count: 2 }, process.env), 500, (s) => frames.push(s), { spawnImpl, readInfo: async () => [] });
   t.after(() => loop.stop());
   await waitFor(() => frames.filter((f) => f.ok).length >= 3 && frames.some((f) => f.apps.some((a) => a.pid === holder.pid)), {
@@ -61,8 +71,11 @@ test('loop with the simulator: frames arrive with the holder; stop() leaves no r
   assert.ok(pids.length >= 2);
   loop.stop();
   await waitFor(() => pids.every((p) => !alive(p)), { what: 'readers gone after stop()' });
+  // Nothing of the loop is left to call back: no timer, no child, no pipe beyond what the test
+  // process held before the loop started (a pending timer would be a later update).
+  await waitFor(() => sameResources(process.getActiveResourcesInfo(), before), { what: `the loop's timers and readers gone (now: ${process.getActiveResourcesInfo().join(',')}; before: ${before.join(',')})` });
   const n = frames.length;
-  await new Promise((r) => setTimeout(r, 700));
+  await new Promise((r) => setImmediate(r));
   assert.equal(frames.length, n, 'no updates after stop()');
 });
 
@@ -157,8 +170,11 @@ test('loop with a missing binary reports not-installed and keeps retrying quietl
 
 test('loop disabled (--gpus none) reports NO_GPU_STATE once', async () => {
   const frames: GpuState[] = [];
+  const before = process.getActiveResourcesInfo();
   const loop = createGpuLoop(resolveGpuProbeConfig({ kind: 'none' }, {}), 200, (s) => frames.push(s));
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => frames.length >= 1, { what: 'the one NO_GPU_STATE update' });
+  // Disabled: it holds nothing that could report again.
+  assert.ok(sameResources(process.getActiveResourcesInfo(), before), `resources held: ${process.getActiveResourcesInfo().join(',')}`);
   loop.stop();
   assert.equal(frames.length, 1);
   assert.equal(frames[0]!.source, 'none');

@@ -183,7 +183,6 @@ test('a child that survives SIGKILL: "probe stalled", nothing else spawned until
   stuck!.emit('exit', null, 'SIGKILL');
   const third = probe.read();
   assert.equal(spawned, 1); // spawning happens asynchronously, after the queue
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(spawned, 2);
+  await waitFor(() => spawned === 2, { what: 'the next read spawns nvidia-smi again' });
   await third;
 });

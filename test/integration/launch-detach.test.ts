@@ -133,8 +133,9 @@ describe('detached runs', { concurrency: 1 }, () => {
     await waitFor(() => markerPids(runId, { escapee: false }).length >= 10, { timeoutMs: 20_000, what: 'tasks running' });
     const start = readJournalFile(state, runId).find((e) => e.ev === 'run-start')!;
     assert.equal(start.guardian, null);
-    process.kill((start.launcher as { pid: number }).pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    const launcher = (start.launcher as { pid: number }).pid;
+    process.kill(launcher, 'SIGKILL');
+    await waitFor(() => !isAlive(launcher), { what: 'the launcher gone' });
     assert.ok(markerPids(runId, { escapee: false }).length > 0, 'without a guardian, the tasks outlive the launcher');
     const s = cli(['stop', runId, '--json'], env, state);
     assert.equal(s.code, 0, s.stdout + s.stderr);
@@ -151,7 +152,7 @@ describe('detached runs', { concurrency: 1 }, () => {
     track(runId);
     await waitFor(() => markerPids(runId, { escapee: false }).length >= 10, { timeoutMs: 20_000, what: 'tasks running' });
     process.kill(launcherPid, 'SIGKILL');
-    await new Promise((res) => setTimeout(res, 500));
+    await waitFor(() => !isAlive(launcherPid), { what: 'the launcher gone' });
     const survivors = markerPids(runId, { escapee: false });
     assert.ok(survivors.length >= 10, `survivors without containment layers: ${survivors.length}`);
 
@@ -162,3 +163,14 @@ describe('detached runs', { concurrency: 1 }, () => {
     await waitFor(() => markerPids(runId, { escapee: false }).length === 0, { timeoutMs: 15_000, what: `reap left: ${describePids(markerPids(runId, { escapee: false }))}` });
   });
 });
+
+/** Alive and not a zombie (a SIGKILLed launcher stays a zombie until its parent waits). */
+function isAlive(pid: number): boolean {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
