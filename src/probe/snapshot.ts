@@ -225,7 +225,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   }
 
   const readArgv = (pid: number): readonly string[] | null => {
-    const n = grow.readAll(`/proc/${pid}/cmdline`, CMDLINE_CAP);
+    const n = grow.readAll(`/proc/${pid}/cmdline`, CMDLINE_CAP, true);
     if (n === GONE || n === DENIED) return null;
     return Object.freeze(parseCmdlineBytes(grow.buf, n, grow.truncated));
   };
