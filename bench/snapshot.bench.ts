@@ -11,10 +11,15 @@
  * The C floor is measured twice, on the same files as each: "sS" (stat, status) and
  * "sScef" (+ cmdline, environ, fd links).
  *
+ * "reaper ls --json --all" is the whole one-shot command (node start, module loading, scan, runs,
+ * analysis, JSON) against the whole `ps` command, both under /usr/bin/time (peak RSS) and run
+ * back to back in every round; then one CPU profile of that command says where its time goes.
+ *
  * Run alone: node dist/bench/snapshot.bench.js
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { profileBuckets } from './cpu-profile.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -106,6 +111,20 @@ interface Method {
   run(): Promise<number>;
 }
 
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const TIME = '/usr/bin/time';
+const PS_ARGS = ['-eo', 'pid,ppid,pgid,sid,stat,args'];
+
+/** A whole command under /usr/bin/time: wall ms (incl. spawn) and peak RSS in KiB. */
+async function timed(dir: string, argv: string[], rss: number[]): Promise<number> {
+  const out = join(dir, 'time.out');
+  const t0 = performance.now();
+  await execFileP(TIME, ['-f', '%M', '-o', out, ...argv], { maxBuffer: 256 * 1024 * 1024 });
+  const ms = performance.now() - t0;
+  rss.push(Number(readFileSync(out, 'utf8').trim().split('\n').pop()));
+  return ms;
+}
+
 async function wall(fn: () => unknown): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -156,9 +175,21 @@ export async function bench(): Promise<BenchRow[]> {
         label: 'ps -eo pid,ppid,pgid,sid,stat,args',
         note: 'incl. spawn',
         every: 1,
-        run: () => wall(() => execFileP('ps', ['-eo', 'pid,ppid,pgid,sid,stat,args'], { maxBuffer: 64 * 1024 * 1024 })),
+        run: () => wall(() => execFileP('ps', PS_ARGS, { maxBuffer: 64 * 1024 * 1024 })),
       },
     ];
+    const lsRss: number[] = [];
+    const psRss: number[] = [];
+    const hasTime = existsSync(TIME);
+    if (hasTime) {
+      // Adjacent in every round: the goal rows compare these two under the same load.
+      methods.push(
+        { key: 'lsCli', label: 'reaper ls --json --all (whole command)', note: 'node start to exit', every: 1, run: () => timed(tmp, [process.execPath, CLI, 'ls', '--json', '--all'], lsRss) },
+        { key: 'psCli', label: 'ps -eo pid,ppid,pgid,sid,stat,args (whole command)', note: 'right after each ls', every: 1, run: () => timed(tmp, ['ps', ...PS_ARGS], psRss) },
+      );
+    } else {
+      rows.push({ group: GROUP, name: 'reaper ls --json --all (whole command)', value: NaN, unit: 'ms', note: `skipped: no ${TIME}` });
+    }
     try {
       const { default: psList } = await import('ps-list');
       methods.push({ key: 'psList', label: 'ps-list', every: 3, run: () => wall(() => psList()) });
@@ -212,6 +243,11 @@ export async function bench(): Promise<BenchRow[]> {
       const y = med.get(b);
       if (x !== undefined && y !== undefined) rows.push({ group: GROUP, name, value: x / y, unit: 'x', ...(note ? { note } : {}) });
     };
+    ratio('ratio reaper ls --json --all / ps -eo (whole commands)', 'lsCli', 'psCli', 'goal <= 1.0; median of alternated runs');
+    if (lsRss.length > 0) {
+      rows.push({ group: GROUP, name: 'RSS reaper ls --json --all', value: median(lsRss) / 1024, unit: 'MiB', note: `peak, median of ${lsRss.length}; goal <= 60` });
+      rows.push({ group: GROUP, name: 'RSS ps -eo pid,ppid,pgid,sid,stat,args', value: median(psRss) / 1024, unit: 'MiB', note: `peak, median of ${psRss.length}` });
+    }
     ratio('ratio ps -eo / ours warm', 'ps', 'warm', 'goal >= 4');
     ratio('ratio ps -eo / ours warm, fds read', 'ps', 'warmFds');
     ratio('ratio ps -eo / ours cold', 'ps', 'cold');
@@ -220,6 +256,16 @@ export async function bench(): Promise<BenchRow[]> {
     ratio('ratio ours warm / C stat', 'warm', 'c-s', 'goal <= 2');
     ratio('ratio ours every-scan / C stat+status+fds', 'exact', 'c-sSf', 'goal <= 2');
     ratio('ratio ours cold / C all files', 'cold', 'c-sScef', 'goal <= 2');
+
+    // Where a one-shot ls spends its time: one CPU profile, self time by kind.
+    const profDir = join(tmp, 'prof');
+    await execFileP(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, CLI, 'ls', '--json', '--all'], { maxBuffer: 256 * 1024 * 1024 });
+    const profFile = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (profFile) {
+      for (const b of profileBuckets(JSON.parse(readFileSync(join(profDir, profFile), 'utf8')))) {
+        rows.push({ group: GROUP, name: `ls profile: ${b.name}`, value: b.ms, unit: 'ms', note: b.note });
+      }
+    }
 
     // One process with a 1.9 MB argv (15 arguments of 127 KiB, under the kernel's per-argument
     // limit) among the others: a one-shot scan reads at most 128 KiB of it and searches only

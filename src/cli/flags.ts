@@ -1,14 +1,15 @@
 /**
- * One edge for command-line parsing. meow 14 throws plain Errors for `choices` and repeated
- * flags and turns a bad number into null (facts.md), so numbers and choices are declared as
- * strings here and checked by hand; every problem becomes one USAGE error (exit 2), with the
- * operator's text sanitised. The rules, for every command:
+ * One edge for command-line parsing, on Node's own util.parseArgs (meow cost a one-shot
+ * `reaper ls` ~40-90 ms of module loading). Numbers and choices are declared as strings and
+ * checked by hand; every problem becomes one USAGE error (exit 2), with the operator's text
+ * sanitised. The rules, for every command:
  *  - a boolean flag takes no value (`--json=1` is an error, not a silent false);
  *  - a string flag needs a non-empty value (`--pid --json` is an error, not pid "");
  *  - numbers are plain decimal (no 1e29, 0x10, Infinity), finite and within their range;
+ *  - a flag is given once (`--pid 1 --pid 2` is an error, not a silent choice);
  *  - a command takes at most the positional arguments it declares (`doctor extra` is an error).
  */
-import meow from 'meow';
+import { parseArgs } from 'node:util';
 import { ReaperError } from '../model/errors.js';
 import { sanitizeText } from '../model/sanitize.js';
 
@@ -31,37 +32,68 @@ function usage(message: string): ReaperError {
 }
 
 export function parseFlags(argv: string[], spec: FlagSpec, help: string, positional?: PositionalRule): Parsed {
+  void help; // the caller prints it for --help
   assertKnownFlags(argv, spec);
-  let cli;
+  const byKebab = new Map<string, string>();
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }> = {};
+  for (const [name, s] of Object.entries(spec)) {
+    byKebab.set(kebab(name), name);
+    options[kebab(name)] = { type: s.type, ...(s.shortFlag ? { short: s.shortFlag } : {}), ...(s.isMultiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
+  }
+  if (!options.help) options.help = { type: 'boolean' };
+  // "--pid 5" becomes "--pid=5"; "--pid" before another flag or at the end becomes "--pid=" (needs a value).
+  const args: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (!a.startsWith('--')) {
+      args.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const key = (eq < 0 ? a : a.slice(0, eq)).slice(2);
+    const base = key.startsWith('no-') && options[key] === undefined ? key.slice(3) : key;
+    const name = byKebab.get(base);
+    if (name !== undefined && !spec[name]!.isMultiple) {
+      if (seen.has(base)) throw usage(`--${base} given more than once`);
+      seen.add(base);
+    }
+    if (options[key]?.type === 'string' && eq < 0) {
+      const next = argv[i + 1];
+      const isValue = next !== undefined && (!next.startsWith('-') || next === '-' || /^-\d/.test(next));
+      args.push(`${a}=${isValue ? next : ''}`);
+      if (isValue) i++;
+      continue;
+    }
+    args.push(a);
+  }
+  let parsed;
   try {
-    cli = meow(help, {
-      importMeta: import.meta,
-      argv,
-      flags: spec as never,
-      allowUnknownFlags: false,
-      autoHelp: false,
-      autoVersion: false,
-      // meow would call process.exit on unknown flags; we want one line and exit 2 from main.
-      booleanDefault: undefined,
-    });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true, allowNegative: true });
   } catch (e) {
     throw usage((e as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  const flags = cli.flags as Record<string, unknown>;
+  const flags: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parsed.values)) flags[byKebab.get(k) ?? k] = v;
   for (const [name, s] of Object.entries(spec)) {
     if (s.type !== 'string') continue;
     const v = flags[name];
     const values = Array.isArray(v) ? v : [v];
     if (values.some((x) => x === '')) throw usage(`--${kebab(name)} needs a value`);
   }
-  if (positional && cli.input.length > positional.args) {
-    const extra = cli.input[positional.args]!;
+  const input = parsed.positionals;
+  if (positional && input.length > positional.args) {
+    const extra = input[positional.args]!;
     throw usage(positional.args === 0 ? `${positional.command} takes no arguments, got "${extra}"` : `${positional.command}: unexpected argument "${extra}"`);
   }
-  return { input: cli.input, flags };
+  return { input, flags };
 }
 
-/** Unknown flags, and values given to boolean flags, checked before meow sees them. */
+/** Unknown flags, and values given to boolean flags, checked before parsing. */
 export function assertKnownFlags(argv: string[], spec: FlagSpec): void {
   const known = new Map<string, 'string' | 'boolean'>();
   for (const [name, s] of Object.entries(spec)) {

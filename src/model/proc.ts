@@ -26,8 +26,11 @@ export interface ProcInfo extends ProcKey {
   /** Exactly what `ps -o stat` prints: state letter plus < N L s l +. */
   readonly stat: string;
   readonly nice: number;
+  /** stat field 20, `ps -o nlwp`. */
   readonly threads: number;
+  /** Real uid (status "Uid:", first column): what `ps -o ruid` prints (`ps -o uid` is the effective one). */
   readonly uid: number | null;
+  /** Name of the real uid from /etc/passwd (`ps -o ruser`); null when unknown. */
   readonly user: string | null;
   /** Kernel comm (<=15 chars), sanitised for the terminal. */
   readonly comm: string;
@@ -35,6 +38,11 @@ export interface ProcInfo extends ProcKey {
   readonly argv: readonly string[] | null;
   /** Display command: argv joined, or `[comm]`; sanitised (no control chars). */
   readonly cmd: string;
+  /**
+   * Resident set in KiB: VmRSS from status (statm's resident pages × page size when status is
+   * unreadable), exactly what `ps -o rss`, top and psutil print; not stat's field 24, the
+   * kernel's approximate counter (~10 % low). 0 for kernel threads and zombies.
+   */
   readonly rssKiB: number | null;
   /** utime + stime in clock ticks. */
   readonly cpuTicks: number;

@@ -66,17 +66,6 @@ function valueOf(view: Buffer, key: Buffer, truncated: boolean): string | null {
   }
 }
 
-/** One environ variable buf[start, end) if it is REAPER_RUN or REAPER_TASK, else null. */
-export function envMarkerOf(buf: Buffer, start: number, end: number): { key: 'run' | 'task'; value: string } | null {
-  if (end - start >= RUN.length && buf[start] === 0x52 && buf.compare(RUN, 0, RUN.length, start, start + RUN.length) === 0) {
-    return { key: 'run', value: buf.toString('utf8', start + RUN.length, end) };
-  }
-  if (end - start >= TASK.length && buf[start] === 0x52 && buf.compare(TASK, 0, TASK.length, start, start + TASK.length) === 0) {
-    return { key: 'task', value: buf.toString('utf8', start + TASK.length, end) };
-  }
-  return null;
-}
-
 /**
  * REAPER_RUN / REAPER_TASK from environ bytes (NUL-separated KEY=value). Searches buf[0, len)
  * only: the reused buffer may be much larger than this file, with stale bytes behind it.

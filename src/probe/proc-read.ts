@@ -4,7 +4,7 @@
  * reported as GONE, a permission problem as DENIED, never thrown.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { envMarkerOf, NO_MARKERS, type EnvMarkers } from './proc-cmdline.js';
+import { NO_MARKERS, type EnvMarkers } from './proc-cmdline.js';
 
 /** The file (or the whole process) no longer exists. */
 export const GONE = -1;
@@ -69,8 +69,13 @@ export class GrowBuffer {
   constructor(size = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(size);
   }
-  /** Reads the file up to maxBytes; returns the byte count, GONE or DENIED. Use buf[0, count) only. */
-  readAll(path: string, maxBytes = 4 * 1024 * 1024): number {
+  /**
+   * Reads the file up to maxBytes; returns the byte count, GONE or DENIED. Use buf[0, count) only.
+   * `shortReadEnds`: a read that returns fewer bytes than asked is the end of the file, as it is
+   * for /proc/<pid>/cmdline (the kernel fills a read up to the end of the argument area): saves
+   * the second read that would return 0.
+   */
+  readAll(path: string, maxBytes = 4 * 1024 * 1024, shortReadEnds = false): number {
     this.truncated = false;
     let fd: number;
     try {
@@ -90,9 +95,11 @@ export class GrowBuffer {
           this.buf.copy(bigger, 0, 0, len);
           this.buf = bigger;
         }
-        const n = readSync(fd, this.buf, len, Math.min(this.buf.length, maxBytes) - len, null);
+        const want = Math.min(this.buf.length, maxBytes) - len;
+        const n = readSync(fd, this.buf, len, want, null);
         if (n === 0) return len;
         len += n;
+        if (shortReadEnds && n < want) return len;
       }
     } catch (e) {
       return errnoResult(e);
@@ -102,11 +109,36 @@ export class GrowBuffer {
   }
 }
 
+const RUN_KEY = Buffer.from('REAPER_RUN=');
+const TASK_KEY = Buffer.from('REAPER_TASK=');
+
+/**
+ * The value of the first variable in view[from, to) that starts with `key` (KEY=value, NUL-separated;
+ * `from` and every byte after a NUL start a variable), ending at its NUL or at `to`. One native
+ * search instead of a JavaScript step per variable: most environments hold neither key.
+ */
+function markerIn(view: Buffer, key: Buffer, from: number, to: number): string | null {
+  while (from < to) {
+    const at = view.indexOf(key, from);
+    if (at < 0 || at + key.length > to) return null;
+    if (at === 0 || view[at - 1] === 0) {
+      const z = view.indexOf(0, at + key.length);
+      return view.toString('utf8', at + key.length, z < 0 || z > to ? to : z);
+    }
+    from = at + 1;
+  }
+  return null;
+}
+
 /**
  * REAPER_RUN / REAPER_TASK of a process, reading its environ through `buf` piece by piece and
  * looking only at the bytes each read returned. The first occurrence of a key counts (getenv's
  * rule). A variable longer than `buf` is skipped: no marker value is that long. Returns
  * NO_MARKERS when the file is unreadable or gone.
+ *
+ * A read that returns fewer bytes than asked ends the file: the kernel's environ_read copies
+ * until the request is filled or the environment ends (a failure part-way fails the whole read),
+ * so the usual one-read environment costs one read, not a second that returns 0.
  */
 export function readEnvMarkers(path: string, buf: Buffer, maxBytes = ENVIRON_MAX): EnvMarkers {
   let fd: number;
@@ -118,46 +150,40 @@ export function readEnvMarkers(path: string, buf: Buffer, maxBytes = ENVIRON_MAX
   }
   let runId: string | null = null;
   let taskId: string | null = null;
-  const take = (start: number, end: number): void => {
-    const m = envMarkerOf(buf, start, end);
-    if (m === null) return;
-    if (m.key === 'run' && runId === null) runId = m.value;
-    if (m.key === 'task' && taskId === null) taskId = m.value;
-  };
   try {
-    let len = 0; // bytes of an unfinished variable kept at the front of buf
+    let len = 0; // bytes of an unfinished variable kept at the front of buf (buf[0] starts a variable)
     let skipping = false; // inside a variable longer than buf
     let total = 0;
-    while (total < maxBytes && (runId === null || taskId === null)) {
-      const n = readSync(fd, buf, len, Math.min(buf.length - len, maxBytes - total), null);
-      if (n === 0) {
-        if (!skipping && len > 0) take(0, len); // the last variable, without its NUL
-        break;
-      }
+    let eof = false;
+    while (!eof && total < maxBytes && (runId === null || taskId === null)) {
+      const want = Math.min(buf.length - len, maxBytes - total);
+      const n = readSync(fd, buf, len, want, null);
+      if (n < want) eof = true;
       total += n;
       const end = len + n;
+      const view = buf.subarray(0, end);
       let start = 0;
       if (skipping) {
-        const z = buf.indexOf(0, len);
-        if (z < 0 || z >= end) {
+        const z = view.indexOf(0, len);
+        if (z < 0) {
           len = 0;
           continue;
         }
         skipping = false;
         start = z + 1;
       }
-      for (;;) {
-        const z = buf.indexOf(0, start);
-        if (z < 0 || z >= end) break;
-        take(start, z);
-        start = z + 1;
-      }
-      if (start === 0 && end === buf.length) {
+      // Whole variables end at the last NUL; at the end of the file the rest is the last one.
+      const lastNul = view.lastIndexOf(0);
+      const done = eof ? end : lastNul >= start ? lastNul + 1 : start;
+      if (runId === null) runId = markerIn(view, RUN_KEY, start, done);
+      if (taskId === null) taskId = markerIn(view, TASK_KEY, start, done);
+      if (eof) break;
+      if (done === 0 && end === buf.length) {
         skipping = true; // one variable fills the whole buffer
         len = 0;
       } else {
-        buf.copy(buf, 0, start, end);
-        len = end - start;
+        buf.copy(buf, 0, done, end);
+        len = end - done;
       }
     }
   } catch (e) {

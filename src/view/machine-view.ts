@@ -27,7 +27,8 @@ export async function readGpuState(sel: GpuSelection): Promise<GpuState> {
 /** Run summaries from the launcher's journals; null when they cannot be read. */
 export async function readRunSummaries(snapshot: Snapshot): Promise<RunSummary[] | null> {
   try {
-    const { readRuns, stateDir } = await import('../launch/index.js');
+    // The two modules it needs, not the launcher's index (which loads the launcher, yaml, …).
+    const [{ readRuns }, { stateDir }] = await Promise.all([import('../launch/journal.js'), import('../launch/paths.js')]);
     return readRuns(stateDir(process.env), snapshot);
   } catch {
     return null; // unreadable journals: REAPER_RUN markers alone still mark members
