@@ -141,3 +141,22 @@ export function gpuIndicesIn(held: readonly GpuHolding[]): number[] {
   for (const h of held) if (h.index !== null) out.add(h.index);
   return [...out].sort((a, b) => a - b);
 }
+
+/** Pids holding the GPU with this uuid (by a compute app or an open device file), in join order. */
+export function gpuHolders(holdings: GpuHoldings, uuid: string): Set<number> {
+  const out = new Set<number>();
+  for (const [pid, held] of holdings) if (held.some((h) => h.uuid === uuid)) out.add(pid);
+  return out;
+}
+
+/** Compute-app memory per pid (MiB), summed over its rows, optionally of one GPU; 0 when nvidia-smi does not say. */
+export function appMemoryByPid(holdings: GpuHoldings, uuid?: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [pid, held] of holdings) {
+    for (const h of held) {
+      if (h.via !== 'app' || (uuid !== undefined && h.uuid !== uuid)) continue;
+      out.set(pid, (out.get(pid) ?? 0) + (h.usedMemoryMiB ?? 0));
+    }
+  }
+  return out;
+}

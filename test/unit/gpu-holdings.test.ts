@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gpuIndicesOf, RULES } from '../../src/analysis/explain.js';
 import { gpuHoldings } from '../../src/cli/render/ls-model.js';
-import { gpuHoldingsOf, type GpuState } from '../../src/model/index.js';
+import { appMemoryByPid, gpuHolders, gpuHoldingsOf, type GpuState } from '../../src/model/index.js';
 import { fakeGpuState, fakeProc, fakeSnapshot } from '../helpers/proc-fake.js';
 
 const U = (i: number) => `GPU-0000000${i}-aaaa-bbbb-cccc-dddddddddddd`;
@@ -61,4 +61,13 @@ test('leftover rules: one per reason code, in verdict order; stuck and evidence 
   assert.deepEqual(role('stuck'), ['stopped', 'traced', 'zombie', 'uninterruptible']);
   assert.deepEqual(role('evidence'), ['ended-run', 'gpu-no-owner', 'batch-pattern']);
   assert.deepEqual(role('context'), ['orphaned', 'gpu-unlisted']);
+});
+
+test('the screen\'s per-GPU holders and memory from the same join', () => {
+  const h = gpuHoldingsOf(snap);
+  assert.deepEqual([...gpuHolders(h, U(1))], [20]);
+  assert.deepEqual([...gpuHolders(h, U(0))], [77, 10]);
+  assert.deepEqual([...appMemoryByPid(h)], [[20, 128], [77, 5]]);
+  assert.deepEqual([...appMemoryByPid(h, U(1))], [[20, 128]]);
+  assert.deepEqual([...appMemoryByPid(h, 'GPU-unknown')], [[20, 0]]);
 });
