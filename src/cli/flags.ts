@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { ReaperError } from '../model/errors.js';
 import { sanitizeText } from '../model/sanitize.js';
+import type { GpuSelection } from '../probe/gpu-state.js';
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boolean; default?: string | boolean }>;
 
@@ -152,8 +153,8 @@ export function parseChoiceFlag<T extends string>(name: string, value: unknown, 
   return s as T;
 }
 
-/** `--gpus`: "auto" (default: nvidia-smi if present), "none", or "sim:N" (simulated). */
-export type GpuSelection = { kind: 'auto' } | { kind: 'none' } | { kind: 'sim'; count: number };
+/** `--gpus`: "auto" (default: nvidia-smi if present), "none", or "sim:N" (simulated); the probe's own type. */
+export type { GpuSelection };
 
 export function parseGpusFlag(value: unknown): GpuSelection {
   if (value === undefined || value === null || value === 'auto') return { kind: 'auto' };

@@ -3,6 +3,7 @@
  * rows in `ps f` order. No I/O; the command feeds it a Snapshot (with its GpuState).
  */
 import { buildForest, descendants, type Forest } from '../../model/forest.js';
+import { gpuHoldingsOf } from '../../model/gpu.js';
 import type { ProcInfo } from '../../model/proc.js';
 import { ReaperError } from '../../model/errors.js';
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
@@ -34,37 +35,23 @@ export interface LsGpuRef {
   readonly minor: number | null;
 }
 
-/** pid → GPUs held, merging compute apps (by pid) and open device files (by minor). */
+/**
+ * pid → GPUs held, one entry per GPU: the snapshot's one join (model/gpu.ts gpuHoldingsOf), with
+ * a compute app and an open device of the same GPU merged and its app rows' memory summed.
+ */
 export function gpuHoldings(snapshot: Pick<Snapshot, 'gpu' | 'processes'>): Map<number, LsGpuRef[]> {
   const out = new Map<number, LsGpuRef[]>();
-  const { gpus, apps } = snapshot.gpu;
-  const byUuid = new Map(gpus.map((g) => [g.uuid, g] as const));
-  const byMinor = new Map<number, (typeof gpus)[number]>();
-  for (const g of gpus) if (g.minor !== null) byMinor.set(g.minor, g);
-  const add = (pid: number, ref: LsGpuRef): void => {
-    let list = out.get(pid);
-    if (!list) out.set(pid, (list = []));
-    const same = list.find((r) => (ref.uuid !== null && r.uuid === ref.uuid) || (ref.uuid === null && r.minor === ref.minor));
-    if (!same) {
-      list.push(ref);
-      return;
+  for (const [pid, held] of gpuHoldingsOf(snapshot)) {
+    const list: LsGpuRef[] = [];
+    for (const h of held) {
+      const ref: LsGpuRef = { uuid: h.uuid, index: h.index, usedMemoryMiB: h.usedMemoryMiB, minor: h.minor };
+      const i = list.findIndex((r) => (ref.uuid !== null && r.uuid === ref.uuid) || (ref.uuid === null && r.minor === ref.minor));
+      if (i < 0) list.push(ref);
+      else if (ref.usedMemoryMiB !== null) list[i] = { ...list[i]!, usedMemoryMiB: (list[i]!.usedMemoryMiB ?? 0) + ref.usedMemoryMiB };
     }
-    if (ref.usedMemoryMiB !== null) {
-      list[list.indexOf(same)] = { ...same, usedMemoryMiB: (same.usedMemoryMiB ?? 0) + ref.usedMemoryMiB };
-    }
-  };
-  for (const a of apps) {
-    const g = byUuid.get(a.gpuUuid);
-    add(a.pid, { uuid: a.gpuUuid, index: g ? g.index : null, usedMemoryMiB: a.usedMemoryMiB, minor: g ? g.minor : null });
+    list.sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9));
+    out.set(pid, list);
   }
-  for (const p of snapshot.processes) {
-    if (!p.nvidiaMinors) continue;
-    for (const m of p.nvidiaMinors) {
-      const g = byMinor.get(m);
-      add(p.pid, { uuid: g ? g.uuid : null, index: g ? g.index : null, usedMemoryMiB: null, minor: m });
-    }
-  }
-  for (const list of out.values()) list.sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9));
   return out;
 }
 
