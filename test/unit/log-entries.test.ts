@@ -91,7 +91,7 @@ describe('log entries', () => {
     const a = { ...outcome };
     const b: AuditRecord = { ...outcome, id: '1111111111111111', pid: 5000, t: '2026-12-01T12:00:00.000Z', owner: { uid: 0, user: 'root' }, by: { uid: 0, user: 'root', sudoUser: 'carol', sudoUid: 1002 }, run: '20261201-120000-abcd' };
     const { entries } = buildLogEntries([a, b]);
-    const pids = (f: Parameters<typeof filterLogEntries>[1]): number[] => filterLogEntries(entries, f).map((e) => e.pid);
+    const pids = (f: Parameters<typeof filterLogEntries>[1]): number[] => filterLogEntries(entries, f).map((e) => e.pid!);
     assert.deepEqual(pids({ user: 'alice' }), [4711]);
     assert.deepEqual(pids({ user: 'bob' }), [4711]);
     assert.deepEqual(pids({ user: 'carol' }), [5000]);

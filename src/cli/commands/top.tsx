@@ -171,7 +171,7 @@ export function createLiveActions(args: TopArgs, source: ActingSource, opts: { r
     },
     async stop(runId: string): Promise<string> {
       guard();
-      const r = await stopRun(stateDir(process.env), runId);
+      const r = await stopRun(stateDir(process.env), runId, { asked: 'key S (reaper top)' });
       source.refresh();
       const by = r.by === 'none' ? 'it had already ended' : `torn down by the ${r.by === 'stop' ? 'stop command' : r.by}`;
       return `stop ${runId}: ${by}, ${r.survivors} survivor${r.survivors === 1 ? '' : 's'}`;
