@@ -121,6 +121,28 @@ describe('log entries', () => {
   });
 });
 
+describe('Slurm job entries', () => {
+  const job: AuditRecord = { ...base, id: 'fedcba9876543210', asked: 'reap --run 20261201-100000-abcd', run: '20261201-100000-abcd', pid: null, start: null, job: '123', cmd: 'reaper-20261201-100000-abcd-0-train', reasons: ['selected by runId 20261201-100000-abcd'], signal: 'SIGTERM', via: 'scancel' };
+  const jobOut: AuditRecord = { ...job, phase: 'outcome', t: '2026-12-01T10:00:02.000Z', outcome: 'gone', detail: 'left the queue and, on this node, /proc', sent: ['SIGTERM (scancel)'] };
+
+  it('a job (no pid, no start, its id) is a record; a job with a pid, or a bad id, is not', () => {
+    assert.equal(auditRecordProblem(JSON.parse(JSON.stringify(job))), null);
+    assert.equal(auditRecordProblem(JSON.parse(JSON.stringify(jobOut))), null);
+    assert.match(auditRecordProblem({ ...job, pid: 4711 }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, start: 5 }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, job: '12; rm' }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, job: undefined }) ?? 'accepted', /bad pid/);
+  });
+
+  it('--run finds it, --pid does not; one line: job ID(owner) name, SIGTERM (scancel), outcome', () => {
+    const { entries } = buildLogEntries([job, jobOut, base, outcome]);
+    assert.deepEqual(filterLogEntries(entries, { run: '20261201-100000-abcd' }).map((e) => e.job), ['123']);
+    assert.deepEqual(filterLogEntries(entries, { pids: [4711] }).map((e) => e.pid), [4711]);
+    const e = filterLogEntries(entries, { run: '20261201-100000-abcd' })[0]!;
+    assert.equal(renderLogLine(e), '2026-12-01 10:00:00Z  bob  [reap --run 20261201-100000-abcd]  job 123(alice) reaper-20261201-100000-abcd-0-train  SIGTERM (scancel)  gone  reasons: selected by runId 20261201-100000-abcd');
+  });
+});
+
 describe('audit writer', () => {
   it(`rotates past ${AUDIT_ROTATE_BYTES / 1024 / 1024} MB: the old log becomes audit.jsonl.1, the new line starts a fresh file`, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-audit-rot-'));
