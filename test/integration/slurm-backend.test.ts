@@ -294,6 +294,15 @@ stages:
       } else if (how === 'SIGKILL') {
         assert.equal(end.by, 'guardian');
         assert.equal(end.state, 'crashed');
+        // The guardian's scancels are in the run user's audit log: the two running jobs among them.
+        const guardian = new RegExp(`^guardian of run ${id}: launcher ${run.pid} died$`);
+        const records = readFileSync(path.join(c.state, 'reaper', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).filter((r) => r.job !== undefined && guardian.test(r.asked));
+        for (const j of runJobs(id, ['0-sample', '1-sample'])) {
+          const mine = records.filter((r) => r.job === j.id);
+          assert.deepEqual(mine.map((r) => r.phase), ['intent', 'outcome'], `job ${j.id}: ${JSON.stringify(records)}`);
+          assert.equal(mine[1]!.outcome, 'gone', JSON.stringify(mine));
+          assert.equal(mine[1]!.run, id);
+        }
       } else {
         assert.equal(end.by, 'launcher');
         assert.equal(end.state, 'interrupted', JSON.stringify(end));
