@@ -182,7 +182,8 @@ async function cancelAndConfirm(live: readonly string[], tracked: ReadonlySet<st
     // --full: the batch step too (a plain --signal reaches only the job's srun steps).
     if (opts.mode === 'kill') await runSlurmCommand(opts.binDir ? `${opts.binDir}/scancel` : 'scancel', ['--full', '--signal=KILL', ...live], opts);
     const e = await cancelJobs(live, opts);
-    audit.sent();
+    // What went out: scancel's own answer says whether it did (its error is the outcome's detail).
+    if (!e) audit.sent();
     if (e) error = e.message;
   }
   const deadline = Date.now() + opts.waitMs;
