@@ -58,9 +58,12 @@ export interface AuditRecord {
   readonly asked: string;
   readonly run?: string;
   readonly task?: string;
-  readonly pid: number;
-  /** Start time (clock ticks after boot): with the pid, the process's identity. */
-  readonly start: number;
+  /** null for a Slurm job (then `job` names it). */
+  readonly pid: number | null;
+  /** Start time (clock ticks after boot): with the pid, the process's identity; null for a job. */
+  readonly start: number | null;
+  /** A Slurm job's id (scancel'd: no pid of it is signalled by reaper itself); `cmd` is its name. */
+  readonly job?: string;
   readonly owner: AuditUser;
   readonly cmd: string;
   /** Reason codes (leftover reasons) or the selector that made it a target. */
@@ -298,14 +301,16 @@ export function syslogText(r: AuditRecord): string {
   const who = `${r.by.user ?? `uid ${r.by.uid ?? '?'}`}${r.by.sudoUser ? ` (sudo from ${r.by.sudoUser})` : ''}`;
   const owner = r.owner.user ?? (r.owner.uid !== null ? `uid ${r.owner.uid}` : '?');
   const outcome = r.detail && (r.outcome === 'skipped' || r.outcome === 'not-permitted' || r.outcome === 'survived') ? `${r.outcome}: ${r.detail}` : (r.outcome ?? '?');
-  const text = `${who} [${r.asked}] ${r.signal} pid ${r.pid}(${owner}) ${r.cmd.slice(0, 120)}: ${outcome}; reasons: ${r.reasons.join(',') || '-'}; id=${r.id}`;
+  const target = r.job !== undefined ? `slurm job ${r.job}` : `pid ${r.pid}`;
+  const text = `${who} [${r.asked}] ${r.signal}${r.via ? ` (${r.via})` : ''} ${target}(${owner}) ${r.cmd.slice(0, 120)}: ${outcome}; reasons: ${r.reasons.join(',') || '-'}; id=${r.id}`;
   return sanitizeText(text).slice(0, 900);
 }
 
-/** What one audited process is. */
+/** What one audited process is (or, with `job`, one Slurm job: pid and startTime null). */
 export interface AuditTarget {
-  readonly pid: number;
-  readonly startTime: number;
+  readonly pid: number | null;
+  readonly startTime: number | null;
+  readonly job?: string;
   readonly uid: number | null;
   readonly user?: string | null;
   readonly cmd: string;
@@ -338,6 +343,7 @@ export class AuditTrail {
       ...(this.ctx.task !== undefined ? { task: clip(this.ctx.task, 120) } : {}),
       pid: t.pid,
       start: t.startTime,
+      ...(t.job !== undefined ? { job: t.job } : {}),
       owner: { uid: t.uid, user: clipName(t.user ?? log.nameOf(t.uid)) },
       cmd: clip(t.cmd.trim(), AUDIT_CMD_MAX), // a rewritten process title can end in padding
       reasons,

@@ -7,3 +7,4 @@ export {
   actionSignal, AuditTrail, auditSystemPath, auditUserPath, openAuditLog, AUDIT_LINE_MAX, AUDIT_OUTCOMES,
   type AuditContext, type AuditEntry, type AuditLog, type AuditOutcome, type AuditRecord,
 } from './audit.js';
+export { readAuditLogs, filterLogEntries, outcomeText, targetText, whoText, type LogEntry, type AuditLogsRead } from './audit-read.js';

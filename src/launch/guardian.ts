@@ -130,7 +130,7 @@ export async function teardownRunFromJournal(
   for (const e of events) if (e.ev === 'task-start' && e.job && typeof e.job.id === 'string' && /^\d+$/.test(e.job.id) && typeof e.job.name === 'string' && e.job.name.startsWith(`reaper-${runId}-`)) jobs.push({ id: e.job.id, name: e.job.name });
   let jobsLeft = 0;
   if (jobs.length > 0) {
-    const k = await cancelRunJobs(jobs, { deadlineMs: 15_000, user: owner, mode: opts.mode, waitMs: opts.mode === 'kill' ? 15_000 : opts.graceMs + 40_000 });
+    const k = await cancelRunJobs(jobs, { deadlineMs: 15_000, user: owner, mode: opts.mode, waitMs: opts.mode === 'kill' ? 15_000 : opts.graceMs + 40_000, ...(opts.audit ? { audit: opts.audit } : {}) });
     if (k.error) refused.push(`Slurm jobs ${jobs.map((j) => j.id).join(',')}: ${k.error}`);
     found += k.found;
     jobsLeft = k.survived;

@@ -3,8 +3,11 @@
  * the recorded ids are really this run's (the job name reaper gave them, the run's user, asked of
  * squeue, which filters itself: no free text is parsed), scancel of those, and the confirmation
  * that they left the queue and, on this node, /proc. Every call has a deadline; never throws.
+ * Each scancel is audited (src/actions/audit.ts) as one entry per job: no pid, the job's id and
+ * name, SIGTERM or SIGKILL via scancel, and what became of it (gone from the queue and /proc, or not).
  */
 import { readdirSync } from 'node:fs';
+import { AuditTrail, type AuditContext, type AuditEntry } from '../actions/audit.js';
 import { readStatSync } from '../probe/proc-stat.js';
 import {
   cancelJobs,
@@ -106,6 +109,57 @@ export interface CancelOptions extends SlurmCallOptions {
   readonly user: number;
   readonly mode: 'term' | 'kill';
   readonly waitMs: number;
+  /** Who asked (teardown, guardian, stop, reap --run): each job scancelled gets an entry in that log. */
+  readonly audit?: AuditContext;
+}
+
+/** The audit entries of one scancel: opened before it, closed once the wait says what became of each job. */
+class JobAudit {
+  private readonly trail: AuditTrail | null;
+  private readonly open = new Map<string, AuditEntry>();
+
+  constructor(
+    private readonly ctx: AuditContext | undefined,
+    private readonly opts: CancelOptions,
+  ) {
+    this.trail = ctx ? new AuditTrail({ ...ctx, reasons: ctx.reasons ?? ["Slurm job of the run (its name and user, as squeue lists them)"] }) : null;
+  }
+
+  private target(j: RunJob): { pid: null; startTime: null; job: string; uid: number; cmd: string } {
+    return { pid: null, startTime: null, job: j.id, uid: this.opts.user, cmd: j.name };
+  }
+
+  private signal(): string {
+    return this.opts.mode === 'kill' ? 'SIGKILL' : 'SIGTERM';
+  }
+
+  intents(jobs: readonly RunJob[], live: readonly string[]): void {
+    if (!this.trail) return;
+    const via = this.opts.mode === 'kill' ? 'scancel --full --signal=KILL, then scancel' : 'scancel';
+    for (const j of jobs) if (live.includes(j.id) && !this.open.has(j.id)) this.open.set(j.id, this.trail.intent(this.target(j), this.signal(), via));
+  }
+
+  sent(): void {
+    for (const e of this.open.values()) e.sent.push(this.opts.mode === 'kill' ? 'SIGKILL (scancel --full)' : 'SIGTERM (scancel)');
+    if (this.opts.mode === 'kill') for (const e of this.open.values()) e.sent.push('scancel');
+  }
+
+  outcomes(r: Confirmed): void {
+    if (!this.trail) return;
+    for (const [id, e] of this.open) {
+      const procs = r.procs.get(id)?.length ?? 0;
+      const queued = r.left.has(id);
+      if (!queued && procs === 0) this.trail.outcome(e, 'gone', 'left the queue and, on this node, /proc');
+      else this.trail.outcome(e, 'survived', `${[queued ? 'still in squeue' : '', procs > 0 ? `${procs} of its processes still in /proc` : ''].filter(Boolean).join(', ')} after ${Math.round(this.opts.waitMs / 1000)} s${r.error ? ` (${r.error})` : ''}`);
+    }
+    this.open.clear();
+    this.ctx?.log.flushSyslog();
+  }
+
+  /** A planned job that was not scancelled (already finished, or squeue did not answer). */
+  unsignalled(j: RunJob, why: string): void {
+    this.trail?.unsignalled(this.target(j), this.signal(), 'skipped', why);
+  }
 }
 
 interface Confirmed {
@@ -121,12 +175,15 @@ interface Confirmed {
  * (until `waitMs`) for them to leave the queue and for the processes of `tracked` (ids squeue
  * listed under the run's names, finished ones too) to leave /proc on this node.
  */
-async function cancelAndConfirm(live: readonly string[], tracked: ReadonlySet<string>, jobs: readonly RunJob[], opts: CancelOptions): Promise<Confirmed> {
+async function cancelAndConfirm(live: readonly string[], tracked: ReadonlySet<string>, jobs: readonly RunJob[], opts: CancelOptions, audit: JobAudit): Promise<Confirmed> {
   let error: string | null = null;
   if (live.length > 0) {
+    audit.intents(jobs, live);
     // --full: the batch step too (a plain --signal reaches only the job's srun steps).
     if (opts.mode === 'kill') await runSlurmCommand(opts.binDir ? `${opts.binDir}/scancel` : 'scancel', ['--full', '--signal=KILL', ...live], opts);
     const e = await cancelJobs(live, opts);
+    // What went out: scancel's own answer says whether it did (its error is the outcome's detail).
+    if (!e) audit.sent();
     if (e) error = e.message;
   }
   const deadline = Date.now() + opts.waitMs;
@@ -135,7 +192,11 @@ async function cancelAndConfirm(live: readonly string[], tracked: ReadonlySet<st
     const q = live.length > 0 ? await ownedJobs(recheck, opts.user, opts) : { jobs: [], error: null };
     const left = new Set(q.error ? live : q.jobs.filter(activeJob).map((j) => j.jobId));
     const procs = jobProcesses(tracked, opts.user);
-    if ((left.size === 0 && procs.size === 0) || Date.now() >= deadline) return { left, procs, error: error ?? (q.error ? q.error.message : null) };
+    if ((left.size === 0 && procs.size === 0) || Date.now() >= deadline) {
+      const r = { left, procs, error: error ?? (q.error ? q.error.message : null) };
+      audit.outcomes(r);
+      return r;
+    }
     await sleep(200);
   }
 }
@@ -158,7 +219,7 @@ export async function cancelRunJobs(jobs: readonly RunJob[], opts: CancelOptions
   const tracked = new Set(owned.jobs.map((j) => j.jobId));
   const before = jobProcesses(tracked, opts.user);
   if (live.length === 0 && before.size === 0) return { found: 0, survived: 0, error: null };
-  const r = await cancelAndConfirm(live, tracked, jobs, opts);
+  const r = await cancelAndConfirm(live, tracked, jobs, opts, new JobAudit(opts.audit, opts));
   return { found: live.length + (live.length === 0 ? count(before) : 0), survived: r.left.size + count(r.procs), error: r.error };
 }
 
@@ -202,12 +263,19 @@ export interface JobCancelResult {
  */
 export async function cancelPlannedJobs(planned: readonly RunJob[], opts: CancelOptions): Promise<JobCancelResult[]> {
   if (planned.length === 0) return [];
+  const audit = new JobAudit(opts.audit, opts);
   const owned = await ownedJobs(planned, opts.user, opts);
-  if (owned.error) return planned.map((j) => ({ id: j.id, name: j.name, outcome: 'survived' as const, why: `not cancelled: ${owned.error!.message}` }));
+  if (owned.error) {
+    for (const j of planned) audit.unsignalled(j, `not cancelled: ${owned.error.message}`);
+    opts.audit?.log.flushSyslog();
+    return planned.map((j) => ({ id: j.id, name: j.name, outcome: 'survived' as const, why: `not cancelled: ${owned.error!.message}` }));
+  }
   const live = owned.jobs.filter(activeJob).map((j) => j.jobId);
-  const r = await cancelAndConfirm(live, new Set(live), planned, opts);
+  const finished = "already finished, or no longer listed under its name and the run's user";
+  for (const j of planned) if (!live.includes(j.id)) audit.unsignalled(j, finished);
+  const r = await cancelAndConfirm(live, new Set(live), planned, opts, audit);
   return planned.map((j) => {
-    if (!live.includes(j.id)) return { id: j.id, name: j.name, outcome: 'gone' as const, why: 'already finished, or no longer listed under its name and the run\'s user' };
+    if (!live.includes(j.id)) return { id: j.id, name: j.name, outcome: 'gone' as const, why: finished };
     const procs = r.procs.get(j.id)?.length ?? 0;
     if (r.left.has(j.id) || procs > 0) {
       const what = [r.left.has(j.id) ? 'still in squeue' : '', procs > 0 ? `${procs} of its processes still in /proc` : ''].filter(Boolean).join(', ');

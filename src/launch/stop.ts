@@ -29,6 +29,8 @@ export interface StopOptions {
   /** How long to wait for the launcher or guardian before acting directly (default grace + 15 s). */
   readonly waitMs?: number;
   readonly onNote?: (line: string) => void;
+  /** Who asked, for the audit log (default "stop RUN", as `reaper stop` does; the screen's S says "key S (reaper top)"). */
+  readonly asked?: string;
 }
 
 export interface StopResult {
@@ -84,7 +86,7 @@ export async function stopRun(state: string, runId: string, opts: StopOptions = 
   const never = readSelfAndAncestors();
   /** How the launcher ended up, for the end record and the result: never "gone" unless it is. */
   let launcherStory = 'the launcher was gone';
-  const audit: AuditContext = { asked: `stop ${runId}${opts.kill ? ' --kill' : ''}`, run: runId, log: openAuditLog(process.env) };
+  const audit: AuditContext = { asked: opts.asked ?? `stop ${runId}${opts.kill ? ' --kill' : ''}`, run: runId, log: openAuditLog(process.env) };
 
   const done = async (how: string): Promise<StopResult | null> => {
     const end = endOf(events);

@@ -81,3 +81,41 @@ export interface HostPane {
   readonly local: boolean;
   readonly data: LiveData;
 }
+
+/** Which audit entries the screen's log overlay asks for: those of its last action. */
+export interface AuditQuery {
+  /** Entries that ended (or began) at or after this time (ms since the epoch). */
+  readonly sinceMs: number;
+  /** The processes the action reported on (K, T, c). */
+  readonly pids?: readonly number[];
+  /** The run it stopped (S). */
+  readonly run?: string;
+}
+
+/** One audit entry as the screen shows it, every text already checked and sanitised by the reader. */
+export interface AuditLine {
+  readonly atMs: number;
+  /** Who asked ("alice", "root via sudo alice"). */
+  readonly who: string;
+  /** What asked ("key K (reaper top)"). */
+  readonly asked: string;
+  /** "pid 4711(alice)" or "job 123(alice)". */
+  readonly target: string;
+  readonly cmd: string;
+  readonly signal: string;
+  /** "gone", "survived: …", "not permitted: …". */
+  readonly outcome: string;
+  /** The outcome is not what was asked for (survived, kill pending, not permitted, none recorded). */
+  readonly bad: boolean;
+  readonly reasons: readonly string[];
+}
+
+export interface AuditRead {
+  readonly entries: readonly AuditLine[];
+  /** The files read; empty when there is no log yet. */
+  readonly sources: readonly string[];
+  /** Lines not of reaper's own shape (skipped, trusted for nothing). */
+  readonly skipped: number;
+  /** Files that could not be read (a link, another owner), one line each. */
+  readonly problems: readonly string[];
+}

@@ -10,7 +10,8 @@ import type { RunHistoryEntry } from '../analysis/run-history.js';
 import { GpuTable, gpuLineCount } from './components/GpuTable.js';
 import { Header } from './components/Header.js';
 import { JobsPanel, jobLines } from './components/JobsPanel.js';
-import { Block, StatusLine, confirmLines, helpPageCount, helpScreenLines, resultLines } from './components/Overlays.js';
+import { Block, StatusLine, auditLines, confirmLines, helpPageCount, helpScreenLines, lastActionLine, resultLines } from './components/Overlays.js';
+import { Line, clipSegments } from './components/Line.js';
 import { sanitizeText } from '../model/index.js';
 import { ProcessTable } from './components/ProcessTable.js';
 import { useData } from './hooks/use-data.js';
@@ -18,11 +19,11 @@ import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js
 import { keyIds } from './keymap.js';
 import { planLayout, scrollTop } from './layout.js';
 import { buildHostRows, buildRows, isLeftover, type Grouping } from './rows.js';
-import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type HostKeyData, type UiState } from './state.js';
+import { activeFilter, cursorIndexIn, handleKey, initialState, type Effect, type HostKeyData, type LastAction, type UiState } from './state.js';
 import { summarizeByHost } from './targets.js';
 import { ThemeContext } from './theme-context.js';
 import { createTheme, type Theme } from './theme.js';
-import type { DataSource, TuiActions } from './types.js';
+import type { ActionOutcome, ActionTarget, AuditRead, DataSource, SignalAction, TuiActions } from './types.js';
 
 export interface AppProps {
   readonly source: DataSource;
@@ -35,6 +36,26 @@ export interface AppProps {
   readonly theme?: Theme;
   /** A message for the status line at start (e.g. why ./reaper.yaml is not used). */
   readonly notice?: string;
+}
+
+const ACTION_KEY: Record<SignalAction, LastAction['key']> = { kill: 'K', term: 'T', cont: 'c' };
+
+/**
+ * The last action of a K, T or c: its summary, and where its audit entries are (this machine's by
+ * the pids it reported on; other hosts' in their own logs). `localHosts`: the names of this
+ * machine on a several-host screen (null: this machine alone). Pure.
+ */
+export function signalLastAction(action: SignalAction, sinceMs: number, targets: readonly ActionTarget[], out: readonly ActionOutcome[] | null, text: string, tone: LastAction['tone'], localHosts: readonly string[] | null): LastAction {
+  const isLocal = (h: string | undefined): boolean => localHosts === null || h === undefined || localHosts.includes(h);
+  const pids = new Set<number>();
+  const remote: string[] = [];
+  for (const x of [...targets, ...(out ?? [])]) {
+    if (isLocal(x.host)) pids.add(x.pid);
+    else if (!remote.includes(x.host!)) remote.push(x.host!);
+  }
+  const n = targets.length;
+  const summary = text.startsWith(`${action}: `) ? text.slice(action.length + 2) : text;
+  return { key: ACTION_KEY[action], text: `${n} process${n === 1 ? '' : 'es'}: ${summary}`, tone, query: pids.size > 0 ? { sinceMs, pids: [...pids].sort((a, b) => a - b) } : null, remoteHosts: remote };
 }
 
 function oneLine(e: unknown): string {
@@ -125,7 +146,19 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
   const details = state.details
     ? detailLines({ row: rows[cursor], snapshot: pane.snapshot, verdicts: pane.verdicts, gpu: pane.gpu, runs: pane.runs, protection: pane.protection, history: pane === data || hosts?.find((h) => h.name === cursorHost)?.local ? history : null }, width, theme)
     : [];
+  // The last action's entries: read when the overlay opens, and once per refresh while it stays
+  // open (an outcome written after the screen's result shows up).
+  const auditOpen = state.auditOpen ? state.lastAction : null;
+  const auditRead = useMemo((): AuditRead | null => {
+    if (!auditOpen?.query || !source.readAuditEntries) return null;
+    try {
+      return source.readAuditEntries(auditOpen.query);
+    } catch (e) {
+      return { entries: [], sources: [], skipped: 0, problems: [`the audit log could not be read: ${oneLine(e)}`] };
+    }
+  }, [auditOpen, source, data]);
   const layout = planLayout({
+    actionLine: state.lastAction !== null,
     rows: height,
     gpuLines: hosts ? 0 : gpuLineCount(data.gpu, nowMs, data.probe.intervalMs),
     jobLines: jobs.length,
@@ -137,10 +170,12 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
   topRef.current = top;
 
   const runEffect = (e: Effect): void => {
-    const done = (text: string, tone: 'ok' | 'error'): void => {
+    const sinceMs = Date.now() - 1000;
+    const localHosts = hosts ? hosts.filter((h) => h.local).map((h) => h.name) : null;
+    const done = (text: string, tone: 'ok' | 'error', last?: LastAction): void => {
       // A result wider than the status line is shown whole, wrapped, until a key is pressed.
       const long = sanitizeText(text).length > width;
-      update((s) => ({ ...s, busy: null, message: { text, tone }, result: long ? { text, tone } : null }));
+      update((s) => ({ ...s, busy: null, message: { text, tone }, result: long ? { text, tone } : null, ...(last ? { lastAction: last } : {}) }));
       source.refresh?.();
     };
     switch (e.kind) {
@@ -149,8 +184,15 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         return;
       case 'signal':
         actions.signal(e.action, e.targets).then(
-          (out) => done(summarizeByHost(e.action, out, e.targets), out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok'),
-          (err: unknown) => done(`${e.action} failed: ${oneLine(err)}`, 'error'),
+          (out) => {
+            const text = summarizeByHost(e.action, out, e.targets);
+            const tone = out.some((o) => o.outcome === 'survived' || o.outcome === 'kill-pending') ? 'error' : 'ok';
+            done(text, tone, signalLastAction(e.action, sinceMs, e.targets, out, text, tone, localHosts));
+          },
+          (err: unknown) => {
+            const text = `${e.action} failed: ${oneLine(err)}`;
+            done(text, 'error', signalLastAction(e.action, sinceMs, e.targets, null, text, 'error', localHosts));
+          },
         );
         return;
       case 'launch':
@@ -160,10 +202,17 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
         );
         return;
       case 'stop':
-        actions.stop(e.runId).then(
-          (msg) => done(msg, 'ok'),
-          (err: unknown) => done(`stop ${e.runId} failed: ${oneLine(err)}`, 'error'),
-        );
+        {
+          // S acts on this machine's runs only (state.ts refuses it on another host's row).
+          const last = (text: string, tone: LastAction['tone']): LastAction => ({ key: 'S', text, tone, query: { sinceMs, run: e.runId }, remoteHosts: [] });
+          actions.stop(e.runId).then(
+            (msg) => done(msg, 'ok', last(msg, 'ok')),
+            (err: unknown) => {
+              const text = `stop ${e.runId} failed: ${oneLine(err)}`;
+              done(text, 'error', last(text, 'error'));
+            },
+          );
+        }
         return;
     }
   };
@@ -224,6 +273,8 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
       <JobsPanel runs={data.runs} slurm={data.slurm ?? null} width={width} height={layout.jobs} nowMs={nowMs} batchFile={actions.batchFile} />
       {state.result ? (
         <Block lines={resultLines(state.result, width, lowerHeight, theme)} width={width} height={lowerHeight} />
+      ) : auditOpen ? (
+        <Block lines={auditLines(auditOpen, auditRead, lowerHeight, theme)} width={width} height={lowerHeight} />
       ) : state.confirm ? (
         <Block lines={confirmLines(state.confirm, lowerHeight, theme, width)} width={width} height={lowerHeight} />
       ) : lowerHeight > 0 ? (
@@ -242,6 +293,7 @@ function Screen({ source, actions, allUsers = false, initialGrouping = 'gpu', si
           <DetailsPane lines={details} width={width} height={layout.details} />
         </>
       ) : null}
+      {layout.action > 0 && state.lastAction ? <Line segments={clipSegments(lastActionLine(state.lastAction, theme), width)} /> : null}
       {layout.status > 0 ? status : null}
     </Box>
   );

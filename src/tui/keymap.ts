@@ -27,6 +27,7 @@ export type Intent =
   | 'terminate'
   | 'launch'
   | 'stopRun'
+  | 'actionLog'
   | 'quit';
 
 export interface Binding {
@@ -61,6 +62,7 @@ export const KEYMAP: readonly Binding[] = [
   { keys: ['T'], intent: 'terminate', help: 'terminate the tree: TERM+CONT, grace, KILL', action: true },
   { keys: ['L'], intent: 'launch', help: 'launch the batch (--batch FILE or ./reaper.yaml), detached', action: true },
   { keys: ['S'], intent: 'stopRun', help: 'stop the selected run', action: true },
+  { keys: ['o'], intent: 'actionLog', help: "the last action's log: who, what, signal, outcome, why" },
   { keys: ['q', 'ctrl+c'], intent: 'quit', help: 'quit' },
 ];
 

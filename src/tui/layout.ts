@@ -12,6 +12,8 @@ export interface LayoutInput {
   readonly detailLines: number;
   /** Most of the free lines the details pane may take when it wants them (default 0.4). */
   readonly detailShare?: number;
+  /** The last action's line is shown (one line above the status line). */
+  readonly actionLine?: boolean;
 }
 
 export interface Layout {
@@ -21,6 +23,8 @@ export interface Layout {
   readonly tableHeader: number;
   readonly tree: number;
   readonly details: number;
+  /** The last action's line: 0 or 1. */
+  readonly action: number;
   readonly status: number;
   readonly total: number;
 }
@@ -31,7 +35,9 @@ export const MIN_TREE_LINES = 3;
 export function planLayout(inp: LayoutInput): Layout {
   const total = Math.max(1, inp.rows - 1);
   const fixed = HEADER_LINES + 1 /* table header */ + 1; /* status */
-  let free = Math.max(0, total - fixed);
+  // The last action's line only where the tree keeps its minimum.
+  const action = inp.actionLine && total - fixed > MIN_TREE_LINES ? 1 : 0;
+  let free = Math.max(0, total - fixed - action);
   let gpu = Math.min(inp.gpuLines, Math.max(1, Math.floor(free * 0.3)));
   let jobs = Math.min(inp.jobLines, Math.max(1, Math.floor(free * 0.22)));
   let details = inp.detailLines > 0 ? Math.min(inp.detailLines, Math.max(4, Math.floor(free * (inp.detailShare ?? 0.4)))) : 0;
@@ -43,10 +49,10 @@ export function planLayout(inp: LayoutInput): Layout {
   let tree = Math.max(0, free - gpu - jobs - details);
   if (total < fixed) {
     // A tiny terminal: header and status only, as much as fits.
-    return { header: Math.min(HEADER_LINES, total), gpu: 0, jobs: 0, tableHeader: 0, tree: 0, details: 0, status: total > HEADER_LINES ? 1 : 0, total };
+    return { header: Math.min(HEADER_LINES, total), gpu: 0, jobs: 0, tableHeader: 0, tree: 0, details: 0, action: 0, status: total > HEADER_LINES ? 1 : 0, total };
   }
   free = gpu + jobs + details + tree;
-  return { header: HEADER_LINES, gpu, jobs, tableHeader: 1, tree, details, status: 1, total: HEADER_LINES + 1 + 1 + free };
+  return { header: HEADER_LINES, gpu, jobs, tableHeader: 1, tree, details, action, status: 1, total: HEADER_LINES + 1 + 1 + action + free };
 }
 
 /** Keep the cursor inside the viewport, moving the top as little as possible. */

@@ -11,7 +11,7 @@ import { bindingFor, type Intent } from './keymap.js';
 import { GROUPINGS, hostKey, rowTagKey, rowTarget, type Grouping, type Row } from './rows.js';
 import { resumeWarnings, terminalStops } from './resume-advice.js';
 import { captureTargets, hostSelectionRoots, selectionRoots, type HostProcKey, type SkippedTarget } from './targets.js';
-import type { ActionTarget, SignalAction } from './types.js';
+import type { ActionTarget, AuditQuery, SignalAction } from './types.js';
 
 export type Pending =
   | {
@@ -38,6 +38,22 @@ export interface Message {
   readonly tone: 'info' | 'ok' | 'error';
 }
 
+/**
+ * The screen's last signalling action (K, T, c or S) and where its audit entries are: the line
+ * under the table says what became of it, and `o` opens its entries.
+ */
+export interface LastAction {
+  /** The key that asked. */
+  readonly key: 'K' | 'T' | 'c' | 'S';
+  /** "3 processes: 2 gone, 1 survived (…)" or "run ID: torn down by the launcher, 0 survivors". */
+  readonly text: string;
+  readonly tone: Message['tone'];
+  /** This machine's entries of it; null when it acted on other hosts only. */
+  readonly query: AuditQuery | null;
+  /** Other hosts it acted on: their entries are in their own logs. */
+  readonly remoteHosts: readonly string[];
+}
+
 export interface UiState {
   readonly grouping: Grouping;
   readonly filter: string;
@@ -59,6 +75,10 @@ export interface UiState {
   readonly busy: string | null;
   /** An action's result too long for the status line, shown whole until a key is pressed. */
   readonly result: Message | null;
+  /** The last signalling action of this screen (the line under the table). */
+  readonly lastAction: LastAction | null;
+  /** The last action's audit entries are shown (any key closes). */
+  readonly auditOpen: boolean;
 }
 
 export function initialState(grouping: Grouping = 'gpu'): UiState {
@@ -78,6 +98,8 @@ export function initialState(grouping: Grouping = 'gpu'): UiState {
     message: null,
     busy: null,
     result: null,
+    lastAction: null,
+    auditOpen: false,
   };
 }
 
@@ -150,6 +172,7 @@ export function handleKey(state: UiState, key: string, ctx: KeyContext): Transit
   if (key === 'ctrl+c') return { state, effect: { kind: 'quit' } };
   // Modal layers first: a result being read, the confirmation, the filter prompt, the help screen.
   if (state.result) return { state: { ...state, result: null } };
+  if (state.auditOpen) return { state: { ...state, auditOpen: false } };
   if (state.confirm) return handleConfirm(state, key, ctx);
   if (state.filterDraft !== null) return { state: handleFilterKey(state, key) };
   if (state.help) {
@@ -316,6 +339,9 @@ function handleIntent(state: UiState, intent: Intent, ctx: KeyContext): Transiti
       return { state: { ...state, help: true, helpPage: 0 } };
     case 'quit':
       return { state, effect: { kind: 'quit' } };
+    case 'actionLog':
+      if (!state.lastAction) return { state: info(state, 'no action yet on this screen: `reaper log` lists earlier ones', 'error') };
+      return { state: { ...state, auditOpen: true } };
     case 'resume':
     case 'kill':
     case 'terminate': {

@@ -5,9 +5,9 @@
  */
 import type { ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
-import type { LiveData, ActionOutcome, HostPane, SignalAction } from '../model/live.js';
+import type { LiveData, ActionOutcome, AuditQuery, AuditRead, HostPane, SignalAction } from '../model/live.js';
 
-export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome, HostPane } from '../model/live.js';
+export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome, HostPane, AuditQuery, AuditRead, AuditLine } from '../model/live.js';
 
 /**
  * One immutable value per refresh (model/live.ts's LiveData). With `hosts` (reaper --hosts) the
@@ -29,6 +29,12 @@ export interface DataSource {
    * while it stays open. Optional: without it the pane shows the run record's summary only.
    */
   readRunHistory?(runId: string): RunHistoryEntry;
+  /**
+   * This machine's audit entries of the screen's last action (the user's own log, read with the
+   * same checks as `reaper log`), for the log overlay. Called when it opens and at most once per
+   * refresh while it stays open. Optional: without it the overlay points to `reaper log`.
+   */
+  readAuditEntries?(q: AuditQuery): AuditRead;
 }
 
 /**

@@ -5,13 +5,14 @@
  * executor. Moved here from src/cli/commands/top.tsx, which only wires it to the screen.
  */
 import { hostname } from 'node:os';
-import { executeReap, openAuditLog } from '../actions/index.js';
+import { executeReap, filterLogEntries, openAuditLog, outcomeText, readAuditLogs, targetText, whoText } from '../actions/index.js';
 import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan, type ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
 import { stateDir } from '../launch/paths.js';
 import { createHistoryReader, createRunsReader, type RunsReader } from '../launch/run-readers.js';
 import { NO_GPU_STATE, type GpuState } from '../model/gpu.js';
-import type { ActionOutcome, HostStats, LiveData, SignalAction } from '../model/live.js';
+import type { ActionOutcome, AuditQuery, AuditRead, HostStats, LiveData, SignalAction } from '../model/live.js';
+import { sanitizeText } from '../model/sanitize.js';
 import type { RunSummary, SlurmRunsStatus } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { createGpuLoop, resolveGpuProbeConfig, type GpuLoop, type GpuSelection } from '../probe/gpu-probe.js';
@@ -84,6 +85,8 @@ export class LocalSource implements HostSource {
   getData = (): LiveData => this.data;
 
   readRunHistory = (runId: string): RunHistoryEntry => this.historyReader(runId);
+
+  readAuditEntries = (q: AuditQuery): AuditRead => readOwnAuditEntries(q, process.env);
 
   private publish(next: LiveData): void {
     this.data = next;
@@ -233,6 +236,36 @@ export class LocalSource implements HostSource {
   }
 }
 
+
+/**
+ * The audit entries of the screen's last action, from the logs `reaper log` reads (the user's
+ * own; as root also the system one), with its checks: no link followed, only a plain file of the
+ * expected owner, every line of reaper's own shape. Problems are counted, never printed (the
+ * screen owns the terminal).
+ */
+export function readOwnAuditEntries(q: AuditQuery, env: NodeJS.ProcessEnv): AuditRead {
+  const problems: string[] = [];
+  const read = readAuditLogs(env, process.geteuid?.() ?? -1, (line) => {
+    if (!/: skipped: /.test(line)) problems.push(sanitizeText(line.replace(/^reaper: /, '')));
+  });
+  const entries = filterLogEntries(read.entries, { sinceMs: q.sinceMs, ...(q.pids ? { pids: q.pids } : {}), ...(q.run !== undefined ? { run: q.run } : {}) });
+  return {
+    sources: read.sources,
+    skipped: read.skipped,
+    problems,
+    entries: entries.map((e) => ({
+      atMs: e.atMs,
+      who: sanitizeText(whoText(e)),
+      asked: sanitizeText(e.asked),
+      target: sanitizeText(targetText(e)),
+      cmd: sanitizeText(e.cmd),
+      signal: sanitizeText(e.via ? `${e.signal} (${e.via})` : e.signal),
+      outcome: sanitizeText(outcomeText(e)),
+      bad: e.outcome === null || e.outcome === 'survived' || e.outcome === 'kill-pending' || e.outcome === 'not-permitted',
+      reasons: e.reasons.map((r) => sanitizeText(r)),
+    })),
+  };
+}
 
 /** The old name (tests and callers of src/cli/commands/top.tsx). */
 export const LiveSource = LocalSource;

@@ -1,7 +1,8 @@
 /**
  * The screen's K key in a real terminal (tmux) writes the audit log: the tree this test started
  * is killed through the confirmation, checked gone in /proc, and the user's audit.jsonl has one
- * intent and one outcome per process, asked by "key K (reaper top)".
+ * intent and one outcome per process, asked by "key K (reaper top)"; the line under the table
+ * says what became of them, and o shows their entries (outcome gone) read back from that log.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -77,6 +78,13 @@ describe('screen keys and the audit log', { skip }, () => {
     tm.keys('y');
     await screen((c) => /kill: \d+ gone/.test(c), 'kill result');
     for (const m of members) assert.ok(isGone(m), `pid ${m.pid} gone from /proc`);
+    // The line under the table stays; o opens the entries of that action, read from the log.
+    await screen((c) => /last action: K 3 processes: 3 gone\s+· o: its log/.test(c), 'the last action line');
+    tm.keys('o');
+    const overlay = await screen((c) => c.includes('Log of the last action: K (kill)') && members.every((m) => new RegExp(`\\[key K \\(reaper top\\)\\]  pid ${m.pid}\\([^)]+\\)  SIGKILL  gone`).test(c)), 'the log overlay with every process gone');
+    assert.ok(overlay.includes(tag), `the command is shown:\n${overlay}`);
+    tm.keys('Escape');
+    await screen((c) => !c.includes('Log of the last action') && c.includes('last action: K'), 'the overlay closed');
     tm.keys('q');
 
     const log = path.join(dir, 'reaper', 'audit.jsonl');

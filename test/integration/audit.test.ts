@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { AuditRecord } from '../../src/actions/audit.js';
+import { createLiveActions } from '../../src/cli/commands/top.js';
 import { prepareOtherUserKit } from '../helpers/other-user-kit.js';
 import { asUser, cleanup, createTestUser, deleteTestUser, isGone, PYTHON, runCli, spawnFixture, startTimeOf, uniqueMarker, type User } from '../helpers/reap-trees.js';
 import { cleanupRun, killGuardianOf, markerPids, startCli } from '../helpers/launch-run.js';
@@ -251,7 +252,7 @@ describe('audit log: launcher teardown', () => {
       assert.equal(r.signal, 'SIGTERM');
     }
     assert.ok(timeout.some((r) => r.cmd.includes('sleep 101')) && timeout.some((r) => r.cmd.includes('sleep 100')), JSON.stringify(timeout.map((r) => r.cmd)));
-    for (const r of timeout) assert.ok(isGone(r.pid, r.start), `pid ${r.pid} gone`);
+    for (const r of timeout) assert.ok(isGone(r.pid!, r.start!), `pid ${r.pid} gone`);
 
     const shown = await runCli(['log', '--run', runId], { env: sb.env });
     assert.equal(shown.code, 0, shown.stderr);
@@ -278,7 +279,7 @@ describe('audit log: launcher teardown', () => {
     assert.deepEqual(out.sent, ['SIGKILL (cgroup.kill)']);
     assert.match(out.via!, new RegExp(`^cgroup\\.kill /.*/${runId}/t0-`));
     assert.match(out.asked, new RegExp(`^teardown of run ${runId} task 0 \\S+: left behind after the stage exited$`));
-    assert.ok(isGone(out.pid, out.start));
+    assert.ok(isGone(out.pid!, out.start!));
   });
 
   // Ctrl+C, the launcher killed (its guardian tears down) and `reaper stop`: each names itself.
@@ -286,9 +287,11 @@ describe('audit log: launcher teardown', () => {
     SIGINT: (id) => new RegExp(`^teardown of run ${id}: interrupted by SIGINT$`),
     SIGKILL: (id, launcher) => new RegExp(`^guardian of run ${id}: launcher ${launcher} died$`),
     stop: (id) => new RegExp(`^stop ${id}$`),
+    keyS: () => /^key S \(reaper top\)$/,
   };
-  for (const how of ['SIGINT', 'SIGKILL', 'stop'] as const) {
-    it(`${how === 'SIGKILL' ? 'the launcher killed: the guardian' : how === 'stop' ? 'reaper stop' : 'Ctrl+C (SIGINT)'} logs its teardown`, { timeout: 90_000 }, async (t) => {
+  for (const how of ['SIGINT', 'SIGKILL', 'stop', 'keyS'] as const) {
+    const title = { SIGKILL: 'the launcher killed: the guardian', stop: 'reaper stop', keyS: "the screen's S key (its actions object, in-process)", SIGINT: 'Ctrl+C (SIGINT)' }[how];
+    it(`${title} logs its teardown`, { timeout: 90_000 }, async (t) => {
       const sb = sandbox(t);
       const tag = uniqueMarker();
       // Without pdeathsig, so that the kernel does not kill the tasks with the launcher: the guardian must.
@@ -307,6 +310,18 @@ describe('audit log: launcher teardown', () => {
       if (how === 'stop') {
         const r = await runCli(['stop', runId!], { env: sb.env, timeoutMs: 60_000 });
         assert.equal(r.code, 0, r.stdout + r.stderr);
+      } else if (how === 'keyS') {
+        // What S does once confirmed: the screen's actions object, which reads its state folder
+        // and audit log from this process's environment.
+        const saved = { ...process.env };
+        Object.assign(process.env, sb.env);
+        try {
+          const actions = createLiveActions({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false, readonly: false, batchFile: null }, { signal: async () => [], refresh: () => undefined });
+          assert.match(await actions.stop(runId!), new RegExp(`^stop ${runId}: torn down by the launcher`));
+        } finally {
+          for (const k of Object.keys(sb.env)) delete process.env[k];
+          Object.assign(process.env, saved);
+        }
       } else process.kill(run.pid, how);
       await run.exit;
       await waitFor(() => markerPids(runId!).length === 0, { timeoutMs: 20_000, what: 'no survivors' });
@@ -320,9 +335,9 @@ describe('audit log: launcher teardown', () => {
       for (const r of records) {
         assert.equal(r.run, runId);
         assert.equal(r.outcome, 'gone', JSON.stringify(r));
-        assert.ok(isGone(r.pid, r.start), `pid ${r.pid} gone`);
+        assert.ok(isGone(r.pid!, r.start!), `pid ${r.pid} gone`);
       }
-      if (how === 'stop') {
+      if (how === 'stop' || how === 'keyS') {
         // `stop` signals the launcher, which tears its run down itself.
         assert.deepEqual(records.map((r) => [r.pid, r.reasons, r.sent]), [[run.pid, [`launcher of run ${runId}`], ['SIGCONT', 'SIGTERM']]]);
         assert.ok(readRecords(sb.userLog).some((r) => r.asked === `teardown of run ${runId}: interrupted by SIGTERM` && r.cmd.includes('sleep 101')));

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import type { AuditRecord } from '../../src/actions/audit.js';
 import { parseSqueueText, squeueArgs } from '../../src/slurm/index.js';
 import { CLI, describePids, EXAMPLES, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type CliRun, type JsonEvent } from '../helpers/launch-run.js';
 import { slurmLab } from '../helpers/slurm-lab.js';
@@ -27,6 +28,28 @@ function runJobs(runId: string, names: readonly string[]): Array<{ id: string; s
   return parseSqueueText(r.stdout).jobs.map((j) => ({ id: j.jobId, state: j.state, cls: j.stateClass }));
 }
 const activeJobs = (runId: string, names: readonly string[]): string[] => runJobs(runId, names).filter((j) => j.cls !== 'done').map((j) => `${j.id} ${j.state}`);
+
+/**
+ * The audit log of the run's user: every scancel of these jobs is an entry (intent, then outcome,
+ * same id) asked as `asked` says, naming the run; the last one of each job says gone.
+ */
+function jobsAudited(state: string, runId: string, jobIds: readonly string[], asked: RegExp): void {
+  const records = readFileSync(path.join(state, 'reaper', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).filter((r) => r.job !== undefined);
+  assert.deepEqual([...new Set(records.map((r) => r.job))].sort(), [...jobIds].sort(), JSON.stringify(records));
+  for (const id of jobIds) {
+    const mine = records.filter((r) => r.job === id);
+    const intents = mine.filter((r) => r.phase === 'intent');
+    const outcomes = mine.filter((r) => r.phase === 'outcome');
+    assert.ok(intents.length > 0 && intents.every((i) => outcomes.some((o) => o.id === i.id)), `job ${id}: each intent has its outcome: ${JSON.stringify(mine)}`);
+    for (const r of mine) {
+      assert.match(r.asked, asked);
+      assert.equal(r.run, runId);
+      assert.equal(r.pid, null);
+      assert.match(r.via ?? '', /^scancel/);
+    }
+    assert.equal(outcomes.at(-1)!.outcome, 'gone', JSON.stringify(mine));
+  }
+}
 
 function scancelRun(runId: string | null, names: readonly string[]): void {
   if (!runId || !lab) return;
@@ -156,6 +179,8 @@ describe('reaper run --backend slurm (Slurm lab)', { skip }, () => {
     assert.deepEqual(activeJobs(c.runId, HANG_NAMES), []);
     assert.deepEqual(markerPids(c.runId, { escapee: false }), []);
     assert.deepEqual(runJobs(c.runId, HANG_NAMES).map((j) => j.state), ['CANCELLED', 'CANCELLED']);
+    // The launcher's teardown of each timed-out stage is in the audit log, per job.
+    jobsAudited(c.state, c.runId, runJobs(c.runId, HANG_NAMES).map((j) => j.id), new RegExp(`^teardown of run ${c.runId} task [01] hang: `));
   });
 
   it('a partition Slurm does not know: the stage fails with sbatch\'s reason, classified; nothing submitted', { timeout: 60_000 }, async (t) => {
@@ -269,6 +294,15 @@ stages:
       } else if (how === 'SIGKILL') {
         assert.equal(end.by, 'guardian');
         assert.equal(end.state, 'crashed');
+        // The guardian's scancels are in the run user's audit log: the two running jobs among them.
+        const guardian = new RegExp(`^guardian of run ${id}: launcher ${run.pid} died$`);
+        const records = readFileSync(path.join(c.state, 'reaper', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).filter((r) => r.job !== undefined && guardian.test(r.asked));
+        for (const j of runJobs(id, ['0-sample', '1-sample'])) {
+          const mine = records.filter((r) => r.job === j.id);
+          assert.deepEqual(mine.map((r) => r.phase), ['intent', 'outcome'], `job ${j.id}: ${JSON.stringify(records)}`);
+          assert.equal(mine[1]!.outcome, 'gone', JSON.stringify(mine));
+          assert.equal(mine[1]!.run, id);
+        }
       } else {
         assert.equal(end.by, 'launcher');
         assert.equal(end.state, 'interrupted', JSON.stringify(end));
@@ -311,5 +345,6 @@ stages:
     await nothingLeft(id, HANG_NAMES, 10_000);
     const end = readJournalFile(c.state, id).find((e) => e.ev === 'run-end')!;
     assert.equal(end.by, 'stop');
+    jobsAudited(c.state, id, runJobs(id, HANG_NAMES).map((j) => j.id), new RegExp(`^stop ${id}$`));
   });
 });

@@ -3,14 +3,16 @@
  * the test), on the real Slurm lab (test/lab/, `npm run lab:start`): the dry run lists the jobs
  * and changes nothing; --yes leaves no job of the run in squeue and no process of it in /proc. A
  * job id planted in the journal that is not this run's (a job the test submits under another
- * name) is neither planned nor cancelled. Skips with the reason when the lab is not up.
+ * name) is neither planned nor cancelled. Each scancelled job is in the audit log (one intent and
+ * one outcome, found by `reaper log --run ID`). Skips with the reason when the lab is not up.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import type { AuditRecord } from '../../src/actions/audit.js';
 import { parseSqueueText, readSlurmTaskCgroup, squeueArgs } from '../../src/slurm/index.js';
 import { CLI, describePids, killGuardianOf, markerPids, readJournalFile, startCli, tempState, type CliRun } from '../helpers/launch-run.js';
 import { slurmLab } from '../helpers/slurm-lab.js';
@@ -136,5 +138,30 @@ describe('reaper reap --run on a Slurm run (Slurm lab)', { skip }, () => {
     assert.equal(end.by, 'reap');
     assert.equal(end.survivors, 0);
     t.diagnostic(`reap --yes: ${Date.now() - t0} ms`);
+
+    // The audit log (the user's, in this test's state folder): one intent and one outcome per job,
+    // no pid, the job's id and name, SIGTERM via scancel, gone; the decoy is not in it.
+    const records = readFileSync(path.join(state, 'reaper', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    const jobRecords = records.filter((r) => r.job !== undefined);
+    assert.deepEqual([...new Set(jobRecords.map((r) => r.job))].sort(), jobIds, JSON.stringify(jobRecords));
+    for (const jobId of jobIds) {
+      const mine = jobRecords.filter((r) => r.job === jobId);
+      assert.deepEqual(mine.map((r) => r.phase), ['intent', 'outcome'], JSON.stringify(mine));
+      assert.equal(mine[0]!.id, mine[1]!.id);
+      const o = mine[1]!;
+      assert.equal(o.pid, null);
+      assert.equal(o.start, null);
+      assert.equal(o.run, id);
+      assert.match(o.asked, new RegExp(`^reap --run ${id}`));
+      assert.match(o.cmd, new RegExp(`^reaper-${id}-\\d-hang$`));
+      assert.equal(o.signal, 'SIGTERM');
+      assert.equal(o.via, 'scancel');
+      assert.equal(o.outcome, 'gone', JSON.stringify(o));
+      assert.equal(o.owner.uid, process.getuid!());
+    }
+    const shown = cli(['log', '--run', id], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    for (const jobId of jobIds) assert.match(shown.stdout, new RegExp(`\\bjob ${jobId}\\([^)]+\\) reaper-${id}-\\d-hang  SIGTERM \\(scancel\\)  gone`), shown.stdout);
+    assert.ok(!shown.stdout.includes(`job ${decoyId}(`), shown.stdout);
   });
 });

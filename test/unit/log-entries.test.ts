@@ -91,7 +91,7 @@ describe('log entries', () => {
     const a = { ...outcome };
     const b: AuditRecord = { ...outcome, id: '1111111111111111', pid: 5000, t: '2026-12-01T12:00:00.000Z', owner: { uid: 0, user: 'root' }, by: { uid: 0, user: 'root', sudoUser: 'carol', sudoUid: 1002 }, run: '20261201-120000-abcd' };
     const { entries } = buildLogEntries([a, b]);
-    const pids = (f: Parameters<typeof filterLogEntries>[1]): number[] => filterLogEntries(entries, f).map((e) => e.pid);
+    const pids = (f: Parameters<typeof filterLogEntries>[1]): number[] => filterLogEntries(entries, f).map((e) => e.pid!);
     assert.deepEqual(pids({ user: 'alice' }), [4711]);
     assert.deepEqual(pids({ user: 'bob' }), [4711]);
     assert.deepEqual(pids({ user: 'carol' }), [5000]);
@@ -118,6 +118,28 @@ describe('log entries', () => {
     assert.equal(renderLogLine(entries[0]!), '2026-12-01 10:00:00Z  root via sudo bob  [key K (reaper top)]  pid 4711(alice) python3 train.py --lr 0.1  SIGKILL  gone  reasons: orphaned-batch, stopped-tty');
     const skipped = buildLogEntries([{ ...outcome, outcome: 'skipped', detail: 'identity changed: pid 4711 now belongs to another process' }]).entries[0]!;
     assert.match(renderLogLine(skipped), /  SIGKILL  skipped: identity changed: pid 4711 now belongs to another process  /);
+  });
+});
+
+describe('Slurm job entries', () => {
+  const job: AuditRecord = { ...base, id: 'fedcba9876543210', asked: 'reap --run 20261201-100000-abcd', run: '20261201-100000-abcd', pid: null, start: null, job: '123', cmd: 'reaper-20261201-100000-abcd-0-train', reasons: ['selected by runId 20261201-100000-abcd'], signal: 'SIGTERM', via: 'scancel' };
+  const jobOut: AuditRecord = { ...job, phase: 'outcome', t: '2026-12-01T10:00:02.000Z', outcome: 'gone', detail: 'left the queue and, on this node, /proc', sent: ['SIGTERM (scancel)'] };
+
+  it('a job (no pid, no start, its id) is a record; a job with a pid, or a bad id, is not', () => {
+    assert.equal(auditRecordProblem(JSON.parse(JSON.stringify(job))), null);
+    assert.equal(auditRecordProblem(JSON.parse(JSON.stringify(jobOut))), null);
+    assert.match(auditRecordProblem({ ...job, pid: 4711 }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, start: 5 }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, job: '12; rm' }) ?? 'accepted', /bad job/);
+    assert.match(auditRecordProblem({ ...job, job: undefined }) ?? 'accepted', /bad pid/);
+  });
+
+  it('--run finds it, --pid does not; one line: job ID(owner) name, SIGTERM (scancel), outcome', () => {
+    const { entries } = buildLogEntries([job, jobOut, base, outcome]);
+    assert.deepEqual(filterLogEntries(entries, { run: '20261201-100000-abcd' }).map((e) => e.job), ['123']);
+    assert.deepEqual(filterLogEntries(entries, { pids: [4711] }).map((e) => e.pid), [4711]);
+    const e = filterLogEntries(entries, { run: '20261201-100000-abcd' })[0]!;
+    assert.equal(renderLogLine(e), '2026-12-01 10:00:00Z  bob  [reap --run 20261201-100000-abcd]  job 123(alice) reaper-20261201-100000-abcd-0-train  SIGTERM (scancel)  gone  reasons: selected by runId 20261201-100000-abcd');
   });
 });
 

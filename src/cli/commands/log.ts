@@ -4,26 +4,24 @@
  * merged by time, each entry once. Lines that are not reaper's own shape are skipped with a
  * warning on stderr (src/cli/render/log-entries.ts).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { auditSystemPath, auditUserPath, type AuditRecord } from '../../actions/index.js';
+import { filterLogEntries, parseSince, readAuditLogs, type LogFilter } from '../../actions/audit-read.js';
 import { ReaperError } from '../../model/errors.js';
-import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
+import { toSafeJson } from '../../model/sanitize.js';
 import { parseFlags, parseIntFlag, type FlagSpec } from '../flags.js';
-import { buildLogEntries, filterLogEntries, parseAuditText, parseSince, type LogFilter } from '../render/log-entries.js';
 import { buildLogJson, renderLogText } from '../render/log-text.js';
 
 const HELP = `Usage
   reaper log [--since 1h|30m|2d|ISO] [--user U] [--pid N] [--run ID] [--limit N] [--json]
 
 Every signal reaper sent (reap, the screen's keys, stop, a run's teardowns and its guardian),
-one line per process, oldest first: when, who asked (and through sudo), what asked, the process
+one line per process (or Slurm job, cancelled with scancel), oldest first: when, who asked (and through sudo), what asked, the process
 (pid, owner, command), the signal, what became of it, and why it was a target.
 Reads $XDG_STATE_HOME/reaper/audit.jsonl (default ~/.local/state/reaper); as root also the
 system-wide log /var/log/reaper/audit.jsonl. Each log keeps one older file (audit.jsonl.1).
   --since T   only entries newer than T: 45s, 30m, 1h, 2d, 1w, or a date/time (2026-12-01T09:00)
   --user U    only processes of U, or signals U asked for (a name or a uid)
   --pid N     only process N
-  --run ID    only signals of run ID (its teardowns, stop, reap --run)
+  --run ID    only signals of run ID (its teardowns, stop, reap --run), its Slurm jobs' scancels too
   --limit N   the N newest entries (default 100)
   --json      one JSON document: { "sources": [...], "skipped": N, "entries": [...] }`;
 
@@ -37,8 +35,6 @@ const SPEC: FlagSpec = {
 };
 
 export const DEFAULT_LOG_LIMIT = 100;
-/** The most read from one file (a log rotates at 10 MB; a bigger one is read from its end). */
-const READ_MAX = 64 * 1024 * 1024;
 
 export interface LogArgs {
   readonly filter: LogFilter;
@@ -70,40 +66,6 @@ export function parseLogArgs(argv: string[], nowMs: number): LogArgs | 'help' {
   return { filter, json: flags.json === true };
 }
 
-/**
- * One log file's text, read without following a link, only from a plain file owned by `uid`
- * (a log someone else could have written is no record of ours). null when it does not exist.
- */
-export function readAuditFile(file: string, uid: number, warn: (line: string) => void): string | null {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') warn(`reaper: ${sanitizeText(file)}: not read (${code === 'ELOOP' ? 'a symbolic link' : (code ?? (e as Error).message)})`);
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return (warn(`reaper: ${sanitizeText(file)}: not read (not a plain file)`), null);
-    if (st.uid !== uid) return (warn(`reaper: ${sanitizeText(file)}: not read (belongs to uid ${st.uid}, not ${uid})`), null);
-    const len = Math.min(st.size, READ_MAX);
-    const buf = Buffer.alloc(len);
-    let got = 0;
-    while (got < len) {
-      const n = readSync(fd, buf, got, len - got, st.size - len + got);
-      if (n === 0) break;
-      got += n;
-    }
-    let text = buf.subarray(0, got).toString('utf8');
-    // Read from the middle of a big file: the first, partial line is not a line.
-    if (st.size > len) text = text.slice(text.indexOf('\n') + 1);
-    return text;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   const args = parseLogArgs(argv, Date.now());
   if (args === 'help') {
@@ -112,27 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const warn = (line: string): void => void process.stderr.write(line + '\n');
   const euid = process.geteuid?.() ?? -1;
-  const logs: Array<{ file: string; uid: number }> = [{ file: auditUserPath(process.env), uid: euid }];
-  if (euid === 0) {
-    const system = auditSystemPath(process.env);
-    if (system !== logs[0]!.file) logs.push({ file: system, uid: 0 });
-  }
-  const records: AuditRecord[] = [];
-  const sources: string[] = [];
-  let skipped = 0;
-  for (const { file, uid } of logs) {
-    for (const f of [`${file}.1`, file]) {
-      const text = readAuditFile(f, uid, warn);
-      if (text === null) continue;
-      sources.push(f);
-      const parsed = parseAuditText(text, f);
-      records.push(...parsed.records);
-      skipped += parsed.warnings.length;
-      for (const w of parsed.warnings) warn(`reaper: ${w}`);
-    }
-  }
-  const built = buildLogEntries(records);
-  for (const w of built.warnings) warn(`reaper: ${sanitizeText(w)}`);
+  const built = readAuditLogs(process.env, euid, warn);
+  const { sources, skipped } = built;
   const { limit, ...rest } = args.filter;
   const all = filterLogEntries(built.entries, rest);
   const shown = limit !== undefined && all.length > limit ? all.slice(all.length - limit) : all;

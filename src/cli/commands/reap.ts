@@ -260,6 +260,8 @@ export async function run(argv: string[]): Promise<number> {
   const audit = {
     asked: `reap ${selector.length === 0 ? '--leftovers ' : ''}${asked.join(' ')}`.trim(),
     reasons: [`selected by ${selector.length > 0 ? selector.join(', ') : 'leftovers'}`],
+    // --run: every entry (processes and Slurm jobs) names the run, so `reaper log --run ID` finds it.
+    ...(selection.runId !== undefined ? { run: selection.runId } : {}),
     log: openAuditLog(process.env),
   };
   // The run's Slurm jobs first: Slurm's own containment ends their processes; what is left of
@@ -273,6 +275,7 @@ export async function run(argv: string[]): Promise<number> {
       mode: args.action === 'kill' ? 'kill' : 'term',
       // scancel's TERM is followed by Slurm's own KILL after KillWait (30 s by default).
       waitMs: args.action === 'kill' ? 15_000 : args.graceMs + 40_000,
+      audit,
     });
     if (!args.json) for (const r of jobResults) process.stdout.write(renderJobResultLine(r) + '\n');
   }

@@ -12,12 +12,12 @@ import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
 import { colorsFromEnv, createTheme } from '../../tui/theme.js';
-import { ReadonlyRefusal, type ActionOutcome, type ActionTarget, type SignalAction, type TuiActions } from '../../tui/types.js';
+import { ReadonlyRefusal, type ActionOutcome, type ActionTarget, type DataSource, type SignalAction, type TuiActions } from '../../tui/types.js';
 import { readHosts, type HostSpec } from '../../remote/hosts.js';
 import { openControlDir } from '../../remote/ssh.js';
 import type { HostSource } from '../../view/host-source.js';
 import { HostsView } from '../../view/hosts-view.js';
-import { LocalSource } from '../../view/local-source.js';
+import { LocalSource, readOwnAuditEntries } from '../../view/local-source.js';
 import { RemoteSource } from '../../view/remote-source.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 
@@ -171,7 +171,7 @@ export function createLiveActions(args: TopArgs, source: ActingSource, opts: { r
     },
     async stop(runId: string): Promise<string> {
       guard();
-      const r = await stopRun(stateDir(process.env), runId);
+      const r = await stopRun(stateDir(process.env), runId, { asked: 'key S (reaper top)' });
       source.refresh();
       const by = r.by === 'none' ? 'it had already ended' : `torn down by the ${r.by === 'stop' ? 'stop command' : r.by}`;
       return `stop ${runId}: ${by}, ${r.survivors} survivor${r.survivors === 1 ? '' : 's'}`;
@@ -224,7 +224,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   try {
     source.start();
-    instance = render(createElement(App, { source, actions, allUsers: args.allUsers, ...(args.batchNotice ? { notice: args.batchNotice } : {}), theme: createTheme(colorsFromEnv(process.env) && process.stdout.hasColors()) }), {
+    // Several hosts: the view's data, and this machine's audit log for the log overlay (o).
+    const screenSource: DataSource =
+      source instanceof HostsView
+        ? { subscribe: source.subscribe, getData: source.getData, refresh: source.refresh, readRunHistory: source.readRunHistory, readAuditEntries: (q) => readOwnAuditEntries(q, process.env) }
+        : source;
+    instance = render(createElement(App, { source: screenSource, actions, allUsers: args.allUsers, ...(args.batchNotice ? { notice: args.batchNotice } : {}), theme: createTheme(colorsFromEnv(process.env) && process.stdout.hasColors()) }), {
       stdout: incrementalSafeStdout(process.stdout),
       stdin: process.stdin,
       exitOnCtrlC: false,

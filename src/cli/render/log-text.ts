@@ -1,30 +1,17 @@
 /**
  * `reaper log` as text (pure): one line per signalled process, oldest first:
  *   TIME  WHO  [WHAT ASKED]  pid PID(OWNER) COMMAND  SIGNAL  OUTCOME[: why]  reasons: …
+ * A Slurm job reads `job ID(OWNER) NAME  SIGTERM (scancel)`.
  * Every field comes from a checked log line and is sanitised again on the way out.
  */
+import { outcomeText, targetText, whoText, type LogEntry } from '../../actions/audit-read.js';
 import { sanitizeText } from '../../model/sanitize.js';
-import type { LogEntry } from './log-entries.js';
+
+export { outcomeText, whoText };
 
 /** "2026-12-02 03:20:11Z" (UTC: the log's own clock, whatever the reader's time zone). */
 export function formatLogTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
-}
-
-export function whoText(e: Pick<LogEntry, 'by'>): string {
-  const me = e.by.user ?? `uid ${e.by.uid ?? '?'}`;
-  return e.by.sudoUser ? `${me} via sudo ${e.by.sudoUser}` : me;
-}
-
-function ownerText(e: LogEntry): string {
-  return e.owner.user ?? (e.owner.uid !== null ? String(e.owner.uid) : '?');
-}
-
-export function outcomeText(e: LogEntry): string {
-  if (e.outcome === null) return 'no outcome recorded (reaper was stopped while acting, or could not log it)';
-  const words = e.outcome === 'not-permitted' ? 'not permitted' : e.outcome === 'kill-pending' ? 'kill pending' : e.outcome === 'not-stopped' ? 'not stopped' : e.outcome;
-  if (!e.detail || e.outcome === 'gone' || e.outcome === 'resumed') return words;
-  return e.detail.startsWith(words) ? e.detail : `${words}: ${e.detail}`;
 }
 
 function cap(s: string, max: number): string {
@@ -37,7 +24,7 @@ export function renderLogLine(e: LogEntry, cmdWidth = 60): string {
     formatLogTime(e.atMs),
     whoText(e),
     `[${e.asked}]`,
-    `pid ${e.pid}(${ownerText(e)}) ${cap(e.cmd, cmdWidth)}`,
+    `${targetText(e)} ${cap(e.cmd, cmdWidth)}`,
     signal,
     outcomeText(e),
     `reasons: ${e.reasons.length > 0 ? e.reasons.join(', ') : '-'}`,
@@ -71,6 +58,7 @@ export function buildLogJson(entries: readonly LogEntry[], sources: readonly str
       task: e.task,
       pid: e.pid,
       startTime: e.start,
+      job: e.job,
       owner: e.owner,
       cmd: e.cmd,
       reasons: e.reasons,

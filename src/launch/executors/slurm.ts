@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import { openAuditLog, type AuditContext } from '../../actions/audit.js';
 import { pingController, queryJobs, readJobEnd, runSlurmCommand, submitJob, type SlurmCallOptions, type SlurmJob } from '../../slurm/index.js';
 import type { SlurmOptions } from '../config.js';
 import type { Executor, ExecutorStage, StageExit, StartResult, Sweep } from '../executor.js';
@@ -137,8 +138,15 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
   };
   let poller: Promise<void> | null = null;
 
-  const cancel = async (jobs: readonly RunJob[], mode: 'term' | 'kill'): Promise<Sweep> => {
-    const r = await cancelRunJobs(jobs, { ...call(15_000), user, mode, waitMs: cancelWaitMs(mode) });
+  // Every scancel goes to the audit log of the run's user (the launcher runs as that user), one
+  // entry per job, as the local executor's teardowns do per process.
+  const auditLog = openAuditLog(process.env);
+  const audit = (why: string, job?: RunJob): AuditContext => {
+    const task = job?.name.startsWith(`reaper-${runId}-`) ? job.name.slice(`reaper-${runId}-`.length).replace('-', ' ') : null;
+    return { asked: `teardown of run ${runId}${task ? ` task ${task}` : ''}: ${why}`, run: runId, ...(task ? { task } : {}), log: auditLog };
+  };
+  const cancel = async (jobs: readonly RunJob[], mode: 'term' | 'kill', ctx: AuditContext): Promise<Sweep> => {
+    const r = await cancelRunJobs(jobs, { ...call(15_000), user, mode, waitMs: cancelWaitMs(mode), audit: ctx });
     return { found: r.found, survived: r.survived, cgroupKilled: false };
   };
 
@@ -205,11 +213,11 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
       };
     },
 
-    stop: (s, mode) => cancel([slurm(s).job], mode),
+    stop: (s, mode, why) => cancel([slurm(s).job], mode, audit(why ?? 'stopped', slurm(s).job)),
 
-    async stopAll(stages, mode) {
+    async stopAll(stages, mode, why) {
       const ids = new Set(stages.map((s) => slurm(s).job.id));
-      await cancel(submitted.filter((j) => j.id !== '' && (ids.has(j.id) || unsettled.has(j.id))), mode);
+      await cancel(submitted.filter((j) => j.id !== '' && (ids.has(j.id) || unsettled.has(j.id))), mode, audit(why ?? 'run stopped'));
     },
 
     // Slurm's proctrack holds the job: when its batch step ends, Slurm ends the rest.
@@ -225,7 +233,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
         const out = await runSlurmCommand(opts.binDir ? `${opts.binDir}/squeue` : 'squeue', ['--noheader', '--format=%i', `--user=${user}`, `--name=${names.join(',')}`], call(15_000));
         for (const id of out.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l))) for (const name of names) jobs.push({ id, name });
       }
-      const r = await cancel(jobs, mode);
+      const r = await cancel(jobs, mode, audit('run ended'));
       closed = true;
       for (const [id, s] of [...unsettled]) {
         unsettled.delete(id);

@@ -5,7 +5,8 @@ import { scopeText } from '../../analysis/index.js';
 import { fit, fitLeft } from '../format.js';
 import { helpLines } from '../keymap.js';
 import { wrapText } from '../layout.js';
-import type { Message, Pending } from '../state.js';
+import type { LastAction, Message, Pending } from '../state.js';
+import type { AuditRead } from '../types.js';
 import { ACTION_VERB } from '../targets.js';
 import type { Theme } from '../theme.js';
 import { useTheme } from '../theme-context.js';
@@ -61,6 +62,47 @@ export function resultLines(m: Message, width: number, height: number, t: Theme)
   const room = Math.max(1, height - 1);
   const shown = body.length > room ? [...body.slice(0, room - 1), `… ${body.length - room + 1} more lines (a larger terminal shows them)`] : body;
   return [[seg('Result', t.header, { bold: true }), seg('   (any key closes)', t.dim)], ...shown.map((l) => [seg(l, color, { bold: m.tone !== 'info' })])];
+}
+
+const KEY_WORD: Record<LastAction['key'], string> = { K: 'kill', T: 'terminate', c: 'resume', S: 'stop' };
+
+/** The line under the table: what the last action did, and the key that opens its log. Pure. */
+export function lastActionLine(a: LastAction, t: Theme): Segment[] {
+  const color = a.tone === 'error' ? t.error : a.tone === 'ok' ? t.ok : undefined;
+  return [seg('last action: ', t.dim), seg(`${a.key} `, t.accent, { bold: true }), seg(sanitizeText(a.text), color), seg('  · o: its log', t.dim)];
+}
+
+function clock(ms: number): string {
+  // UTC, as `reaper log` prints it.
+  return new Date(ms).toISOString().slice(11, 19) + 'Z';
+}
+
+/**
+ * The last action's audit entries (o): for each, when, who asked and what, the process or job
+ * (pid(user) command), the signal, the outcome and the reasons; other hosts' entries are in their
+ * own logs. `read` null: this screen has no reader. Every text is sanitised again here. Pure.
+ */
+export function auditLines(a: LastAction, read: AuditRead | null, height: number, t: Theme): Segment[][] {
+  const out: Segment[][] = [[seg(`Log of the last action: ${a.key} (${KEY_WORD[a.key]})`, t.header, { bold: true }), seg('   (any key closes; `reaper log` has every entry)', t.dim)]];
+  const body: Segment[][] = [];
+  for (const h of a.remoteHosts) body.push([seg(`${sanitizeText(h)}: the log is on that host (\`reaper log\` there)`, t.dim)]);
+  if (a.query) {
+    if (!read) body.push([seg('this screen cannot read the audit log: `reaper log` shows it', t.dim)]);
+    else {
+      for (const p of read.problems) body.push([seg(sanitizeText(p), t.error)]);
+      if (read.entries.length === 0) body.push([seg(read.sources.length === 0 ? 'no audit log yet (nothing recorded on this machine)' : 'no entries of it in the audit log (yet)', t.dim)]);
+      for (const e of read.entries) {
+        const head = `${clock(e.atMs)}  ${e.who}  [${e.asked}]  ${e.target}  ${e.signal}  `;
+        body.push([seg(sanitizeText(head)), seg(sanitizeText(e.outcome), e.bad ? t.error : t.ok, { bold: true })]);
+        body.push([seg(`    ${sanitizeText(e.cmd)}`), seg(`   reasons: ${e.reasons.length > 0 ? e.reasons.map(sanitizeText).join(', ') : '-'}`, t.dim)]);
+      }
+      if (read.skipped > 0) body.push([seg(`${read.skipped} log line${read.skipped === 1 ? '' : 's'} not of reaper's shape: skipped, trusted for nothing (\`reaper log\` names them)`, t.dim)]);
+    }
+  }
+  const room = Math.max(1, height - 1);
+  // The newest entries matter most: when they do not fit, the oldest give way.
+  const shown = body.length > room ? [[seg(`… ${body.length - room + 1} earlier lines (a larger terminal or \`reaper log\` shows them)`, t.dim)], ...body.slice(body.length - room + 1)] : body;
+  return [...out, ...shown];
 }
 
 export function Block({ lines, width, height }: { lines: readonly Segment[][]; width: number; height: number }): React.ReactElement | null {
