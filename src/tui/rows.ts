@@ -5,7 +5,7 @@
  */
 import type { GpuState, ProcInfo, ProcKey, RunSummary, Snapshot, Verdict } from '../model/index.js';
 import type { HostLink, HostPane } from '../model/live.js';
-import { isReaperWrapper, procKeyString } from '../model/index.js';
+import { appMemoryByPid, gpuHolders, gpuHoldingsOf, isReaperWrapper, procKeyString } from '../model/index.js';
 import { launcherGone } from './run-view.js';
 
 export type Grouping = 'gpu' | 'run' | 'all';
@@ -93,19 +93,6 @@ export function isLeftover(verdicts: ReadonlyMap<number, Verdict>, pid: number):
   return v !== undefined && v.reasons.length > 0;
 }
 
-/** GPU memory per pid (MiB), optionally for one GPU uuid only. */
-export function gpuMemoryByPid(gpu: GpuState, uuid?: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const a of gpu.apps) {
-    if (uuid !== undefined && a.gpuUuid !== uuid) continue;
-    if (a.usedMemoryMiB === null) {
-      if (!out.has(a.pid)) out.set(a.pid, 0);
-      continue;
-    }
-    out.set(a.pid, (out.get(a.pid) ?? 0) + a.usedMemoryMiB);
-  }
-  return out;
-}
 
 function matchesFilter(p: ProcInfo, f: string): boolean {
   if (f === '') return true;
@@ -258,7 +245,9 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
     return opts.allUsers || p.uid === snapshot.selfUid;
   };
   const out: Row[] = [];
-  const allMem = gpuMemoryByPid(gpu);
+  // The one join of GPU holders to processes (model/gpu.ts), shared with the analysis and ls.
+  const holdings = gpuHoldingsOf({ gpu, processes: snapshot.processes });
+  const allMem = appMemoryByPid(holdings);
 
   if (opts.grouping === 'all') {
     const members = new Set<number>();
@@ -271,21 +260,14 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
   const placed = new Set<number>();
 
   if (opts.grouping === 'gpu') {
-    const minorToUuid = new Map<number, string>();
-    for (const g of gpu.gpus) if (g.minor !== null) minorToUuid.set(g.minor, g.uuid);
     for (const g of gpu.gpus) {
-      const holders = new Set<number>();
-      for (const a of gpu.apps) if (a.gpuUuid === g.uuid && inScope(a.pid)) holders.add(a.pid);
-      for (const p of snapshot.processes) {
-        if (!p.nvidiaMinors || !inScope(p.pid)) continue;
-        if (p.nvidiaMinors.some((m) => minorToUuid.get(m) === g.uuid)) holders.add(p.pid);
-      }
+      const holders = new Set([...gpuHolders(holdings, g.uuid)].filter(inScope));
       const members = withDescendants(holders, kids, inScope);
       for (const pid of members) placed.add(pid);
       const simLabel = gpu.source === 'simulated' && !/simulated/i.test(g.name) ? ' (simulated)' : '';
       const label = `GPU ${g.index} ${g.name}${simLabel}: ${holders.size} holder${holders.size === 1 ? '' : 's'}`;
       const before = out.length;
-      emitGroup(out, snapshot, subForest(snapshot, members), `gpu:${g.uuid}`, { label, runId: null }, opts, verdicts, gpuMemoryByPid(gpu, g.uuid));
+      emitGroup(out, snapshot, subForest(snapshot, members), `gpu:${g.uuid}`, { label, runId: null }, opts, verdicts, appMemoryByPid(holdings, g.uuid));
       if (out.length === before && !(opts.filter !== '' || opts.leftoversOnly)) {
         out.push({ kind: 'group', key: `gpu:${g.uuid}`, label, runId: null, pids: [] });
       }

@@ -3,7 +3,7 @@ import { Box } from 'ink';
 import type { RunHistoryEntry, TaskHistory } from '../../analysis/run-history.js';
 import { formatRunHistoryLines } from '../../analysis/run-history-text.js';
 import type { GpuState, RunSummary, Snapshot, Verdict } from '../../model/index.js';
-import { elapsedSec, parseWrapperArgv, sanitizeText } from '../../model/index.js';
+import { elapsedSec, gpuHoldingsOf, sanitizeText, wrapperKindOf } from '../../model/index.js';
 import { formatElapsed, formatKiB, formatMiB, formatPercent } from '../format.js';
 import { wrapText } from '../layout.js';
 import type { Row } from '../rows.js';
@@ -104,16 +104,14 @@ export function detailLines(inp: DetailsInput, width: number, t: Theme): Segment
     seg(`pid ${p.pid}  ppid ${p.ppid}${parent ? ` (${sanitizeText(parent.comm)} ${parent.stat})` : p.ppid > 1 ? ' (gone)' : ''}  pgid ${p.pgid}  sid ${p.sid}  tty ${p.tty ?? '-'}  user ${sanitizeText(p.user ?? '?')}(${p.uid ?? '?'})  start ${p.startTime}`),
   ]);
   const gpuBits: string[] = [];
-  for (const a of inp.gpu.apps) {
-    if (a.pid !== p.pid) continue;
-    const g = inp.gpu.gpus.find((x) => x.uuid === a.gpuUuid);
-    gpuBits.push(`GPU ${g ? g.index : '?'} ${formatMiB(a.usedMemoryMiB)}`);
-  }
+  // The one join of GPU holders (model/gpu.ts): nvidia-smi's rows for this pid.
+  const held = snapshot ? gpuHoldingsOf({ gpu: inp.gpu, processes: snapshot.processes }).get(p.pid) ?? [] : [];
+  for (const h of held) if (h.via === 'app') gpuBits.push(`GPU ${h.index ?? '?'} ${formatMiB(h.usedMemoryMiB)}`);
   if (p.nvidiaMinors && p.nvidiaMinors.length > 0) gpuBits.push(`holds /dev/nvidia${p.nvidiaMinors.join(',')}`);
   const runBits = p.runId ? `run ${sanitizeText(p.runId)}${p.taskId ? ` task ${sanitizeText(p.taskId)}` : ''}` : '';
   if (gpuBits.length > 0 || runBits) lines.push([seg([runBits, gpuBits.join('; ')].filter((x) => x !== '').join('  '))]);
   for (const w of row.wrappers) {
-    const kind = parseWrapperArgv(w.argv)?.kind ?? 'wrapper';
+    const kind = wrapperKindOf(w) ?? 'wrapper';
     const name = sanitizeText(w.comm);
     lines.push([seg(`⊂ inside reaper's wrapper: pid ${w.pid} ${name} (${kind} layer), folded into this row; actions take it too`, t.dim)]);
   }
