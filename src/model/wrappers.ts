@@ -71,7 +71,9 @@ export function isReaperWrapper(p: WrapperEvidence): boolean {
   if (p.runId === null || p.runId === '') return false;
   if (isRunningInit(p)) return true;
   if (p.pid !== p.sid || p.pid !== p.pgid) return false;
-  return parseWrapperArgv(p.argv) !== null;
+  // The session leaders: setpriv, the cgroup mover, unshare. The init never leads a session.
+  const w = parseWrapperArgv(p.argv);
+  return w !== null && w.kind !== 'init';
 }
 
 /** The stage init as it runs: its exact argv, in the task's session group, not its leader (unshare is). */
