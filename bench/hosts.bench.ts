@@ -22,7 +22,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSshStream, shellQuote } from '../src/remote/ssh.js';
@@ -170,12 +170,14 @@ interface LinkRun {
   readonly agentMsPerRefresh: number;
   /** The ssh client's own CPU over the window (decryption, decompression), % of one core. */
   readonly sshPct: number;
+  /** The host's sshd session process (the agent's parent: encryption, compression), % of one core. */
+  readonly sshdPct: number;
 }
 
 async function linkRun(lab: HostsLab, host: string, agentArgs: string[], compress: boolean, tag: string): Promise<LinkRun> {
   const envTag = `REAPER_BENCH_AGENT=${tag}`;
   const command = `${envTag} exec ${lab.remoteCli!} agent ${agentArgs.map(shellQuote).join(' ')}`;
-  let first: { t: number; rchar: number; ticks: number; agent: number | null; ssh: number } | null = null;
+  let first: { t: number; rchar: number; ticks: number; agent: number | null; ssh: number; sshd: number } | null = null;
   let messages = 0;
   let appBytes = 0;
   const stream = openSshStream({ name: host, local: false }, command, {
@@ -188,7 +190,7 @@ async function linkRun(lab: HostsLab, host: string, agentArgs: string[], compres
       if (!line.startsWith('{"type":"snapshot"') && !line.startsWith('{"type":"delta"')) return;
       if (first === null) {
         const agent = pidWithEnv(`${envTag}\0`);
-        first = { t: performance.now(), rchar: rcharOf(stream.pid!), ticks: agent === null ? NaN : ticksOf(agent), agent, ssh: ticksOf(stream.pid!, false) };
+        first = { t: performance.now(), rchar: rcharOf(stream.pid!), ticks: agent === null ? NaN : ticksOf(agent), agent, ssh: ticksOf(stream.pid!, false), sshd: agent === null ? NaN : ticksOf(ppidOf(agent), false) };
         return;
       }
       messages++;
@@ -202,12 +204,13 @@ async function linkRun(lab: HostsLab, host: string, agentArgs: string[], compres
       await sleep(100);
     }
     await sleep(WINDOW_S * 1000);
-    const f = first as { t: number; rchar: number; ticks: number; agent: number | null; ssh: number };
+    const f = first as { t: number; rchar: number; ticks: number; agent: number | null; ssh: number; sshd: number };
     const secs = (performance.now() - f.t) / 1000;
     const wire = rcharOf(stream.pid!) - f.rchar;
     const ticks = f.agent === null ? NaN : ticksOf(f.agent) - f.ticks;
     const sshTicks = ticksOf(stream.pid!, false) - f.ssh;
-    return { wireBps: wire / secs, appBps: appBytes / secs, messages, agentMsPerRefresh: ((ticks / CLK_TCK) * 1000) / Math.max(1, messages), sshPct: (sshTicks / CLK_TCK / secs) * 100 };
+    const sshdTicks = f.agent === null ? NaN : ticksOf(ppidOf(f.agent), false) - f.sshd;
+    return { wireBps: wire / secs, appBps: appBytes / secs, messages, agentMsPerRefresh: ((ticks / CLK_TCK) * 1000) / Math.max(1, messages), sshPct: (sshTicks / CLK_TCK / secs) * 100, sshdPct: (sshdTicks / CLK_TCK / secs) * 100 };
   } finally {
     stream.close();
     const t = setTimeout(() => stream.kill(), 5000);
@@ -251,6 +254,8 @@ async function linkRows(lab: HostsLab, tag: string): Promise<BenchRow[]> {
   rows.push({ group: G, name: 'deltas: plain / Compression=yes', value: steady('delta', 'full') / steady('delta-z', 'full-z'), unit: 'x', note: 'amortised' });
   const sshCpu = (k: string): number => mean(got.get(k)!.map((r) => r.sshPct));
   rows.push({ group: G, name: 'ssh client CPU, full: plain / Compression=yes', value: sshCpu('full'), unit: '% of one core', note: `Compression=yes: ${sshCpu('full-z').toFixed(2)} %; deltas: ${sshCpu('delta').toFixed(2)} / ${sshCpu('delta-z').toFixed(2)} %` });
+  const sshdCpu = (k: string): number => mean(got.get(k)!.map((r) => r.sshdPct));
+  rows.push({ group: G, name: 'host sshd CPU, full: plain / Compression=yes', value: sshdCpu('full'), unit: '% of one core', note: `Compression=yes: ${sshdCpu('full-z').toFixed(2)} %; deltas: ${sshdCpu('delta').toFixed(2)} / ${sshdCpu('delta-z').toFixed(2)} %` });
   const cpu = (k: string): number => mean(got.get(k)!.map((r) => r.agentMsPerRefresh));
   rows.push({ group: 'hosts cpu', name: 'agent CPU per refresh, deltas', value: cpu('delta'), unit: 'ms/host', note: `always full: ${cpu('full').toFixed(1)} ms; ms of CPU per 1 s refresh = % of one core × 10` });
   return rows;
@@ -258,9 +263,13 @@ async function linkRows(lab: HostsLab, tag: string): Promise<BenchRow[]> {
 
 // --- 2 and 3. the screen ------------------------------------------------------------------------
 
+/** Panes not yet killed: the group's cleanup ends them on any way out. */
+const livePanes = new Set<Pane>();
+
 class Pane {
   readonly socket = `reaper-hostbench-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   constructor(command: string, env: NodeJS.ProcessEnv) {
+    livePanes.add(this);
     execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', String(WIDTH), '-y', String(HEIGHT), command], { env, stdio: 'ignore' });
   }
   pid(): number {
@@ -273,6 +282,7 @@ class Pane {
     execFileSync('tmux', ['-L', this.socket, 'send-keys', '-t', 'b', ...k]);
   }
   kill(): void {
+    livePanes.delete(this);
     try {
       execFileSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
     } catch {
@@ -324,24 +334,31 @@ async function cpuOf(pane: Pane, also: string | null): Promise<{ total: number; 
   return { total: ((b - a) / CLK_TCK / secs) * 100, main: ((m1 - m0) / CLK_TCK / secs) * 100 };
 }
 
-/** `?` then Escape, 10 times each: ms until the pane shows the change (upper bound: includes tmux capture). */
-async function keyLatency(pane: Pane): Promise<{ median: number; max: number; n: number }> {
-  const times: number[] = [];
+type Keys = { median: number; max: number; n: number };
+
+/**
+ * `?` then Escape, 10 times each on every pane, the panes taking turns (so a busy moment of the
+ * machine falls on both): ms until the pane shows the change (an upper bound: tmux capture included).
+ */
+async function keyLatency(panes: Pane[]): Promise<Keys[]> {
+  const times: number[][] = panes.map(() => []);
   for (let i = 0; i < 10; i++) {
-    for (const [key, shown] of [
-      ['?', (c: string) => c.includes('reaper keys')],
-      ['Escape', (c: string) => c.includes('COMMAND') && !c.includes('reaper keys')],
-    ] as const) {
-      const t0 = performance.now();
-      pane.keys(key);
-      while (!shown(pane.capture())) {
-        if (performance.now() - t0 > 5000) throw new Error(`no reaction to ${key} within 5 s`);
+    for (const [p, pane] of panes.entries()) {
+      for (const [key, shown] of [
+        ['?', (c: string) => c.includes('reaper keys')],
+        ['Escape', (c: string) => c.includes('COMMAND') && !c.includes('reaper keys')],
+      ] as const) {
+        const t0 = performance.now();
+        pane.keys(key);
+        while (!shown(pane.capture())) {
+          if (performance.now() - t0 > 5000) throw new Error(`no reaction to ${key} within 5 s`);
+        }
+        times[p]!.push(performance.now() - t0);
+        await sleep(150 + Math.random() * 300); // land at different points of the refresh cycle
       }
-      times.push(performance.now() - t0);
-      await sleep(150 + Math.random() * 300); // land at different points of the refresh cycle
     }
   }
-  return { median: median(times), max: Math.max(...times), n: times.length };
+  return times.map((t) => ({ median: median(t), max: Math.max(...t), n: t.length }));
 }
 
 interface ScreenEnv {
@@ -387,37 +404,46 @@ async function screenRows(lab: HostsLab, dir: string): Promise<BenchRow[]> {
   const flags = '--gpus none --interval 1';
   const hostsNote = `3 hosts × ~${PROCS} processes, ${WIDTH}x${HEIGHT} pane, 1 s refresh, ${WINDOW_S} s window`;
 
-  // The three-host screen: CPU, then keys (baseline).
+  // The three-host screen alone: CPU.
   const three = screenEnv(lab, dir, 'rt3');
-  let pane = new Pane(`${process.execPath} ${MAIN} --hosts @${hostsFile(lab, dir, [])} ${flags}`, three.env);
-  let keysBase: { median: number; max: number; n: number } | null = null;
+  const threeCmd = `${process.execPath} ${MAIN} --hosts @${hostsFile(lab, dir, [])} ${flags}`;
+  let pane = new Pane(threeCmd, three.env);
   let cpuHosts: { total: number; main: number } | null = null;
   try {
     await ready(pane, hostsOk, 'the three-host screen');
     process.stderr.write('bench hosts: screen cpu (3 hosts) …\n');
     cpuHosts = await cpuOf(pane, three.dir);
-    process.stderr.write('bench hosts: keys (3 hosts) …\n');
-    keysBase = await keyLatency(pane);
   } finally {
     pane.kill();
   }
 
-  // The same screen with a hung fourth host.
+  // Keys: the same screen (the baseline) beside one with a hung fourth host, taking turns.
   const quiet = await silentPort();
   const hung = screenEnv(lab, dir, 'rt4');
-  let keysHung: { median: number; max: number; n: number } | null = null;
+  const base = screenEnv(lab, dir, 'rt3k');
+  let keysBase: Keys | null = null;
+  let keysHung: Keys | null = null;
   let hungState = '';
+  let captureMs = NaN;
+  const panes: Pane[] = [];
   try {
-    pane = new Pane(`${process.execPath} ${MAIN} --hosts @${hostsFile(lab, dir, [`ssh://reaperlab@127.0.0.1:${quiet.port} ${lab.remoteCli!}`])} ${flags}`, hung.env);
-    try {
-      await ready(pane, hostsOk, 'the screen with a hung host');
-      process.stderr.write('bench hosts: keys (3 hosts + a hung one) …\n');
-      keysHung = await keyLatency(pane);
-      hungState = /127\.0\.0\.1:\d+ (\S+)/.exec(pane.capture().split('\n')[0] ?? '')?.[1] ?? '?';
-    } finally {
-      pane.kill();
+    panes.push(new Pane(threeCmd, base.env));
+    panes.push(new Pane(`${process.execPath} ${MAIN} --hosts @${hostsFile(lab, dir, [`ssh://reaperlab@127.0.0.1:${quiet.port} ${lab.remoteCli!}`])} ${flags}`, hung.env));
+    await ready(panes[0]!, hostsOk, 'the three-host screen');
+    await ready(panes[1]!, hostsOk, 'the screen with a hung host');
+    await sleep(WARMUP_MS);
+    process.stderr.write('bench hosts: keys (3 hosts, and 3 hosts + a hung one) …\n');
+    [keysBase, keysHung] = (await keyLatency(panes)) as [Keys, Keys];
+    const caps: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      panes[0]!.capture();
+      caps.push(performance.now() - t0);
     }
+    captureMs = median(caps);
+    hungState = /127\.0\.0\.1:\d+ (\S+)/.exec(panes[1]!.capture().split('\n')[0] ?? '')?.[1] ?? '?';
   } finally {
+    for (const p of panes) p.kill();
     quiet.server.close();
   }
 
@@ -436,6 +462,7 @@ async function screenRows(lab: HostsLab, dir: string): Promise<BenchRow[]> {
 
   rows.push({ group: 'hosts keys', name: 'key → screen, 3 hosts (median)', value: keysBase!.median, unit: 'ms', note: `max ${keysBase!.max.toFixed(0)} ms of ${keysBase!.n}; the baseline` });
   rows.push({ group: 'hosts keys', name: 'key → screen, 3 hosts + 1 hung (median)', value: keysHung!.median, unit: 'ms', note: `max ${keysHung!.max.toFixed(0)} ms of ${keysHung!.n}; a port that never answers (shown: ${hungState}); goal: < 100 ms` });
+  rows.push({ group: 'hosts keys', name: 'one tmux capture-pane (median)', value: captureMs, unit: 'ms', note: `of 20, right after; the poll's own step; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores` });
   rows.push({ group: 'hosts keys', name: 'hung / baseline', value: keysHung!.median / keysBase!.median, unit: 'x', note: 'goal: no worse (≈ 1)' });
   rows.push({ group: 'hosts cpu', name: 'reaper --hosts (3 hosts, with its ssh)', value: cpuHosts!.total, unit: '% of one core', note: `${hostsNote}; ssh masters included` });
   rows.push({ group: 'hosts cpu', name: 'reaper --hosts (3 hosts, main process only)', value: cpuHosts!.main, unit: '% of one core', note: hostsNote });
@@ -483,7 +510,9 @@ async function lsRows(lab: HostsLab, dir: string): Promise<BenchRow[]> {
     seq.push(performance.now() - t0);
   }
   closeMasters(warmEnv.dir);
-  const note = 'median of 5, alternated; same hosts, same remote reaper';
+  // The lab's hosts share this machine's cores: three remote `ls` at once compete for them, which
+  // real hosts would not (a floor on the gain, not a ceiling).
+  const note = `median of 5, alternated; same remote reaper; the 3 hosts share ${cpus().length} cores`;
   return [
     { group: G, name: 'reaper ls --hosts h1,h2,h3, cold', value: median(cold), unit: 'ms', note: `${note}; no master yet (a new connection each)` },
     { group: G, name: 'reaper ls --hosts h1,h2,h3, warm', value: median(warm), unit: 'ms', note: `${note}; ControlMaster up` },
@@ -505,10 +534,18 @@ export async function bench(): Promise<BenchRow[]> {
   const tag = `reaper-hostbench-${process.pid}x${Date.now().toString(36)}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'reaper-hostbench-'));
   const cleanup = (): void => {
+    for (const p of [...livePanes]) p.kill();
     for (const h of hosts) killTagged(lab, h, `${tag}-${h}`);
     closeMasters(dir);
   };
+  // Interrupted: the same cleanup (a SIGKILL leaves the sleepers to end by themselves in 900 s).
+  const onSignal = (sig: NodeJS.Signals): void => {
+    cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
   process.once('exit', cleanup);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const rows: BenchRow[] = [];
   try {
     process.stderr.write(`bench hosts: ${PROCS} sleepers on each of ${hosts.join(', ')} …\n`);
@@ -528,6 +565,8 @@ export async function bench(): Promise<BenchRow[]> {
   } finally {
     cleanup();
     process.removeListener('exit', cleanup);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     const left = hosts.reduce((n, h) => n + pidsWithCmdline(`${tag}-${h}`).length, 0);
     if (left > 0) rows.push({ group: 'hosts', name: 'left after cleanup', value: left, unit: 'procs', note: 'should be 0' });
     rmSync(dir, { recursive: true, force: true });
