@@ -537,6 +537,7 @@ export async function bench(): Promise<BenchRow[]> {
     for (const p of [...livePanes]) p.kill();
     for (const h of hosts) killTagged(lab, h, `${tag}-${h}`);
     closeMasters(dir);
+    rmSync(dir, { recursive: true, force: true });
   };
   // Interrupted: the same cleanup (a SIGKILL leaves the sleepers to end by themselves in 900 s).
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -569,7 +570,6 @@ export async function bench(): Promise<BenchRow[]> {
     process.removeListener('SIGTERM', onSignal);
     const left = hosts.reduce((n, h) => n + pidsWithCmdline(`${tag}-${h}`).length, 0);
     if (left > 0) rows.push({ group: 'hosts', name: 'left after cleanup', value: left, unit: 'procs', note: 'should be 0' });
-    rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
