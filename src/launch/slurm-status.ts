@@ -100,7 +100,11 @@ function chunks(jobs: readonly OpenJob[]): OpenJob[][] {
   let cur: OpenJob[] = [];
   let len = 0;
   for (const j of jobs) {
-    if (cur.length > 0 && len + j.name.length + 1 > MAX_LIST_CHARS) (out.push(cur), (cur = []), (len = 0));
+    if (cur.length > 0 && len + j.name.length + 1 > MAX_LIST_CHARS) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
     cur.push(j);
     len += j.name.length + 1;
   }

@@ -100,7 +100,11 @@ describe('keys', () => {
 
   test('the keymap has no key bound twice and every action key is marked as an action', () => {
     const seen = new Set<string>();
-    for (const b of KEYMAP) for (const k of b.keys) (assert.ok(!seen.has(k), `duplicate ${k}`), seen.add(k));
+    for (const b of KEYMAP)
+      for (const k of b.keys) {
+        assert.ok(!seen.has(k), `duplicate ${k}`);
+        seen.add(k);
+      }
     const actions = KEYMAP.filter((b) => b.action).map((b) => b.intent);
     assert.deepEqual(actions.sort(), ['kill', 'launch', 'resume', 'stopRun', 'terminate']);
   });
