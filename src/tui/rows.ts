@@ -276,8 +276,13 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
     const ids: string[] = [];
     const seen = new Set<string>();
     const ordered = [...runs].sort((a, b) => Number(b.live) - Number(a.live) || b.startedAtMs - a.startedAtMs);
-    for (const r of ordered) if (!seen.has(r.id)) (seen.add(r.id), ids.push(r.id));
-    for (const p of snapshot.processes) if (p.runId && inScope(p.pid) && !seen.has(p.runId)) (seen.add(p.runId), ids.push(p.runId));
+    const add = (id: string): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      ids.push(id);
+    };
+    for (const r of ordered) add(r.id);
+    for (const p of snapshot.processes) if (p.runId && inScope(p.pid)) add(p.runId);
     for (const id of ids) {
       const members = new Set<number>();
       for (const p of snapshot.processes) if (p.runId === id && inScope(p.pid)) members.add(p.pid);

@@ -166,7 +166,7 @@ export function run(id: string, over: Partial<RunSummary> = {}): RunSummary {
 
 /** Strip ANSI escapes from a frame. */
 export function plain(frame: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
+   
   return (frame ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 
