@@ -188,7 +188,7 @@ const SLURM_JOB_ID = /(?:^|\0)SLURM_JOB_ID=(\d+)(?:\0|$)/;
  * the runs' REAPER_RUN markers, by SLURM_JOB_ID in its environment (a job without cgroup
  * tracking). Zombies are left out.
  */
-export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snapshot, runIds: ReadonlySet<string> = new Set()): Map<string, number[]> {
+function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snapshot, runIds: ReadonlySet<string> = new Set()): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const add = (job: string, pid: number): void => {
     const l = out.get(job) ?? [];

@@ -16,9 +16,9 @@
 import type { ProcInfo } from './proc.js';
 
 /** The cgroup mover's script, byte for byte as containment.ts builds it (a test keeps them equal). */
-export const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
+const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
 /** `$0` of the cgroup mover's shell. */
-export const CGROUP_MOVER_NAME = 'reaper-cgroup';
+const CGROUP_MOVER_NAME = 'reaper-cgroup';
 
 /**
  * The init of a stage's PID namespace (launch/layers/stage-init.ts), byte for byte: PID 1 must

@@ -29,8 +29,8 @@ export interface Layout {
   readonly total: number;
 }
 
-export const HEADER_LINES = 2;
-export const MIN_TREE_LINES = 3;
+const HEADER_LINES = 2;
+const MIN_TREE_LINES = 3;
 
 export function planLayout(inp: LayoutInput): Layout {
   const total = Math.max(1, inp.rows - 1);

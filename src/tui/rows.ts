@@ -23,7 +23,7 @@ export interface ViewOptions {
   readonly allUsers: boolean;
 }
 
-export interface GroupRow {
+interface GroupRow {
   readonly kind: 'group';
   readonly key: string;
   readonly label: string;
@@ -315,7 +315,7 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
 }
 
 /** A host's own line: "host2  ok · 310 ms · reaper 0.1.0 · 12 processes" or its error (pure). */
-export function hostLabel(h: HostPane, processes: number | null): string {
+function hostLabel(h: HostPane, processes: number | null): string {
   const l = h.data.link;
   if (!l) return `${h.name}  this machine${processes !== null ? ` · ${processes} process${processes === 1 ? '' : 'es'}` : ''}`;
   if (l.state === 'error') return `${h.name}  ${l.error?.kind ?? 'error'}: ${l.error?.message ?? 'no connection'}`;
