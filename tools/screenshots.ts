@@ -160,7 +160,7 @@ function captureAnsi(ctx: Ctx): string {
   return tmux(ctx, 'capture-pane', '-p', '-e', '-t', 'main');
 }
 
-// eslint-disable-next-line no-control-regex
+ 
 const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;:?]*[A-Za-z]/g, '');
 
 /** Polls the pane until `pred` holds on one capture; returns that capture (with colours). */

@@ -249,7 +249,7 @@ export function whoText(e: Pick<LogEntry, 'by'>): string {
 }
 
 /** The owner of the process or job: its name, else its uid. */
-export function ownerText(e: Pick<LogEntry, 'owner'>): string {
+function ownerText(e: Pick<LogEntry, 'owner'>): string {
   return e.owner.user ?? (e.owner.uid !== null ? String(e.owner.uid) : '?');
 }
 
@@ -273,7 +273,7 @@ const READ_MAX = 64 * 1024 * 1024;
  * One log file's text, read without following a link, only from a plain file owned by `uid`
  * (a log someone else could have written is no record of ours). null when it does not exist.
  */
-export function readAuditFile(file: string, uid: number, warn: (line: string) => void): string | null {
+function readAuditFile(file: string, uid: number, warn: (line: string) => void): string | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

@@ -20,8 +20,8 @@ import path from 'node:path';
 import { sanitizeText } from '../model/sanitize.js';
 import { createUserDb, type UserDb } from '../probe/users.js';
 
-export const AUDIT_FILE = 'audit.jsonl';
-export const AUDIT_SYSTEM_DEFAULT = '/var/log/reaper/audit.jsonl';
+const AUDIT_FILE = 'audit.jsonl';
+const AUDIT_SYSTEM_DEFAULT = '/var/log/reaper/audit.jsonl';
 /** Past this size the log moves to audit.jsonl.1 (replacing the older one) and starts afresh. */
 export const AUDIT_ROTATE_BYTES = 10 * 1024 * 1024;
 /** No line longer than this is written, nor believed when read. */
@@ -115,7 +115,7 @@ export function auditSystemPath(env: NodeJS.ProcessEnv): string {
   return p && path.isAbsolute(p) ? p : AUDIT_SYSTEM_DEFAULT;
 }
 
-export function clip(s: string, max = TEXT_MAX): string {
+function clip(s: string, max = TEXT_MAX): string {
   const t = sanitizeText(s);
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
@@ -297,7 +297,7 @@ export function openAuditLog(env: NodeJS.ProcessEnv = process.env, opts: OpenAud
 }
 
 /** One syslog message per finished entry: who, what asked, which process, signal, outcome, why. */
-export function syslogText(r: AuditRecord): string {
+function syslogText(r: AuditRecord): string {
   const who = `${r.by.user ?? `uid ${r.by.uid ?? '?'}`}${r.by.sudoUser ? ` (sudo from ${r.by.sudoUser})` : ''}`;
   const owner = r.owner.user ?? (r.owner.uid !== null ? `uid ${r.owner.uid}` : '?');
   const outcome = r.detail && (r.outcome === 'skipped' || r.outcome === 'not-permitted' || r.outcome === 'survived') ? `${r.outcome}: ${r.detail}` : (r.outcome ?? '?');

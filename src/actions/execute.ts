@@ -28,7 +28,7 @@ import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
 
 /** not-stopped: a cont target that was running, left alone (not counted as resumed). */
-export type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
+type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
 
 export interface ReapResult {
   readonly pid: number;

@@ -33,7 +33,7 @@ export const RULES: readonly ReasonRule[] = [stopped, traced, zombie, uninterrup
 const ROLE = new Map(RULES.map((r) => [r.code, r.role] as const));
 
 /** When an identity was first seen in its current state; `observed`: the change itself was seen. */
-export interface StateSince {
+interface StateSince {
   readonly sinceMs: number;
   readonly observed: boolean;
 }
@@ -54,7 +54,7 @@ export interface AnalysisInput {
   readonly stateSinceMs?: ReadonlyMap<string, number | StateSince>;
 }
 
-export const DEFAULT_STUCK_AFTER_SEC = 5;
+const DEFAULT_STUCK_AFTER_SEC = 5;
 
 interface Pending {
   readonly p: ProcInfo;

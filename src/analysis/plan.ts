@@ -88,7 +88,7 @@ export interface ReapTarget {
   readonly tree?: boolean;
 }
 
-export interface ReapSkip {
+interface ReapSkip {
   readonly pid: number;
   readonly startTime: number;
   readonly cmd: string;
@@ -151,7 +151,7 @@ export function scopeText(action: ReapAction, targets: number): string {
  * its reader touches the terminal again; what works is bringing it to the foreground, or kill.
  * One warning per culprit (or per stopped group when the culprit is unknown).
  */
-export function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>, targets: readonly number[]): string[] {
+function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>, targets: readonly number[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const pid of targets) {
@@ -176,7 +176,7 @@ export function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, V
   return out;
 }
 
-export function hasSelector(sel: ReapSelection): boolean {
+function hasSelector(sel: ReapSelection): boolean {
   return (
     sel.leftovers === true ||
     sel.runId !== undefined ||

@@ -10,12 +10,8 @@ import type { ProcInfo, Snapshot } from '../model/index.js';
  */
 const SUBREAPER_COMMS = new Set(['systemd', 'tini', 'dumb-init', 'docker-init', 'catatonit', 's6-svscan', 'runsvdir']);
 
-export function isInit(pid: number): boolean {
-  return pid === 1;
-}
-
 /** The parent of `p` is init or a known subreaper (the process was adopted, or started by it). */
-export function adopterOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | { pid: 1; comm: 'init' } | null {
+function adopterOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | { pid: 1; comm: 'init' } | null {
   if (p.ppid === 1) return snapshot.byPid.get(1) ?? { pid: 1, comm: 'init' };
   const parent = snapshot.byPid.get(p.ppid);
   if (parent && SUBREAPER_COMMS.has(parent.comm) && !parent.isKernelThread) return parent;
@@ -23,7 +19,7 @@ export function adopterOf(snapshot: Snapshot, p: ProcInfo): ProcInfo | { pid: 1;
 }
 
 /** Is the process with pid `leader` (a pgid or sid) still the live leader for member `p`? */
-export function leaderAlive(snapshot: Snapshot, leader: number, p: ProcInfo, kind: 'pgid' | 'sid'): boolean {
+function leaderAlive(snapshot: Snapshot, leader: number, p: ProcInfo, kind: 'pgid' | 'sid'): boolean {
   if (leader <= 0) return true; // kernel-ish or unknown: nothing to say
   if (leader === p.pid) return true;
   const l = snapshot.byPid.get(leader);
@@ -32,36 +28,6 @@ export function leaderAlive(snapshot: Snapshot, leader: number, p: ProcInfo, kin
   // A reused pid: a younger process cannot be the leader of an older member's group.
   if (l.startTime > p.startTime) return false;
   return kind === 'pgid' ? l.pgid === leader : l.sid === leader;
-}
-
-export interface OrphanFacts {
-  /** The process itself was adopted by init or a subreaper. */
-  readonly adoptedBy: { pid: number; comm: string } | null;
-  readonly pgidLeaderGone: boolean;
-  readonly sidLeaderGone: boolean;
-}
-
-export function orphanFacts(snapshot: Snapshot, p: ProcInfo): OrphanFacts {
-  const a = adopterOf(snapshot, p);
-  return {
-    adoptedBy: a ? { pid: a.pid, comm: a.comm } : null,
-    pgidLeaderGone: !leaderAlive(snapshot, p.pgid, p, 'pgid'),
-    sidLeaderGone: p.sid > 0 && !leaderAlive(snapshot, p.sid, p, 'sid'),
-  };
-}
-
-/** Nearest process in `p`'s ancestry (itself included) that was adopted while its group/session leader is gone. */
-export function orphanedAncestor(snapshot: Snapshot, p: ProcInfo): ProcInfo | null {
-  const seen = new Set<number>();
-  let cur: ProcInfo | undefined = p;
-  while (cur && !seen.has(cur.pid) && cur.pid > 1) {
-    seen.add(cur.pid);
-    const f = orphanFacts(snapshot, cur);
-    if (f.adoptedBy && (f.pgidLeaderGone || f.sidLeaderGone)) return cur;
-    if (f.adoptedBy) return null; // adopted, but its group and session are intact: a daemon
-    cur = snapshot.byPid.get(cur.ppid);
-  }
-  return null;
 }
 
 /**

@@ -32,7 +32,7 @@ export function formatTaskCounts(c: TaskCounts): string {
 }
 
 /** Why a stage ended as it did: "exit 3", "timeout 1s (SIGKILL)", "signal SIGSEGV". */
-export function stageWhy(s: StageHistory): string {
+function stageWhy(s: StageHistory): string {
   if (s.outcome === 'succeeded') return s.exitCode !== null ? `exit ${s.exitCode}` : 'ok';
   if (s.outcome === 'running') return '';
   const base = s.detail ?? (s.exitCode !== null ? `exit ${s.exitCode}` : s.signal !== null ? `signal ${s.signal}` : (s.reason ?? s.outcome));

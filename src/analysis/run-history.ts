@@ -7,13 +7,13 @@
  * it; src/launch/history.ts reads the files and adds the stderr tails.
  */
 
-export type RunState = 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
+type RunState = 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
 
 /** A stage attempt: `unknown` = started, but no end record and the run is no longer live. */
-export type StageOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'running' | 'unknown';
+type StageOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'running' | 'unknown';
 
 /** `not-run`: the run ended before the task started; `cancelled` also covers a run that ended between stages. */
-export type TaskOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'running' | 'pending' | 'not-run' | 'unknown';
+type TaskOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'running' | 'pending' | 'not-run' | 'unknown';
 
 export interface StderrTail {
   /** The last lines (raw text: sanitise before display). */
@@ -106,7 +106,7 @@ export interface RunHistory {
 }
 
 /** A run folder whose journal has no usable run-start (missing, torn, garbage). Only this run is hidden. */
-export interface UnreadableRun {
+interface UnreadableRun {
   readonly kind: 'unreadable';
   readonly id: string;
   readonly dir: string;

@@ -18,7 +18,7 @@ export function slurmElapsed(sec: number | null): string {
 }
 
 /** "exit 0", "signal 9", "exit ?" (Slurm did not say, or no longer knows the job). */
-export function jobExitText(j: Pick<SlurmJobStatus, 'exit'>): string {
+function jobExitText(j: Pick<SlurmJobStatus, 'exit'>): string {
   if (!j.exit) return 'exit ?';
   return j.exit.signal !== null ? `signal ${j.exit.signal}` : j.exit.code !== null ? `exit ${j.exit.code}` : 'exit ?';
 }
@@ -35,7 +35,7 @@ export function jobStateText(j: SlurmJobStatus): string {
 }
 
 /** "task 0 sample #2" */
-export function jobStageText(j: Pick<SlurmJobStatus, 'task' | 'stage' | 'attempt'>): string {
+function jobStageText(j: Pick<SlurmJobStatus, 'task' | 'stage' | 'attempt'>): string {
   return `task ${j.task} ${sanitizeText(j.stage)}${j.attempt > 1 ? ` #${j.attempt}` : ''}`;
 }
 

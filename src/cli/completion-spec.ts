@@ -174,6 +174,3 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
-export function commandEntry(name: string): CommandEntry | undefined {
-  return COMMANDS.find((c) => c.name === name);
-}

@@ -95,7 +95,7 @@ export function parseFlags(argv: string[], spec: FlagSpec, help: string, positio
 }
 
 /** Unknown flags, and values given to boolean flags, checked before parsing. */
-export function assertKnownFlags(argv: string[], spec: FlagSpec): void {
+function assertKnownFlags(argv: string[], spec: FlagSpec): void {
   const known = new Map<string, 'string' | 'boolean'>();
   for (const [name, s] of Object.entries(spec)) {
     known.set('--' + kebab(name), s.type);
@@ -114,7 +114,7 @@ export function assertKnownFlags(argv: string[], spec: FlagSpec): void {
   }
 }
 
-export function kebab(s: string): string {
+function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
@@ -132,7 +132,7 @@ export function parseIntFlag(name: string, value: unknown, opts: { min?: number;
 }
 
 /** Longest duration any flag takes: a day (Node timers overflow above 24.8 days anyway). */
-export const MAX_FLAG_SECONDS = 86_400;
+const MAX_FLAG_SECONDS = 86_400;
 
 /** Seconds: plain decimal (5, 0.5; no exponent), within [min, max] (default 0 to a day). */
 export function parseSecondsFlag(name: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {

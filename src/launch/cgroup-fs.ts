@@ -57,7 +57,7 @@ export function ownCgroupPath(): string | null {
 const CGROUP2_MAGIC = 0x63677270;
 
 /** Why `dir` is not a real cgroup v2 folder reached without symbolic links, or null. */
-export function cgroupDirProblem(dir: string): string | null {
+function cgroupDirProblem(dir: string): string | null {
   if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) return `${dir} is not a plain absolute path`;
   try {
     const st = lstatSync(dir);
@@ -141,7 +141,7 @@ function readCgroupFile(dir: string, name: string): string | null {
 }
 
 /** Writes `value` to an interface file of `dir`, only when `dir` is a real cgroup folder. */
-export function writeCgroupFile(dir: string, name: string, value: string): boolean {
+function writeCgroupFile(dir: string, name: string, value: string): boolean {
   if (cgroupDirProblem(dir)) return false;
   const fd = openCgroupFile(dir, name, constants.O_WRONLY);
   if (fd === null) return false;
@@ -175,7 +175,7 @@ export function cgroupProcs(dir: string): number[] {
     .filter((pid) => pid > 1);
 }
 
-export function cgroupPopulated(dir: string): boolean {
+function cgroupPopulated(dir: string): boolean {
   if (cgroupDirProblem(dir)) return false;
   const text = readCgroupFile(dir, 'cgroup.events');
   if (text === null) return false;

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import { ReaperError } from '../model/errors.js';
 
-export type GpuSpec = { readonly kind: 'all' } | { readonly kind: 'count'; readonly count: number } | { readonly kind: 'list'; readonly indices: readonly number[] };
+type GpuSpec = { readonly kind: 'all' } | { readonly kind: 'count'; readonly count: number } | { readonly kind: 'list'; readonly indices: readonly number[] };
 
-export type StageOrder = 'pipeline' | 'stage-by-stage';
+type StageOrder = 'pipeline' | 'stage-by-stage';
 export type Backend = 'local' | 'slurm';
 
 /**
@@ -33,7 +33,7 @@ export interface SlurmOptions {
 }
 
 export const DEFAULT_SLURM: SlurmOptions = { partition: null, account: null, qos: null, gres: 'gpu:1', cpus: null, mem: null, timeMs: null, extra: [] };
-export type StuckAction = 'fail' | 'warn';
+type StuckAction = 'fail' | 'warn';
 
 export interface StageConfig {
   readonly name: string;
@@ -52,7 +52,7 @@ export interface StageConfig {
   readonly slurm: SlurmOptions;
 }
 
-export interface TaskConfig {
+interface TaskConfig {
   readonly index: number;
   readonly vars: Readonly<Record<string, string>>;
   readonly line: number;
@@ -81,7 +81,7 @@ export interface BatchConfig {
   readonly stages: readonly StageConfig[];
 }
 
-export const BUILTIN_PLACEHOLDERS = ['gpu', 'task', 'run', 'out'] as const;
+const BUILTIN_PLACEHOLDERS = ['gpu', 'task', 'run', 'out'] as const;
 
 const TOP_KEYS = ['name', 'gpus', 'concurrency', 'order', 'grace', 'stuck', 'retries', 'timeout', 'env', 'tasks', 'stages', 'backend', 'slurm'] as const;
 const STAGE_KEYS = ['cmd', 'timeout', 'env', 'retries', 'after', 'cwd', 'slurm'] as const;
@@ -97,7 +97,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
  */
 export const MAX_DURATION_MS = 365 * 86_400_000;
 /** The longest grace between SIGTERM and SIGKILL. */
-export const MAX_GRACE_MS = 86_400_000;
+const MAX_GRACE_MS = 86_400_000;
 
 /** "1h30m", "10s", "500ms", "2d", 2.5 (seconds) → ms. Null when not a duration; throws nothing. */
 export function parseDuration(v: unknown): number | null {
@@ -520,7 +520,7 @@ export function parseBatchConfig(text: string, file: string): BatchConfig {
 }
 
 /** sbatch options reaper sets itself: a batch's `extra` may not change them. */
-export const RESERVED_SBATCH = ['-J', '--job-name', '-o', '--output', '-e', '--error', '--comment', '--export', '-D', '--chdir', '--parsable', '--wrap', '-a', '--array', '-d', '--dependency', '--kill-on-invalid-dep', '-i', '--input', '--gres', '-t', '--time'];
+const RESERVED_SBATCH = ['-J', '--job-name', '-o', '--output', '-e', '--error', '--comment', '--export', '-D', '--chdir', '--parsable', '--wrap', '-a', '--array', '-d', '--dependency', '--kill-on-invalid-dep', '-i', '--input', '--gres', '-t', '--time'];
 
 /**
  * The batch on another backend (`--backend` overriding the file). On Slurm the job is submitted
@@ -583,7 +583,7 @@ export function batchPatterns(config: BatchConfig): string[] {
 }
 
 /** Names a driver run after its script (`python3 batch_eval.py` → batch_eval), else its program. */
-export function driverName(cmd: readonly string[]): string {
+function driverName(cmd: readonly string[]): string {
   const script = cmd.slice(1).find((a) => !a.startsWith('-') && /\.(py|sh|pl|rb|js|mjs|bash|lua|R|jl)$/.test(a));
   const base = path.basename(script ?? cmd[0] ?? 'driver').replace(/\.[A-Za-z]+$/, '');
   return base || 'driver';

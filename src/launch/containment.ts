@@ -22,9 +22,9 @@ import { pdeathsigLayer } from './layers/pdeathsig.js';
 import { pgroupLayer } from './layers/pgroup.js';
 import { pidnsLayer } from './layers/pidns.js';
 
-export type { Containment, ContainmentRequest, LayerId, LayerInfo, RunScope, StageScope, Sweep, Member } from './layers/layer.js';
+export type { Containment, ContainmentRequest,  LayerInfo, RunScope, StageScope, Sweep, Member } from './layers/layer.js';
 // The confined cgroup operations, for the modules that imported them from here.
-export { cgroupDirProblem, cgroupPopulated, cgroupProcs, findCgroup2Mount, killCgroup, makeCgroup, ownCgroupPath, removeCgroupTree, removeCgroupTreeSettled, resolveRunCgroup, writeCgroupFile } from './cgroup-fs.js';
+export {    findCgroup2Mount,      resolveRunCgroup,  } from './cgroup-fs.js';
 
 /** Detection and display order (run-start records the layers in it). */
 const LAYERS: readonly ContainmentLayer[] = [pgroupLayer, markerLayer, cgroupLayer, pidnsLayer, pdeathsigLayer, guardianLayer];

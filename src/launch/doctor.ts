@@ -28,7 +28,7 @@ function read(p: string): string | null {
   }
 }
 
-export function procChecks(): DoctorCheck[] {
+function procChecks(): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   const mi = read('/proc/self/mountinfo') ?? '';
   const procLine = mi.split('\n').find((l) => / - proc /.test(l) && l.split(' ')[4] === '/proc');
@@ -55,7 +55,7 @@ export function procChecks(): DoctorCheck[] {
 }
 
 /** What trying to read other users' environments found. */
-export interface EnvironTrial {
+interface EnvironTrial {
   /** Processes of other users (not kernel threads, not zombies) whose environ was opened. */
   readonly tried: readonly { readonly pid: number; readonly uid: number; readonly readable: boolean }[];
 }
@@ -68,7 +68,7 @@ const TRY_AT_MOST = 8;
  * the truth, where /proc/1 alone says nothing about other users (it may be root's own
  * non-dumpable init, or in another user namespace).
  */
-export function readEnvironTrial(): EnvironTrial {
+function readEnvironTrial(): EnvironTrial {
   const self = process.geteuid?.() ?? -1;
   const candidates: { pid: number; uid: number }[] = [];
   let names: string[] = [];
@@ -117,13 +117,13 @@ export function readEnvironTrial(): EnvironTrial {
 }
 
 /** CAP_SYS_PTRACE (bit 19) in this process's effective set. */
-export function hasCapSysPtrace(): boolean {
+function hasCapSysPtrace(): boolean {
   const hex = /\nCapEff:\s*([0-9a-f]+)/.exec(read('/proc/self/status') ?? '')?.[1];
   return hex !== undefined && (BigInt('0x' + hex) & (1n << 19n)) !== 0n;
 }
 
 /** Pure: the doctor line for a trial. */
-export function environCheck(trial: EnvironTrial, euid: number, capSysPtrace: boolean): DoctorCheck {
+function environCheck(trial: EnvironTrial, euid: number, capSysPtrace: boolean): DoctorCheck {
   const title = 'environments of other users readable';
   const ok = trial.tried.filter((t) => t.readable);
   const list = (xs: EnvironTrial['tried']): string => xs.map((t) => `${t.pid} (uid ${t.uid})`).join(', ');
@@ -160,7 +160,7 @@ export function environCheck(trial: EnvironTrial, euid: number, capSysPtrace: bo
   };
 }
 
-export function gpuCheck(gpu: GpuState): DoctorCheck {
+function gpuCheck(gpu: GpuState): DoctorCheck {
   if (!gpu.ok) {
     return {
       id: 'gpu',

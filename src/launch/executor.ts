@@ -79,7 +79,7 @@ export function isSlurmRecord(r: StartRecord): r is SlurmStartRecord {
 }
 
 /** The local fields. */
-export interface LocalStartRecord {
+interface LocalStartRecord {
   readonly pid: number;
   readonly startTime: number | null;
   readonly pgid: number;
@@ -113,7 +113,7 @@ export type StartResult =
   | { readonly ok: false; readonly detail: string; readonly abortRun: string | null };
 
 /** One look at the running stages (one scan, one squeue). */
-export interface Observation {
+interface Observation {
   /** The stage's processes with their states, or null when they cannot be seen. */
   members(stage: ExecutorStage): Member[] | null;
   /** Sweeps what of the run is left outside any running stage (escapees of finished stages), or null. */
@@ -121,7 +121,7 @@ export interface Observation {
 }
 
 /** What run-start records about the executor. */
-export interface RunRecord {
+interface RunRecord {
   readonly layers: Array<{ id: string; active: boolean; detail: string }>;
   readonly cgroup: string | null;
   readonly guardian: { pid: number; startTime: number } | null;

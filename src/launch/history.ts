@@ -15,13 +15,13 @@ import { listRunIds } from './journal.js';
 import { inspectRunFolder, inspectStateDir } from './run-trust.js';
 import { runPaths } from './paths.js';
 
-export { buildRunHistory, parseJournalText, formatMs, type RunHistory, type RunHistoryEntry, type UnreadableRun, type TaskHistory, type StageHistory, type StderrTail, type TaskCounts } from '../analysis/run-history.js';
-export { formatRunHistoryLines, formatTaskCounts, formatLocalTime, stageWhy } from '../analysis/run-history-text.js';
+export {   formatMs, type RunHistory, type RunHistoryEntry,    type StderrTail,  } from '../analysis/run-history.js';
+export { formatRunHistoryLines, formatTaskCounts, formatLocalTime,  } from '../analysis/run-history-text.js';
 
 /** What is read of a log for its tail, at most. */
-export const TAIL_MAX_BYTES = 64 * 1024;
+const TAIL_MAX_BYTES = 64 * 1024;
 /** A journal larger than this is not read (a run of 10,000 tasks writes a few MB). */
-export const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
+const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
 /** A line of a tail longer than this is cut (a progress bar without newlines). */
 const TAIL_LINE_MAX = 1000;
 
@@ -61,7 +61,7 @@ function readRegularFile(file: string, maxBytes: number): { text: string } | { e
 }
 
 /** A run's journal as records plus warnings, or why it cannot be read. */
-export function readJournalRecords(dir: string): { records: unknown[]; warnings: string[] } | { error: string } {
+function readJournalRecords(dir: string): { records: unknown[]; warnings: string[] } | { error: string } {
   try {
     const st = lstatSync(dir);
     if (st.isSymbolicLink()) return { error: 'run folder is a symlink' };
@@ -83,7 +83,7 @@ function aliveKey(v: unknown): boolean {
 }
 
 /** True while the run-start's launcher or guardian identity (pid and start time) is alive. */
-export function readRunLiveness(records: readonly unknown[]): boolean {
+function readRunLiveness(records: readonly unknown[]): boolean {
   const start = records.find((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && (r as { ev?: unknown }).ev === 'run-start');
   return !!start && (aliveKey(start.launcher) || aliveKey(start.guardian));
 }

@@ -13,10 +13,10 @@ import type { ProcKey } from '../model/proc.js';
 import type { RunJobRef, RunSummary, TaskStatus, TaskSummary } from '../model/run.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
-import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
+import { RUN_ID_RE, runsDir } from './paths.js';
 import { inspectRunFolder, inspectStateDir, readTrustedText, trustRun, type TrustedRun } from './run-trust.js';
 
-export interface LayerState {
+interface LayerState {
   readonly id: string;
   readonly active: boolean;
   readonly detail: string;
@@ -169,7 +169,7 @@ export class JournalWriter {
 }
 
 /** `<run>/run-end.claim`: created exclusively by whoever writes the run's end record. */
-export function runEndClaimPath(journal: string): string {
+function runEndClaimPath(journal: string): string {
   return path.join(path.dirname(journal), 'run-end.claim');
 }
 
@@ -223,7 +223,7 @@ const isKey = (v: unknown): boolean => typeof v === 'object' && v !== null && is
  * Whether a parsed line has the fields its kind promises (a planted or garbled journal must not
  * crash the readers of every other run). Unknown kinds pass: newer writers may add some.
  */
-export function isWellFormedEvent(v: unknown): v is JournalEvent {
+function isWellFormedEvent(v: unknown): v is JournalEvent {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const e = v as Record<string, unknown>;
   if (!isStr(e.ev) || !isNum(e.t)) return false;
@@ -484,7 +484,7 @@ export function readRuns(state: string, snapshot: Snapshot | null, opts: { onSki
 }
 
 /** Shortest prefix `resolveRunId` accepts: a run id's date and most of a day ("20261128"). */
-export const RUN_ID_MIN_PREFIX = 8;
+const RUN_ID_MIN_PREFIX = 8;
 
 /**
  * A run id, "last" for the newest run, or a unique prefix of at least 8 characters. A shorter
@@ -507,6 +507,3 @@ export function resolveRunId(state: string, idOrLast: string): string {
   throw new ReaperError('RUN_NOT_FOUND', `no run "${idOrLast}" under ${runsDir(state)}`);
 }
 
-export function journalPathFor(state: string, runId: string): string {
-  return path.join(runPaths(state, runId).dir, 'journal.jsonl');
-}

@@ -57,7 +57,7 @@ export interface DriverOptions {
   readonly passthrough: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void } | null;
 }
 
-export interface GpuView {
+interface GpuView {
   readonly gpu: string;
   done: number;
   running: number;
@@ -75,8 +75,8 @@ export interface RunView {
   interrupted: string | null;
 }
 
-export type { TaskResult } from './scheduler.js';
-export { checkPrograms, checkStateFolder, MIN_STATE_FREE_BYTES } from './preflight.js';
+;
+export { checkPrograms, checkStateFolder,  } from './preflight.js';
 
 export interface RunOutcome {
   readonly runId: string;

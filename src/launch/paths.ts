@@ -18,7 +18,7 @@ export function runsDir(state: string): string {
   return path.join(state, 'runs');
 }
 
-export function runDir(state: string, runId: string): string {
+function runDir(state: string, runId: string): string {
   return path.join(runsDir(state), assertRunId(runId));
 }
 

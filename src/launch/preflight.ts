@@ -73,7 +73,7 @@ export function checkPrograms(config: BatchConfig, env: NodeJS.ProcessEnv): void
 }
 
 /** Free space the state folder needs before a run starts (journal, logs, the guardian's log). */
-export const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
+const MIN_STATE_FREE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Before anything starts: the state folder exists (0700), is writable and has room. A run that

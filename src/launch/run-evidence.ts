@@ -19,7 +19,7 @@ import type { TrustedRun } from './run-trust.js';
 export type Verified = { readonly ok: true; readonly id: ProcIdentity } | { readonly ok: false; readonly alive: boolean; readonly why: string };
 
 /** Checks 1–3 above. `alive` is false only when the recorded process no longer exists. */
-export function verifyTarget(key: ProcKey, owner: number, never: ReadonlySet<number> = readSelfAndAncestors()): Verified {
+function verifyTarget(key: ProcKey, owner: number, never: ReadonlySet<number> = readSelfAndAncestors()): Verified {
   if (!Number.isInteger(key.pid) || key.pid <= 1) return { ok: false, alive: key.pid === 1, why: `pid ${key.pid} is never a target` };
   const id = readProcIdentity(key.pid);
   if (!id || id.startTime !== key.startTime || id.state === 'Z' || id.state === 'X') return { ok: false, alive: false, why: `pid ${key.pid} is gone` };
@@ -31,7 +31,7 @@ export function verifyTarget(key: ProcKey, owner: number, never: ReadonlySet<num
 }
 
 /** Whether `pid` has the file (device + inode) open: the launcher keeps its journal open all run long. */
-export function holdsFileOpen(pid: number, dev: number, ino: number): boolean {
+function holdsFileOpen(pid: number, dev: number, ino: number): boolean {
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
@@ -76,7 +76,7 @@ export function verifyGuardian(run: TrustedRun, key: ProcKey, never?: ReadonlySe
 }
 
 /** REAPER_RUN of a process right now (null: absent or unreadable). */
-export function readRunMarker(pid: number): string | null {
+function readRunMarker(pid: number): string | null {
   try {
     const b = readFileSync(`/proc/${pid}/environ`);
     return parseEnvMarkersBytes(b, b.length).runId;

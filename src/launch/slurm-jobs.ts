@@ -57,7 +57,7 @@ export function journalJobs(events: readonly JournalEvent[], runId: string): Run
  * reused for someone else's job (after a controller reset) has another name or user and is left
  * out. `error`: squeue did not answer (then nothing is known to be ours).
  */
-export async function ownedJobs(jobs: readonly RunJob[], user: number, o: SlurmCallOptions): Promise<{ jobs: SlurmJob[]; error: SlurmError | null }> {
+async function ownedJobs(jobs: readonly RunJob[], user: number, o: SlurmCallOptions): Promise<{ jobs: SlurmJob[]; error: SlurmError | null }> {
   if (jobs.length === 0) return { jobs: [], error: null };
   const names = [...new Set(jobs.map((j) => j.name))];
   const ids = [...new Set(jobs.map((j) => j.id))];

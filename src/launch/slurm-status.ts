@@ -100,7 +100,11 @@ function chunks(jobs: readonly OpenJob[]): OpenJob[][] {
   let cur: OpenJob[] = [];
   let len = 0;
   for (const j of jobs) {
-    if (cur.length > 0 && len + j.name.length + 1 > MAX_LIST_CHARS) (out.push(cur), (cur = []), (len = 0));
+    if (cur.length > 0 && len + j.name.length + 1 > MAX_LIST_CHARS) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
     cur.push(j);
     len += j.name.length + 1;
   }
@@ -184,7 +188,7 @@ const SLURM_JOB_ID = /(?:^|\0)SLURM_JOB_ID=(\d+)(?:\0|$)/;
  * the runs' REAPER_RUN markers, by SLURM_JOB_ID in its environment (a job without cgroup
  * tracking). Zombies are left out.
  */
-export function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snapshot, runIds: ReadonlySet<string> = new Set()): Map<string, number[]> {
+function jobPidsOnThisMachine(jobIds: ReadonlySet<string>, snapshot: Snapshot, runIds: ReadonlySet<string> = new Set()): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const add = (job: string, pid: number): void => {
     const l = out.get(job) ?? [];

@@ -93,7 +93,7 @@ export interface AuditQuery {
 }
 
 /** One audit entry as the screen shows it, every text already checked and sanitised by the reader. */
-export interface AuditLine {
+interface AuditLine {
   readonly atMs: number;
   /** Who asked ("alice", "root via sudo alice"). */
   readonly who: string;

@@ -94,6 +94,3 @@ export function procKeyString(k: ProcKey): string {
   return `${k.pid}:${k.startTime}`;
 }
 
-export function sameIdentity(a: ProcKey, b: ProcKey): boolean {
-  return a.pid === b.pid && a.startTime === b.startTime;
-}

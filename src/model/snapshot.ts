@@ -24,11 +24,6 @@ export interface Snapshot {
   readonly gpu: GpuState;
 }
 
-/** Wall-clock start of a process, ms since epoch. */
-export function startTimeMs(s: Pick<Snapshot, 'bootTimeMs' | 'clockTicks'>, startTimeTicks: number): number {
-  return s.bootTimeMs + (startTimeTicks * 1000) / s.clockTicks;
-}
-
 /** Seconds a process has been alive at snapshot time. */
 export function elapsedSec(s: Pick<Snapshot, 'uptimeSec' | 'clockTicks'>, startTimeTicks: number): number {
   return Math.max(0, s.uptimeSec - startTimeTicks / s.clockTicks);

@@ -16,9 +16,9 @@
 import type { ProcInfo } from './proc.js';
 
 /** The cgroup mover's script, byte for byte as containment.ts builds it (a test keeps them equal). */
-export const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
+const CGROUP_MOVER_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
 /** `$0` of the cgroup mover's shell. */
-export const CGROUP_MOVER_NAME = 'reaper-cgroup';
+const CGROUP_MOVER_NAME = 'reaper-cgroup';
 
 /**
  * The init of a stage's PID namespace (launch/layers/stage-init.ts), byte for byte: PID 1 must
@@ -53,14 +53,18 @@ function startsWith(argv: readonly string[], at: number, words: readonly string[
 /** The wrapper layer an argv has the exact shape of, and where the wrapped command starts; null when none. */
 export function parseWrapperArgv(argv: readonly string[] | null): { kind: WrapperKind; commandAt: number } | null {
   if (!argv || argv.length === 0) return null;
-  let kind: WrapperKind | null = null;
-  let at = 0;
-  if (absoluteNamed(argv[0], 'setpriv') && startsWith(argv, 1, SETPRIV_FLAGS)) (kind = 'pdeathsig'), (at = 1 + SETPRIV_FLAGS.length);
-  else if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_MOVER_SCRIPT && argv[3] === CGROUP_MOVER_NAME && argv.length > 4) (kind = 'cgroup'), (at = 5);
-  else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_FLAGS.length);
-  else if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_USER_FLAGS)) (kind = 'pidns'), (at = 1 + UNSHARE_USER_FLAGS.length);
-  else if (absoluteNamed(argv[0], 'perl') && argv[1] === '-e' && argv[2] === STAGE_INIT_SCRIPT && argv[3] === '--') (kind = 'init'), (at = 4);
-  if (kind === null || at >= argv.length) return null;
+  const shape = (): { kind: WrapperKind; at: number } | null => {
+    if (absoluteNamed(argv[0], 'setpriv') && startsWith(argv, 1, SETPRIV_FLAGS)) return { kind: 'pdeathsig', at: 1 + SETPRIV_FLAGS.length };
+    if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_MOVER_SCRIPT && argv[3] === CGROUP_MOVER_NAME && argv.length > 4) return { kind: 'cgroup', at: 5 };
+    if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_FLAGS)) return { kind: 'pidns', at: 1 + UNSHARE_FLAGS.length };
+    if (absoluteNamed(argv[0], 'unshare') && startsWith(argv, 1, UNSHARE_USER_FLAGS)) return { kind: 'pidns', at: 1 + UNSHARE_USER_FLAGS.length };
+    if (absoluteNamed(argv[0], 'perl') && argv[1] === '-e' && argv[2] === STAGE_INIT_SCRIPT && argv[3] === '--') return { kind: 'init', at: 4 };
+    return null;
+  };
+  const found = shape();
+  if (found === null) return null;
+  const { kind, at } = found;
+  if (at >= argv.length) return null;
   return { kind, commandAt: at };
 }
 

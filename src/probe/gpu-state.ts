@@ -24,7 +24,7 @@ export function stalledError(sinceMs: number): GpuProbeError {
   return { kind: 'stalled', message: `probe stalled ${Math.max(1, Math.round(sinceMs / 1000))} s` };
 }
 
-export function timeoutError(afterMs: number): GpuProbeError {
+function timeoutError(afterMs: number): GpuProbeError {
   return { kind: 'timeout', message: `nvidia-smi: no answer in ${Math.round(afterMs / 1000)} s (killed)` };
 }
 
@@ -47,7 +47,7 @@ export function errorOfRun(r: RunResult, binary: string): GpuProbeError | null {
  * REAPER_NVIDIA_SMI may point at bin/nvidia-smi-sim, and the config cannot know that, so the
  * output itself says it.
  */
-export function sourceOf(cfg: Pick<GpuProbeConfig, 'simulated'>, gpus: readonly GpuInfo[]): GpuSource {
+function sourceOf(cfg: Pick<GpuProbeConfig, 'simulated'>, gpus: readonly GpuInfo[]): GpuSource {
   if (cfg.simulated) return 'simulated';
   if (gpus.length > 0 && gpus.every((g) => isSimUuid(g.uuid))) return 'simulated';
   return 'nvidia-smi';

@@ -48,7 +48,7 @@ const APP_ALIASES: Readonly<Record<string, string>> = {
 
 export type QueryKind = 'gpu' | 'compute-apps';
 
-export function canonicalField(kind: QueryKind, field: string): string {
+function canonicalField(kind: QueryKind, field: string): string {
   const f = field.trim();
   return (kind === 'gpu' ? GPU_ALIASES[f] : APP_ALIASES[f]) ?? f;
 }

@@ -31,7 +31,7 @@ export function parseGpuInformation(text: string, dirName?: string): GpuInformat
   return { busId, uuid: uuid && uuid !== '' ? uuid : null, model: model && model !== '' ? model : null, minor };
 }
 
-export const NVIDIA_GPUS_DIR = '/proc/driver/nvidia/gpus';
+const NVIDIA_GPUS_DIR = '/proc/driver/nvidia/gpus';
 
 /** Reads every GPU's information file; [] when the driver (or /proc entry) is absent. Never throws. */
 export async function readGpuInformation(dir: string = NVIDIA_GPUS_DIR): Promise<GpuInformation[]> {

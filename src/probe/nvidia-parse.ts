@@ -117,7 +117,7 @@ class FieldReader {
  * One --query-gpu record → GpuInfo. `index` and `uuid` are required for a usable row; a
  * record without a uuid gets "" (the caller decides whether to drop it).
  */
-export function buildGpuInfo(rec: CsvRecord): GpuInfo {
+function buildGpuInfo(rec: CsvRecord): GpuInfo {
   const r = new FieldReader(rec);
   const index = r.int('index');
   const uuid = r.raw('uuid');
@@ -153,7 +153,7 @@ function numFrom(rec: CsvRecord, field: string, r: FieldReader): number | null {
 }
 
 /** One --query-compute-apps record → GpuApp; null when it has no usable pid. */
-export function buildGpuApp(rec: CsvRecord): GpuApp | null {
+function buildGpuApp(rec: CsvRecord): GpuApp | null {
   const r = new FieldReader(rec);
   const pid = r.int('pid');
   if (pid === null || pid <= 0) return null;

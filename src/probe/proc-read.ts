@@ -16,7 +16,7 @@ export const DENIED = -2;
  * memory says nothing about the process, so it is thrown: a scan must fail loudly rather
  * than silently miss processes.
  */
-export function errnoResult(e: unknown): number {
+function errnoResult(e: unknown): number {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') throw e;
   if (code === 'EACCES' || code === 'EPERM') return DENIED;
@@ -53,7 +53,7 @@ export const CMDLINE_CAP = 128 * 1024;
  * shell in the chain (the cgroup mover is one) rewrites the environment in its own order.
  */
 export const ENVIRON_CHUNK = 64 * 1024;
-export const ENVIRON_MAX = 6 * 1024 * 1024;
+const ENVIRON_MAX = 6 * 1024 * 1024;
 
 const probeByte = Buffer.allocUnsafe(1);
 

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
  * and takes the subcommand directly. The bundle entry sets the globals below.
  */
 declare global {
-  // eslint-disable-next-line no-var
+   
   var __REAPER_SEA__: boolean | undefined;
-  // eslint-disable-next-line no-var
+   
   var __REAPER_BUNDLE__: string | undefined;
 }
 

@@ -505,7 +505,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
 }
 
 /** Is an NVIDIA driver here at all? Without one, no process can hold /dev/nvidia<N>. */
-export function nvidiaDriverPresent(): boolean {
+function nvidiaDriverPresent(): boolean {
   if (existsSync('/proc/driver/nvidia')) return true;
   try {
     return readdirSync('/dev').some((n) => n.startsWith('nvidia') && /^nvidia\d+$/.test(n));

@@ -38,17 +38,17 @@ export const CAP = {
   name: 128,
 } as const;
 
-export const MAX_PROCESSES = 200_000;
+const MAX_PROCESSES = 200_000;
 export const MAX_GPUS = 256;
 export const MAX_RUNS = 2_000;
 export const MAX_TARGETS = 2_048;
 export const MAX_REASONS = 16;
 export const MAX_MINORS = 64;
 export const MAX_HOLDERS = 4_096;
-export const MAX_ANCESTORS = 512;
-export const MAX_RESULTS = 65_536;
+const MAX_ANCESTORS = 512;
+const MAX_RESULTS = 65_536;
 /** Largest pid Linux allows (PID_MAX_LIMIT, 2^22). */
-export const MAX_PID = 4_194_304;
+const MAX_PID = 4_194_304;
 export const MAX_GRACE_MS = 120_000;
 
 export type WireAction = 'term' | 'kill' | 'cont';
@@ -56,7 +56,7 @@ const ACTIONS: readonly WireAction[] = ['term', 'kill', 'cont'];
 const STATES = ['R', 'S', 'D', 'T', 't', 'Z', 'X', 'I', 'P', 'W', 'K'] as const;
 const RUN_STATES = ['running', 'finished', 'failed', 'interrupted', 'crashed'] as const;
 
-export interface WireReason {
+interface WireReason {
   readonly code: string;
   readonly text: string;
 }
@@ -90,7 +90,7 @@ export interface WireProc {
   readonly reasons: readonly WireReason[];
 }
 
-export interface WireGpuHolder {
+interface WireGpuHolder {
   readonly pid: number;
   readonly memMiB: number | null;
 }
@@ -172,7 +172,7 @@ export interface DeltaMsg extends Body {
 }
 
 /** What happened to one target: the executor's outcomes, plus refused (never signalled). */
-export type WireOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped' | 'refused';
+type WireOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped' | 'refused';
 const OUTCOMES: readonly WireOutcome[] = ['gone', 'resumed', 'survived', 'skipped', 'kill-pending', 'not-stopped', 'refused'];
 
 export interface WireResult {
@@ -184,14 +184,14 @@ export interface WireResult {
   readonly cmd: string;
 }
 
-export interface ResultMsg {
+interface ResultMsg {
   readonly type: 'result';
   readonly id: string;
   readonly results: readonly WireResult[];
 }
 
 /** bad-message / oversized: a request line it refused; act: an act it could not carry out. */
-export interface ErrorMsg {
+interface ErrorMsg {
   readonly type: 'error';
   readonly kind: string;
   readonly message: string;
@@ -220,7 +220,7 @@ export type ClientMessage = ActMsg | { readonly type: 'refresh' } | { readonly t
 // ---------------------------------------------------------------------------------------------
 // Validation: a message is accepted whole or rejected with the first bad field's path.
 
-export type ParseFailure = { readonly ok: false; readonly kind: 'bad-json' | 'bad-message'; readonly message: string };
+type ParseFailure = { readonly ok: false; readonly kind: 'bad-json' | 'bad-message'; readonly message: string };
 export type ParseResult<T> = { readonly ok: true; readonly msg: T } | ParseFailure;
 
 class Bad extends Error {}

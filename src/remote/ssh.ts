@@ -87,7 +87,7 @@ export interface SshError {
 
 const DEFAULT_CONNECT_TIMEOUT_S = 5;
 const DEFAULT_PERSIST_S = 120;
-export const DEFAULT_MAX_STDOUT = 32 * 1024 * 1024;
+const DEFAULT_MAX_STDOUT = 32 * 1024 * 1024;
 const DEFAULT_MAX_STDERR = 64 * 1024;
 
 /**
@@ -416,14 +416,14 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-export function sshError(kind: SshErrorKind, what: string, detail?: string): SshError {
+function sshError(kind: SshErrorKind, what: string, detail?: string): SshError {
   const d = detail?.trim().replace(/\s+/g, ' ').slice(0, 160);
   const line = d && d !== what ? `${what} (${d})` : what;
   return { kind, message: sanitizeText(line).slice(0, 240) };
 }
 
 /** A known ssh failure in stderr, or null. */
-export function classifySshText(stderr: string): SshError | null {
+function classifySshText(stderr: string): SshError | null {
   for (const rule of RULES) {
     const m = rule.re.exec(stderr);
     if (m) return sshError(rule.kind, rule.what, m[0]);
@@ -465,7 +465,7 @@ export function classifySshOutcome(o: SshOutcome, okExitCodes: readonly number[]
 // --- the private ControlMaster folder ---------------------------------------------------------
 
 /** sun_path holds 108 bytes with the NUL. */
-export const SOCKET_PATH_MAX = 107;
+const SOCKET_PATH_MAX = 107;
 /**
  * ControlPath is `<dir>/%C` (40 hex characters), and a starting master first listens on
  * `<path>.<16 random characters>`: the folder may be at most this long.

@@ -67,7 +67,7 @@ function make(cmd: string, kind: SlurmErrorKind, what: string, detail?: string):
 }
 
 /** Known failure text in stderr/stdout, or null. */
-export function classifySlurmText(text: string, cmd = 'slurm'): SlurmError | null {
+function classifySlurmText(text: string, cmd = 'slurm'): SlurmError | null {
   for (const rule of RULES) {
     const m = rule.re.exec(text);
     if (m) return make(cmd, rule.kind, rule.what(m), firstLine(text.slice(m.index).split('\n')[0] ?? ''));

@@ -18,7 +18,7 @@ export function parseScontrolConfig(text: string): ReadonlyMap<string, string> {
 }
 
 /** How Slurm tracks a job's processes, as far as reaper cares. */
-export type ProctrackKind = 'cgroup' | 'linuxproc' | 'pgid' | 'other';
+type ProctrackKind = 'cgroup' | 'linuxproc' | 'pgid' | 'other';
 
 export interface Proctrack {
   /** The value as Slurm printed it ("proctrack/cgroup"); null when the key is missing or empty. */

@@ -16,7 +16,7 @@ import { parseScontrolJobs } from './scontrol-text.js';
 import { classifyState } from './state.js';
 import type { SlurmJob, SlurmOutcome } from './types.js';
 
-export type JobEndSource = 'scontrol' | 'sacct' | 'jobcomp';
+type JobEndSource = 'scontrol' | 'sacct' | 'jobcomp';
 
 export interface JobEnd {
   /** The job as the first source that knew it reported it; null when none did. */
@@ -26,7 +26,7 @@ export interface JobEnd {
   readonly tried: readonly string[];
 }
 
-export const JOB_END_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode'] as const;
+const JOB_END_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode'] as const;
 
 /** `sacct -X -P -n` for one job; `jobcomp`: `-c`, the jobcomp file (accounting storage off). */
 export function jobEndSacctArgs(jobId: string, jobcomp: boolean): string[] {

@@ -19,7 +19,7 @@ export interface RunSlurmOptions {
   readonly cwd?: string;
 }
 
-export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 export function runSlurmCommand(bin: string, args: readonly string[], opts: RunSlurmOptions): Promise<SlurmOutcome> {
   const argv = [bin, ...args];

@@ -12,10 +12,6 @@ import type { ParsedJobs } from './squeue-text.js';
 
 export const SACCT_FIELDS = ['JobID', 'State', 'ExitCode', 'Elapsed', 'NodeList', 'User', 'Partition'] as const;
 
-export function sacctArgs(jobs: readonly string[]): string[] {
-  return ['-X', '-P', '-n', `--format=${SACCT_FIELDS.join(',')}`, `--jobs=${jobs.join(',')}`];
-}
-
 const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,\-%]+\]))?(?:\+\d+)?$/;
 
 /** fields: the --format list the text was made with (default SACCT_FIELDS). */

@@ -9,7 +9,7 @@ import { parseExitCodeText } from './exit-status.js';
 import { classifyState, parseSlurmDuration } from './state.js';
 import type { SlurmJob } from './types.js';
 
-export interface ScontrolRecord {
+interface ScontrolRecord {
   readonly fields: ReadonlyMap<string, string>;
   /** A key appeared twice: some free-text value imitated a field. */
   readonly ambiguous: boolean;
@@ -25,7 +25,7 @@ export interface ParsedScontrol {
 
 const BOUNDARY = /[ \n](?=[A-Za-z][A-Za-z0-9_:/.]*=)/;
 
-export function parseScontrolRecord(text: string): ScontrolRecord {
+function parseScontrolRecord(text: string): ScontrolRecord {
   const fields = new Map<string, string>();
   let ambiguous = false;
   for (const tok of text.split(BOUNDARY)) {

@@ -27,7 +27,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A number, or 23.02+'s {set, infinite, number}; unset and infinite are null. */
-export function noVal(v: unknown): number | null {
+function noVal(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (isObj(v)) {
     if (v.set === false || v.infinite === true) return null;

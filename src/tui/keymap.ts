@@ -132,7 +132,7 @@ export function keyIds(input: string, key: KeyLike): string[] {
 }
 
 /** What the marks in the process table mean (shown after the keys in the help). */
-export const LEGEND: readonly string[] = [
+const LEGEND: readonly string[] = [
   `${'!'.padEnd(14)} a leftover (Enter: why)`,
   `${'*'.padEnd(14)} tagged`,
   `${'⊂'.padEnd(14)} inside reaper's wrappers (setpriv, cgroup, unshare), folded in`,

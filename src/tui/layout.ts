@@ -29,8 +29,8 @@ export interface Layout {
   readonly total: number;
 }
 
-export const HEADER_LINES = 2;
-export const MIN_TREE_LINES = 3;
+const HEADER_LINES = 2;
+const MIN_TREE_LINES = 3;
 
 export function planLayout(inp: LayoutInput): Layout {
   const total = Math.max(1, inp.rows - 1);
@@ -46,7 +46,7 @@ export function planLayout(inp: LayoutInput): Layout {
   while (need() > 0 && jobs > 0) jobs--;
   while (need() > 0 && details > 0) details--;
   while (need() > 0 && gpu > 0) gpu--;
-  let tree = Math.max(0, free - gpu - jobs - details);
+  const tree = Math.max(0, free - gpu - jobs - details);
   if (total < fixed) {
     // A tiny terminal: header and status only, as much as fits.
     return { header: Math.min(HEADER_LINES, total), gpu: 0, jobs: 0, tableHeader: 0, tree: 0, details: 0, action: 0, status: total > HEADER_LINES ? 1 : 0, total };
@@ -73,13 +73,19 @@ export function wrapText(text: string, width: number): string[] {
     for (const word of para.split(/\s+/).filter((w) => w !== '')) {
       let w = word;
       while (w.length > width) {
-        if (line !== '') (out.push(line), (line = ''));
+        if (line !== '') {
+          out.push(line);
+          line = '';
+        }
         out.push(w.slice(0, width));
         w = w.slice(width);
       }
       if (line === '') line = w;
       else if (line.length + 1 + w.length <= width) line += ' ' + w;
-      else (out.push(line), (line = w));
+      else {
+        out.push(line);
+        line = w;
+      }
     }
     out.push(line);
   }

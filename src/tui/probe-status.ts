@@ -22,7 +22,7 @@ export function procsStateText(probe: ProbeStatus, processCount: number | null):
 }
 
 /** How old GPU data may get before the header calls the probe stalled (as the GPU table does). */
-export function gpuStaleAfterMs(intervalMs: number): number {
+function gpuStaleAfterMs(intervalMs: number): number {
   return Math.max(3 * intervalMs, 5000);
 }
 

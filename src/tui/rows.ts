@@ -23,7 +23,7 @@ export interface ViewOptions {
   readonly allUsers: boolean;
 }
 
-export interface GroupRow {
+interface GroupRow {
   readonly kind: 'group';
   readonly key: string;
   readonly label: string;
@@ -276,8 +276,13 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
     const ids: string[] = [];
     const seen = new Set<string>();
     const ordered = [...runs].sort((a, b) => Number(b.live) - Number(a.live) || b.startedAtMs - a.startedAtMs);
-    for (const r of ordered) if (!seen.has(r.id)) (seen.add(r.id), ids.push(r.id));
-    for (const p of snapshot.processes) if (p.runId && inScope(p.pid) && !seen.has(p.runId)) (seen.add(p.runId), ids.push(p.runId));
+    const add = (id: string): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      ids.push(id);
+    };
+    for (const r of ordered) add(r.id);
+    for (const p of snapshot.processes) if (p.runId && inScope(p.pid)) add(p.runId);
     for (const id of ids) {
       const members = new Set<number>();
       for (const p of snapshot.processes) if (p.runId === id && inScope(p.pid)) members.add(p.pid);
@@ -310,7 +315,7 @@ export function buildRows(input: RowsInput, opts: ViewOptions): Row[] {
 }
 
 /** A host's own line: "host2  ok · 310 ms · reaper 0.1.0 · 12 processes" or its error (pure). */
-export function hostLabel(h: HostPane, processes: number | null): string {
+function hostLabel(h: HostPane, processes: number | null): string {
   const l = h.data.link;
   if (!l) return `${h.name}  this machine${processes !== null ? ` · ${processes} process${processes === 1 ? '' : 'es'}` : ''}`;
   if (l.state === 'error') return `${h.name}  ${l.error?.kind ?? 'error'}: ${l.error?.message ?? 'no connection'}`;

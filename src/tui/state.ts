@@ -6,7 +6,7 @@
 import type { RunSummary, Snapshot, Verdict } from '../model/index.js';
 import { sanitizeText } from '../model/index.js';
 
-export type { HostProcKey } from './targets.js';
+;
 import { bindingFor, type Intent } from './keymap.js';
 import { GROUPINGS, hostKey, rowTagKey, rowTarget, type Grouping, type Row } from './rows.js';
 import { resumeWarnings, terminalStops } from './resume-advice.js';
@@ -161,7 +161,7 @@ function info(state: UiState, text: string, tone: Message['tone'] = 'info'): UiS
 }
 
 /** Run id the cursor points at (a run group row or a process carrying REAPER_RUN), else the only live run. */
-export function selectedRunId(row: Row | undefined, runs: readonly RunSummary[]): string | null {
+function selectedRunId(row: Row | undefined, runs: readonly RunSummary[]): string | null {
   if (row?.kind === 'group' && row.runId) return row.runId;
   if (row?.kind === 'proc' && row.proc.runId) return row.proc.runId;
   const live = runs.filter((r) => r.live);

@@ -5,7 +5,7 @@
  */
 import { planForPids } from '../analysis/index.js';
 import type { ProcKey, Snapshot, Verdict } from '../model/index.js';
-import { procKeyString, sanitizeText } from '../model/index.js';
+import { sanitizeText } from '../model/index.js';
 import { resumeCounted } from './resume-advice.js';
 import { rowTarget, type Row } from './rows.js';
 import type { ActionOutcome, ActionTarget, SignalAction } from './types.js';
@@ -141,6 +141,3 @@ export function summarizeByHost(action: SignalAction, all: readonly ActionOutcom
     .join('; ');
 }
 
-export function identityKey(k: ProcKey): string {
-  return procKeyString(k);
-}

@@ -17,7 +17,7 @@ export interface Theme {
   readonly tagged: Color | undefined;
 }
 
-export function statColor(stat: string): Color | undefined {
+function statColor(stat: string): Color | undefined {
   switch (stat.charAt(0)) {
     case 'T':
     case 't':

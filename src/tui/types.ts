@@ -7,7 +7,7 @@ import type { ReapTarget } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
 import type { LiveData, ActionOutcome, AuditQuery, AuditRead, HostPane, SignalAction } from '../model/live.js';
 
-export type { HostStats, ProbeStatus, HostLink, SignalAction, ActionOutcome, HostPane, AuditQuery, AuditRead, AuditLine } from '../model/live.js';
+export type { HostStats, ProbeStatus,  SignalAction, ActionOutcome, HostPane, AuditQuery, AuditRead,  } from '../model/live.js';
 
 /**
  * One immutable value per refresh (model/live.ts's LiveData). With `hosts` (reaper --hosts) the

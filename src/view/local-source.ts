@@ -266,7 +266,3 @@ export function readOwnAuditEntries(q: AuditQuery, env: NodeJS.ProcessEnv): Audi
     })),
   };
 }
-
-/** The old name (tests and callers of src/cli/commands/top.tsx). */
-export const LiveSource = LocalSource;
-export type LiveSource = LocalSource;

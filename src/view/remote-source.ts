@@ -38,7 +38,7 @@ const oneLine = (s: string): string => sanitizeText((s.split('\n')[0] ?? '').sli
 
 const CONNECTING: HostLink = { state: 'connecting', error: null, latencyMs: null, reaperVersion: null };
 
-export function emptyData(name: string, intervalMs: number, link: HostLink): LiveData {
+function emptyData(name: string, intervalMs: number, link: HostLink): LiveData {
   return {
     snapshot: null,
     gpu: NO_GPU_STATE,
@@ -52,7 +52,7 @@ export function emptyData(name: string, intervalMs: number, link: HostLink): Liv
 }
 
 /** What the agent's outcome means on this screen: a target it refused was never signalled (skipped). */
-export function outcomeFromWire(host: string, r: WireResult): ActionOutcome {
+function outcomeFromWire(host: string, r: WireResult): ActionOutcome {
   return {
     pid: r.pid,
     startTime: r.startTime,

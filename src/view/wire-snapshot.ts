@@ -32,7 +32,7 @@ export interface HostModel {
  * One process. ttyNr, tpgid, nice, CPU ticks and the raw argv are not on the wire: ttyNr is 1
  * when the host named a terminal (the analysis only asks "has one"), argv is unknown (null).
  */
-export function procFromWire(w: WireProc): ProcInfo {
+function procFromWire(w: WireProc): ProcInfo {
   const tty = w.tty === null ? null : sanitizeText(w.tty);
   return {
     pid: w.pid,
@@ -66,7 +66,7 @@ export function procFromWire(w: WireProc): ProcInfo {
 }
 
 /** The remote's reasons, as a verdict; an unknown code (a newer agent) still marks a leftover. */
-export function verdictFromWire(w: WireProc): Verdict | null {
+function verdictFromWire(w: WireProc): Verdict | null {
   if (w.reasons.length === 0) return null;
   const reasons: Reason[] = w.reasons.map((r) => ({
     code: (REASON_CODES as readonly string[]).includes(r.code) ? (r.code as ReasonCode) : 'batch-pattern',
@@ -75,7 +75,7 @@ export function verdictFromWire(w: WireProc): Verdict | null {
   return { reasons };
 }
 
-export function gpuFromWire(probe: WireGpuProbe, gpus: HostView['gpus'], t: number): GpuState {
+function gpuFromWire(probe: WireGpuProbe, gpus: HostView['gpus'], t: number): GpuState {
   const source = (GPU_SOURCES as readonly string[]).includes(probe.source) ? (probe.source as GpuSource) : 'none';
   const infos: GpuInfo[] = gpus.map((g) => ({
     index: g.index,
@@ -101,7 +101,7 @@ export function gpuFromWire(probe: WireGpuProbe, gpus: HostView['gpus'], t: numb
   return { source, ok: probe.ok, error, gpus: infos, apps, sampledAtMs: probe.ok ? t : null };
 }
 
-export function runsFromWire(runs: HostView['runs']): RunSummary[] {
+function runsFromWire(runs: HostView['runs']): RunSummary[] {
   return runs.map((r) => ({
     id: sanitizeText(r.id),
     name: sanitizeText(r.name),

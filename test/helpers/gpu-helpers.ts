@@ -1,5 +1,5 @@
 /** Test helpers for the GPU probe tests (paths, polling, fake nvidia-smi scripts, cleanup). */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,3 @@ export function killGroupQuietly(pid: number | undefined): void {
   }
 }
 
-export function builtCliExists(): boolean {
-  return existsSync(cliMain);
-}

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { classifySlurmOutcome, runSlurmCommand } from '../../src/slurm/index.js';
 
-export const LAB_ENV_FILE = process.env.REAPER_SLURM_LAB_ENV ?? '/var/lib/reaper-lab/slurm/env';
+const LAB_ENV_FILE = process.env.REAPER_SLURM_LAB_ENV ?? '/var/lib/reaper-lab/slurm/env';
 /** <repo>/test/lab/, from <repo>/<outDir>/test/helpers/. */
 export const labScripts = fileURLToPath(new URL('../../../test/lab/', import.meta.url));
 

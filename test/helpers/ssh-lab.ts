@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { classifySshOutcome, runSsh, shellQuote } from '../../src/remote/ssh.js';
 import { parseLabEnv } from './slurm-lab.js';
 
-export const HOSTS_LAB_ENV_FILE = process.env.REAPER_HOSTS_LAB_ENV ?? '/var/lib/reaper-lab/hosts/env';
+const HOSTS_LAB_ENV_FILE = process.env.REAPER_HOSTS_LAB_ENV ?? '/var/lib/reaper-lab/hosts/env';
 /** This checkout: <repo>/ from <repo>/<outDir>/test/helpers/. */
 export const checkoutDir = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 

@@ -9,8 +9,8 @@ import { waitFor } from './wait-for.js';
 import type { RunHistoryEntry } from '../../src/analysis/run-history.js';
 import type { ActionOutcome, ActionTarget, DataSource, SignalAction, TuiActions, TuiData } from '../../src/tui/types.js';
 
-export const CLK = 100;
-export const UPTIME = 10_000;
+const CLK = 100;
+const UPTIME = 10_000;
 
 export function proc(pid: number, ppid: number, over: Partial<ProcInfo> = {}): ProcInfo {
   const state = (over.state ?? (over.stat ? over.stat.charAt(0) : 'S')) as ProcInfo['state'];
@@ -166,7 +166,7 @@ export function run(id: string, over: Partial<RunSummary> = {}): RunSummary {
 
 /** Strip ANSI escapes from a frame. */
 export function plain(frame: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
+   
   return (frame ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 

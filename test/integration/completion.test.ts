@@ -196,7 +196,7 @@ zpty -d z
     env: { PATH: process.env.PATH, HOME: tmp, XDG_STATE_HOME: path.join(tmp, 'state'), TERM: 'dumb' },
   });
   assert.equal(r.status, 0, `zsh driver: ${r.signal ?? ''} ${r.stderr} ${r.stdout.slice(-2000)}`);
-  // eslint-disable-next-line no-control-regex
+   
   return r.stdout.split('<<<CASE>>>').slice(1).map((s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''));
 }
 

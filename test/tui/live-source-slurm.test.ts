@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LiveSource } from '../../src/cli/commands/top.js';
+import { LocalSource } from '../../src/cli/commands/top.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 test('a Slurm run with an open job and a hanging scontrol: scans go on, then "slurm: … no answer"', { timeout: 60_000 }, async () => {
@@ -29,7 +29,7 @@ test('a Slurm run with an open job and a hanging scontrol: scans go on, then "sl
   const saved = { PATH: process.env.PATH, XDG_STATE_HOME: process.env.XDG_STATE_HOME };
   process.env.PATH = `${bin}:${saved.PATH ?? ''}`;
   process.env.XDG_STATE_HOME = path.join(tmp, 'state');
-  const source = new LiveSource({ gpus: { kind: 'none' }, intervalMs: 250, allUsers: false });
+  const source = new LocalSource({ gpus: { kind: 'none' }, intervalMs: 250, allUsers: false });
   try {
     source.start();
     const first = await waitFor(() => source.getData().snapshot?.takenAtMs ?? null, { timeoutMs: 20_000, intervalMs: 50, what: 'a first scan' });

@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveSource } from '../../src/cli/commands/top.js';
+import { LocalSource } from '../../src/cli/commands/top.js';
 import { gpuStateText, procsStateText } from '../../src/tui/probe-status.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 test('REAPER_SIM_FAIL=hang: the header shows the scan as working and the GPU probe as not answering', async () => {
   const saved = process.env.REAPER_SIM_FAIL;
   process.env.REAPER_SIM_FAIL = 'hang';
-  const source = new LiveSource({ gpus: { kind: 'sim', count: 1 }, intervalMs: 250, allUsers: false });
+  const source = new LocalSource({ gpus: { kind: 'sim', count: 1 }, intervalMs: 250, allUsers: false });
   try {
     source.start();
     const seen = await waitFor(

@@ -16,7 +16,7 @@ import { colorsFromEnv } from '../../src/tui/theme.js';
 import { formatElapsed, formatKiB, fit, bar } from '../../src/tui/format.js';
 import { lineText } from '../../src/tui/components/Line.js';
 import { ReadonlyRefusal } from '../../src/tui/types.js';
-import { createLiveActions, LiveSource, parseTopArgs } from '../../src/cli/commands/top.js';
+import { createLiveActions, LocalSource, parseTopArgs } from '../../src/cli/commands/top.js';
 import { isReaperError } from '../../src/model/index.js';
 import { proc, reasons, run, simGpu, snapshot } from '../helpers/tui-fake.js';
 import { jobLines } from '../../src/tui/components/JobsPanel.js';
@@ -100,7 +100,11 @@ describe('keys', () => {
 
   test('the keymap has no key bound twice and every action key is marked as an action', () => {
     const seen = new Set<string>();
-    for (const b of KEYMAP) for (const k of b.keys) (assert.ok(!seen.has(k), `duplicate ${k}`), seen.add(k));
+    for (const b of KEYMAP)
+      for (const k of b.keys) {
+        assert.ok(!seen.has(k), `duplicate ${k}`);
+        seen.add(k);
+      }
     const actions = KEYMAP.filter((b) => b.action).map((b) => b.intent);
     assert.deepEqual(actions.sort(), ['kill', 'launch', 'resume', 'stopRun', 'terminate']);
   });
@@ -360,7 +364,7 @@ describe('reaper top flags and actions', () => {
   });
 
   test('--readonly: the live actions object refuses by itself (second defence)', async () => {
-    const source = new LiveSource({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false });
+    const source = new LocalSource({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false });
     const actions = createLiveActions({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false, readonly: true, batchFile: '/nonexistent.yaml' }, source);
     await assert.rejects(actions.signal('kill', [{ pid: 1, startTime: 1, uid: 0, user: 'root', stat: 'S', cmd: 'init', reasons: [] }]), ReadonlyRefusal);
     await assert.rejects(actions.launch(), ReadonlyRefusal);

@@ -14,7 +14,7 @@ import type { ReactElement } from 'react';
 import { cleanupRun, markerPids, startCli } from '../helpers/launch-run.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FakeActions, FakeHistorySource, data, plain, proc, snapshot } from '../helpers/tui-fake.js';
-import { createHistoryReader, createRunsReader, LiveSource } from '../../src/cli/commands/top.js';
+import { createHistoryReader, createRunsReader, LocalSource } from '../../src/cli/commands/top.js';
 import { stateDir } from '../../src/launch/index.js';
 
 process.env.FORCE_COLOR = '1';
@@ -74,9 +74,9 @@ describe('details pane over a real run', () => {
     // The live source's own method, over this state folder (it reads the environment when built).
     const saved = process.env.XDG_STATE_HOME;
     process.env.XDG_STATE_HOME = path.dirname(state);
-    let live: LiveSource;
+    let live: LocalSource;
     try {
-      live = new LiveSource({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false });
+      live = new LocalSource({ gpus: { kind: 'none' }, intervalMs: 1000, allUsers: false });
     } finally {
       if (saved === undefined) delete process.env.XDG_STATE_HOME;
       else process.env.XDG_STATE_HOME = saved;

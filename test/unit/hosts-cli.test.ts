@@ -71,6 +71,7 @@ describe('a host\'s ls --json, checked', () => {
   });
 
   it('a wrong type, an out-of-range pid or a pid listed twice rejects the whole document with the field', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hostile documents of any shape
     const cases: Array<[(d: any) => void, RegExp]> = [
       [(d) => (d.processes[0].pid = '10'), /processes\[0\]\.pid: not an integer/],
       [(d) => (d.processes[0].pid = 99_999_999), /processes\[0\]\.pid/],
@@ -92,8 +93,9 @@ describe('a host\'s ls --json, checked', () => {
 
   it('every string is sanitised and capped: an escape sequence arrives as text, a 1 MB command as 4,096 characters', () => {
     const d = hostDoc(h2procs);
-    (d.processes as any[])[0].argv = ['x'.repeat(1_000_000)];
-    (d.processes as any[])[0].user = `ana${ESC}[2J`;
+    const p0 = (d.processes as Array<Record<string, unknown>>)[0]!;
+    p0.argv = ['x'.repeat(1_000_000)];
+    p0.user = `ana${ESC}[2J`;
     const c = checkLsText(wire(d), 'h2');
     assert.ok(c.ok);
     const p = c.doc.processes[0]!;
@@ -200,6 +202,7 @@ describe("a host's reap plan", () => {
   });
 
   it('results: one line each; refused "gone or reused" is not a failure, other refusals and survivors are', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- outcomes as the wire may send them
     const r = (outcome: any, detail: string | null) => ({ pid: 71, startTime: 123, outcome, detail, cmd: 'python x.py' });
     assert.equal(renderHostResultLine('gpu2', r('gone', 'killed (SIGKILL)')), '  gpu2:71        gone         python x.py: killed (SIGKILL)');
     assert.equal(hostReapExitCode([r('gone', null), r('refused', 'gone or reused: no process 71 here any more')]), 0);

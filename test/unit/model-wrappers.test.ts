@@ -34,7 +34,10 @@ describe('reaper wrappers', () => {
       // Each process of the exec chain (setpriv → sh → unshare) has one of the shapes.
       let rest: readonly string[] = full;
       let layers = 0;
-      for (let w = parseWrapperArgv(rest); w; w = parseWrapperArgv(rest)) (rest = rest.slice(w.commandAt)), layers++;
+      for (let w = parseWrapperArgv(rest); w; w = parseWrapperArgv(rest)) {
+        rest = rest.slice(w.commandAt);
+        layers++;
+      }
       assert.deepEqual(rest, cmd);
       assert.equal(layers, (c.setpriv ? 1 : 0) + 1 + (c.pidnsPrefix ? 1 : 0) + (c.pidnsInit ? 1 : 0));
     }

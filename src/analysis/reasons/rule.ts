@@ -11,7 +11,7 @@ import { formatDuration } from '../relations.js';
  * orphan of the same tree or process group counts with it. context: never a leftover alone
  * (orphaned is what every daemon looks like).
  */
-export type ReasonRole = 'stuck' | 'evidence' | 'context';
+type ReasonRole = 'stuck' | 'evidence' | 'context';
 
 export interface ReasonRule {
   readonly code: ReasonCode;

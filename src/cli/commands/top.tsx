@@ -21,7 +21,7 @@ import { LocalSource, readOwnAuditEntries } from '../../view/local-source.js';
 import { RemoteSource } from '../../view/remote-source.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
 
-export { LiveSource, LocalSource, type LiveSourceOptions } from '../../view/local-source.js';
+export { LocalSource, type LiveSourceOptions } from '../../view/local-source.js';
 export { createHistoryReader, createRunsReader, PANE_TAIL_LINES } from '../../launch/run-readers.js';
 
 const HELP = `Usage

@@ -29,7 +29,7 @@ export function hostError(kind: HostErrorKind, message: string): HostError {
 }
 
 /** The default remote command when neither a hosts file nor anything else names one. */
-export const DEFAULT_REMOTE_COMMAND = 'reaper';
+const DEFAULT_REMOTE_COMMAND = 'reaper';
 
 /** What a command needs to reach hosts (built once per command: the ControlMaster folder). */
 export interface HostTransport {

@@ -69,7 +69,7 @@ export function installScript(size: number, sha256: string): string {
 }
 
 /** Where the executable is: --file, the running single-file executable, or <checkout>/build/reaper. */
-export function findExecutable(file: string | null): string {
+function findExecutable(file: string | null): string {
   if (file !== null) return file;
   if ((globalThis as { __REAPER_SEA__?: boolean }).__REAPER_SEA__) return process.execPath;
   // dist/src/cli/hosts/install-host.js → <checkout>/build/reaper

@@ -17,7 +17,7 @@ export interface HostLsResult {
   readonly error: HostError | null;
 }
 
-export interface HostStatus {
+interface HostStatus {
   readonly name: string;
   readonly ok: boolean;
   readonly error: HostError | null;

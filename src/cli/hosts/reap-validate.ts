@@ -7,7 +7,7 @@ import { BadField, BIG, fail, int, intOrNull, list, MAX_PID, obj, oneOf, parseJs
 import { hostError, type HostError } from './fanout.js';
 import { MAX_TARGETS } from '../../remote/protocol.js';
 
-export interface HostPlanTarget {
+interface HostPlanTarget {
   readonly pid: number;
   readonly startTime: number;
   readonly uid: number | null;

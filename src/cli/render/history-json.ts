@@ -10,7 +10,7 @@ import type { SlurmJobStatus } from '../../model/run.js';
 const iso = (ms: number | null): string | null => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 
 /** A job as `runs --json` and `show --json` give it (the fields of `ls --json`'s runs[].jobs). */
-export function jobJson(j: SlurmJobStatus): Record<string, unknown> {
+function jobJson(j: SlurmJobStatus): Record<string, unknown> {
   return { id: j.id, name: j.name, task: j.task, stage: j.stage, attempt: j.attempt, state: j.state, active: j.active, reason: j.reason, nodes: j.nodes, elapsedSec: j.elapsedS, exit: j.exit, source: j.source, pids: j.pids };
 }
 
@@ -29,7 +29,7 @@ function slurmPart(e: RunHistory, live: LiveJobs | null | undefined): Record<str
 }
 
 /** One run of `reaper runs --json`: the summary, without per-stage detail. */
-export function runListItem(e: RunHistoryEntry, live?: LiveJobs | null): Record<string, unknown> {
+function runListItem(e: RunHistoryEntry, live?: LiveJobs | null): Record<string, unknown> {
   if (e.kind === 'unreadable') return { id: e.id, dir: e.dir, readable: false, unreadable: e.reason };
   return {
     id: e.id,

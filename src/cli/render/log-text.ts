@@ -7,10 +7,10 @@
 import { outcomeText, targetText, whoText, type LogEntry } from '../../actions/audit-read.js';
 import { sanitizeText } from '../../model/sanitize.js';
 
-export { outcomeText, whoText };
+;
 
 /** "2026-12-02 03:20:11Z" (UTC: the log's own clock, whatever the reader's time zone). */
-export function formatLogTime(ms: number): string {
+function formatLogTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 

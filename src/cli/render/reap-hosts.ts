@@ -14,7 +14,7 @@ function clip(s: string, width: number): string {
 }
 
 /** "host2:4711(ana)" */
-export function hostPidUser(host: string, pid: number, user: string | null, uid: number | null): string {
+function hostPidUser(host: string, pid: number, user: string | null, uid: number | null): string {
   return sanitizeText(`${host}:${pid}(${user ?? (uid === null ? '?' : String(uid))})`);
 }
 

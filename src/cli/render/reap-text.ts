@@ -82,7 +82,7 @@ export function renderResultLine(r: ReapResult, width = 120): string {
 }
 
 /** "slurm job 123 reaper-…-0-sample RUNNING on vm" / "… PENDING (Resources)". */
-export function describeJob(j: ReapJob): string {
+function describeJob(j: ReapJob): string {
   const where = j.nodes ? ` on ${j.nodes}` : j.reason ? ` (${j.reason})` : '';
   return sanitizeText(`slurm job ${j.id} ${j.name} ${j.state}${where}`);
 }
@@ -106,8 +106,3 @@ export function summarizeResults(results: readonly ReapResult[], jobs: readonly 
   return `result: ${jobText}${procs ? `; processes: ${procs}` : ''}`;
 }
 
-export function renderResultsText(results: readonly ReapResult[], width = 120): string {
-  const lines = results.map((r) => renderResultLine(r, width));
-  lines.push(summarizeResults(results));
-  return lines.join('\n') + '\n';
-}

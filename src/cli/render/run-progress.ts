@@ -55,7 +55,7 @@ export function jsonLine(v: unknown): string {
   return toSafeJson(v);
 }
 
-export function eventLine(e: JournalEvent, view: RunView): string | null {
+function eventLine(e: JournalEvent, view: RunView): string | null {
   const at = `[${formatDuration(Math.max(0, e.t - view.startedAtMs)).padStart(5)}]`;
   switch (e.ev) {
     case 'run-start':
@@ -78,7 +78,7 @@ export function eventLine(e: JournalEvent, view: RunView): string | null {
   }
 }
 
-export function progressLine(view: RunView): string {
+function progressLine(view: RunView): string {
   const el = formatDuration(Math.round((Date.now() - view.startedAtMs) / 100) * 100);
   const gpus = view.gpus.map((g) => `gpu${g.gpu} ${g.done}✓ ${g.running}▶ ${g.failed}✗`).join('  ');
   const pending = view.total - view.succeeded - view.failed;
@@ -95,7 +95,7 @@ export interface ProgressRenderer {
  * For `reaper run -- COMMAND` (on stderr, between the driver's own lines): where the run is, and
  * only what the driver cannot say itself (leftovers torn down, stuck members, signals).
  */
-export function driverEventLine(e: JournalEvent, view: RunView): string | null {
+function driverEventLine(e: JournalEvent, view: RunView): string | null {
   switch (e.ev) {
     case 'task-start':
       return `reaper: run ${view.runId}: driver ${e.job ? `Slurm job ${sanitizeText(e.job.id)}` : `pid ${e.pid}`} started${e.cgroup ? ' in its own cgroup' : ''}; stop: reaper stop ${view.runId}`;

@@ -12,7 +12,7 @@ import type { AuditContext } from '../../actions/audit.js';
 import { writable } from './probe.js';
 import type { ContainmentLayer, LayerProbe, Member } from './layer.js';
 
-export const CG_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
+const CG_SCRIPT = 'echo 0 > "$1/cgroup.procs" || echo "reaper: could not enter cgroup $1" >&2; shift; exec "$@"';
 
 /** The hierarchy root (root), or our own delegated subtree (systemd user@UID.service). */
 function probeCgroup(): LayerProbe {

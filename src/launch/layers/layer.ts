@@ -23,7 +23,7 @@ import type { RunPaths } from '../paths.js';
 
 export type { Member, Sweep } from '../executor.js';
 
-export type LayerId = 'pgroup' | 'marker' | 'cgroup' | 'pidns' | 'pdeathsig' | 'guardian';
+type LayerId = 'pgroup' | 'marker' | 'cgroup' | 'pidns' | 'pdeathsig' | 'guardian';
 
 export interface LayerInfo {
   readonly id: LayerId;
@@ -99,14 +99,14 @@ export interface StageScope {
   audit?: AuditContext;
 }
 
-export interface RunEndSweep {
+interface RunEndSweep {
   /** What was swept (journaled as the run's sweep when `found` > 0), or null. */
   readonly sweep: Sweep | null;
   /** Processes (or a cgroup that would not empty) still alive after it. */
   readonly survived: number;
 }
 
-export interface AfterStage {
+interface AfterStage {
   /** What was swept (journaled when `found` > 0), or null. */
   readonly sweep: Sweep | null;
   /** The layer holds every process of the stage and saw none left: later layers need not look. */

@@ -6,7 +6,7 @@
 import { teardown } from '../../actions/index.js';
 import { survivedOf, type ContainmentLayer } from './layer.js';
 
-export const MARKER_VARS = ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE'] as const;
+const MARKER_VARS = ['REAPER_RUN', 'REAPER_TASK', 'REAPER_STAGE'] as const;
 
 export const markerLayer: ContainmentLayer = {
   id: 'marker',

@@ -32,8 +32,6 @@ export function stageInitArgv(perl: string): string[] {
   return [perl, '-e', STAGE_INIT_SCRIPT, '--'];
 }
 
-/** The fd the init reports the command's wait status on. */
-export const INIT_STATUS_FD = 3;
 
 /**
  * The command's end from the init's report (a raw wait status, one line): null when there is

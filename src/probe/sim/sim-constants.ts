@@ -2,7 +2,7 @@
  * Identity of the simulated GPUs. The uuid prefix is how the probe recognises simulator
  * output even when it runs behind REAPER_NVIDIA_SMI (bin/nvidia-smi-sim): "5eed" = seed.
  */
-export const SIM_UUID_PREFIX = 'GPU-5eed0000-0000-4000-8000-';
+const SIM_UUID_PREFIX = 'GPU-5eed0000-0000-4000-8000-';
 export const SIM_GPU_NAME = 'Simulated GPU (reaper)';
 /** Environment marker a process sets to "hold" simulated GPU memory (MiB). */
 export const SIM_MIB_ENV = 'REAPER_SIM_GPU_MIB';

@@ -13,9 +13,9 @@ import { readStatSync } from '../proc-stat.js';
 import { isReaperWrapper } from '../../model/wrappers.js';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
 
-export const SIM_MEMORY_TOTAL_MIB = 81559;
+const SIM_MEMORY_TOTAL_MIB = 81559;
 export const SIM_BASE_MIB = 4;
-export const SIM_POWER_LIMIT_W = 300;
+const SIM_POWER_LIMIT_W = 300;
 
 export interface SimHolder {
   readonly pid: number;
@@ -205,7 +205,7 @@ function markerSettled(cache: EnvCache | undefined, key: string): boolean {
 }
 
 /** One variable of an environ block (NUL-separated), or null. Pure. */
-export function envValue(environ: Buffer | string, name: string): string | null {
+function envValue(environ: Buffer | string, name: string): string | null {
   const text = typeof environ === 'string' ? environ : environ.toString('latin1');
   const prefix = name + '=';
   for (const kv of text.split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);

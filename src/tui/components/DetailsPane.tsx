@@ -37,7 +37,7 @@ const BAD_TASK: ReadonlySet<TaskHistory['outcome']> = new Set(['failed', 'unknow
  * then the selected task, then the tasks that did not succeed, then the others, then the rest
  * of the run's header (times, host, record folder). Blank separators are dropped.
  */
-export function historyLines(entry: RunHistoryEntry, width: number, t: Theme, task: number | null = null): Segment[][] {
+function historyLines(entry: RunHistoryEntry, width: number, t: Theme, task: number | null = null): Segment[][] {
   if (entry.kind === 'unreadable') return formatRunHistoryLines(entry, width).map((l) => [seg(l, t.error)]);
   const rank = (x: TaskHistory): number => (x.task === task ? 0 : BAD_TASK.has(x.outcome) ? 1 : 2);
   const tasks = [...entry.tasks].sort((a, b) => rank(a) - rank(b) || a.task - b.task);

@@ -17,7 +17,7 @@ export interface GpuTableProps {
 }
 
 /** The probe problem to show in place, or null: the probe's own error, or a stall seen from the data's age. */
-export function gpuProblem(gpu: GpuState, nowMs: number | null, intervalMs: number): string | null {
+function gpuProblem(gpu: GpuState, nowMs: number | null, intervalMs: number): string | null {
   if (gpu.error) return sanitizeText(gpu.error.message);
   if (gpu.source !== 'none' && gpu.sampledAtMs !== null && nowMs !== null) {
     const age = (nowMs - gpu.sampledAtMs) / 1000;

@@ -28,7 +28,7 @@ export interface HeaderProps {
 }
 
 /** "host1 ok 310 ms" / "host4 refused" / "local ok": one host's state in the header (pure). */
-export function hostStateText(h: HostPane): { text: string; bad: boolean } {
+function hostStateText(h: HostPane): { text: string; bad: boolean } {
   const l = h.data.link;
   if (!l) return { text: `${h.name} ${h.data.probe.state === 'error' ? 'scan failed' : 'ok'}`, bad: h.data.probe.state === 'error' };
   if (l.state === 'error') return { text: `${h.name} ${l.error?.kind ?? 'error'}`, bad: true };
@@ -40,7 +40,7 @@ export function hostStateText(h: HostPane): { text: string; bad: boolean } {
  * Drop whole items, least important first, until the line fits: on 80 columns the two probe
  * states stay and the uptime, memory and CPU go first. Pure.
  */
-export function fitItems(items: ReadonlyArray<{ readonly segs: readonly Segment[]; readonly drop: number }>, width: number): Segment[] {
+function fitItems(items: ReadonlyArray<{ readonly segs: readonly Segment[]; readonly drop: number }>, width: number): Segment[] {
   const keep = items.map(() => true);
   const total = (): number => items.reduce((n, it, i) => n + (keep[i] ? segWidth(it.segs) : 0), 0);
   const order = items.map((it, i) => ({ i, d: it.drop })).filter((x) => x.d > 0).sort((a, b) => b.d - a.d);

@@ -22,7 +22,7 @@ export interface ProcessTableProps {
   readonly snapshots?: ReadonlyMap<string, Snapshot | null>;
 }
 
-export const COLUMNS =
+const COLUMNS =
   '  ' + fitLeft('PID', 6) + ' ' + fit('USER', 8) + ' ' + fit('STAT', 5) + ' ' + fitLeft('CPU%', 5) + ' ' + fitLeft('RSS', 6) + ' ' + fitLeft('GPUMEM', 6) + ' ' + fitLeft('ELAPSED', 8) + ' ' + 'COMMAND';
 
 export function rowSegments(row: Row, snapshot: Snapshot | null, tagged: ReadonlySet<string>, t: Theme): Segment[] {

@@ -21,7 +21,6 @@ export function useTerminalSize(fixed?: TerminalSize): TerminalSize {
     return () => {
       stdout.off('resize', onResize);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [stdout, fixed?.columns, fixed?.rows]);
   return fixed ?? size;
 }
