@@ -26,6 +26,7 @@ import { actionSignal, AuditTrail, defaultAuditContext, type AuditContext, type 
 import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
+import { sleep } from '../model/sleep.js';
 
 /** not-stopped: a cont target that was running, left alone (not counted as resumed). */
 type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
@@ -74,7 +75,6 @@ interface Member {
 
 type SignalResult = 'sent' | 'gone' | 'changed' | 'eperm' | 'error';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function executeReap(plan: ReapPlan, opts: ExecuteOptions = {}): Promise<ReapResult[]> {
   const ex = new Executor(plan, opts);

@@ -34,6 +34,7 @@ import {
 import type { GpuSelection } from './flags.js';
 import { readGpuState, readRunSummaries } from './machine-view.js';
 import { lsCpuPercent } from './render/ls-model.js';
+import { errorLine } from '../model/errors.js';
 
 export interface AgentOptions {
   readonly intervalMs: number;
@@ -54,9 +55,7 @@ export const DEFAULT_FULL_EVERY = 60;
 /** Output the client has not taken yet, past which snapshots are skipped (a full one follows). */
 const MAX_PENDING_OUTPUT = 8 * 1024 * 1024;
 
-function oneLine(e: unknown): string {
-  return capText((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '', CAP.message);
-}
+const oneLine = (e: unknown): string => capText(errorLine(e, Infinity), CAP.message);
 
 function whoAmI(): { uid: number; user: string | null } {
   const uid = process.getuid?.() ?? 0;

@@ -11,6 +11,7 @@ import { sendSignal } from '../actions/errno.js';
 import { buildCmd, parseCmdline } from '../probe/proc-cmdline.js';
 import { readProcIdentity, readStatSync } from '../probe/proc-stat.js';
 import { RUN_ID_RE } from './paths.js';
+import { sleep } from '../model/sleep.js';
 
 /** Mount point of the cgroup2 hierarchy, from /proc/self/mountinfo. */
 export function findCgroup2Mount(mountinfo?: string): string | null {
@@ -183,7 +184,6 @@ function cgroupPopulated(dir: string): boolean {
   return m ? m[1] === '1' : cgroupProcs(dir).length > 0;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * SIGKILLs every process in the cgroup (and its children), waits until it is empty, removes it.

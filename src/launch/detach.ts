@@ -10,8 +10,8 @@ import { ReaperError } from '../model/errors.js';
 import { selfCommand } from '../probe/self-command.js';
 import { readJournal } from './journal.js';
 import { assertRunId, createRunDir, newRunId, runPaths, stateDir } from './paths.js';
+import { sleep } from '../model/sleep.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts `reaper run <args> --run-id ID --detached-child` in its own session (stdio to

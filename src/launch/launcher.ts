@@ -23,6 +23,7 @@ import { StuckWatch, stuckState } from './stuck.js';
 import { runVerdict } from './verdict.js';
 import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
+import { sleep } from '../model/sleep.js';
 
 export interface LaunchOptions {
   readonly state: string;
@@ -111,7 +112,6 @@ interface StageRun {
   ended: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Node's timers fire at once above 2^31-1 ms (24.8 days): longer delays are chained. */
 const MAX_TIMER_MS = 2_147_483_647;

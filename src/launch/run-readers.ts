@@ -12,6 +12,7 @@ import { readRunHistory, type RunHistoryEntry } from './history.js';
 import { parseJournal, summarizeRun } from './journal.js';
 import { RUN_ID_RE, runPaths, runsDir } from './paths.js';
 import { inspectRunFolder, inspectStateDir, readTrustedText } from './run-trust.js';
+import { errorLine } from '../model/errors.js';
 
 export type RunsReader = (snapshot: Snapshot) => RunSummary[];
 
@@ -72,7 +73,7 @@ export function createHistoryReader(state: string, tailLines = PANE_TAIL_LINES):
     try {
       st = statSync(t.run.journal);
     } catch (e) {
-      return unreadable(((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').slice(0, 300));
+      return unreadable(errorLine(e));
     }
     const c = cache.get(runId);
     if (c && c.ino === st.ino && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.entry;

@@ -22,6 +22,7 @@ import {
 } from '../slurm/index.js';
 import type { Member } from './executor.js';
 import type { JournalEvent } from './journal.js';
+import { sleep } from '../model/sleep.js';
 
 /** reaper-<run>-<task>-<stage>: run ids and stage names hold no comma, "|" or space. */
 export function slurmJobName(runId: string, task: number, stage: string): string {
@@ -103,7 +104,6 @@ export interface CancelResult {
   readonly error: string | null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface CancelOptions extends SlurmCallOptions {
   readonly user: number;

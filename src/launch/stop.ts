@@ -22,6 +22,7 @@ import { parseJournal, readRunJournal, type JournalEvent } from './journal.js';
 import { appendRunEnd } from './run-end.js';
 import { verifyGuardian, verifyLauncher } from './run-evidence.js';
 import { readTrustedText, type TrustedRun } from './run-trust.js';
+import { sleep } from '../model/sleep.js';
 
 export interface StopOptions {
   /** SIGKILL at once instead of the TERM ladder (a second signal to the launcher). */
@@ -42,7 +43,6 @@ export interface StopResult {
   readonly detail?: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function aliveKey(k: ProcKey | null): boolean {
   if (!k) return false;

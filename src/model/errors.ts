@@ -29,3 +29,9 @@ export class ReaperError extends Error {
 export function isReaperError(e: unknown): e is ReaperError {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
 }
+
+/** The first line of an error's message (or of any thrown value), cut at `max` characters. */
+export function errorLine(e: unknown, max = 300): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return (m.split('\n')[0] ?? '').slice(0, max);
+}

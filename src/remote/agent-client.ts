@@ -9,6 +9,7 @@
 import { applyDelta, viewFromSnapshot, type HostView } from './agent-delta.js';
 import { createLineSplitter, type LineSplitter } from './agent-lines.js';
 import { sanitizeText } from '../model/sanitize.js';
+import { errorLine } from '../model/errors.js';
 import {
   encodeMessage,
   MAX_AGENT_LINE_BYTES,
@@ -305,6 +306,4 @@ export class AgentClient {
   }
 }
 
-function oneLine(e: unknown): string {
-  return sanitizeText(((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').slice(0, 300));
-}
+const oneLine = (e: unknown): string => sanitizeText(errorLine(e));

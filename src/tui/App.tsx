@@ -24,6 +24,7 @@ import { summarizeByHost } from './targets.js';
 import { ThemeContext } from './theme-context.js';
 import { createTheme, type Theme } from './theme.js';
 import type { ActionOutcome, ActionTarget, AuditRead, DataSource, SignalAction, TuiActions } from './types.js';
+import { errorLine } from '../model/errors.js';
 
 export interface AppProps {
   readonly source: DataSource;
@@ -58,10 +59,7 @@ export function signalLastAction(action: SignalAction, sinceMs: number, targets:
   return { key: ACTION_KEY[action], text: `${n} process${n === 1 ? '' : 'es'}: ${summary}`, tone, query: pids.size > 0 ? { sinceMs, pids: [...pids].sort((a, b) => a - b) } : null, remoteHosts: remote };
 }
 
-function oneLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return (m.split('\n')[0] ?? '').slice(0, 200);
-}
+const oneLine = (e: unknown): string => errorLine(e, 200);
 
 export function App(props: AppProps): React.ReactElement {
   const theme = props.theme ?? createTheme(true);

@@ -10,6 +10,7 @@ import { NO_GPU_STATE } from '../model/gpu.js';
 import type { ActionOutcome, HostPane, LiveData, SignalAction } from '../model/live.js';
 import { sanitizeText } from '../model/sanitize.js';
 import type { HostSource } from './host-source.js';
+import { errorLine } from '../model/errors.js';
 
 export interface HostsData extends LiveData {
   readonly hosts: readonly HostPane[];
@@ -120,7 +121,7 @@ export class HostsView {
           const out = await src.signal(action, list, opts);
           return out.map((o) => ({ ...o, host: name }));
         } catch (e) {
-          return fail(sanitizeText(((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').slice(0, 240)));
+          return fail(sanitizeText(errorLine(e, 240)));
         }
       }),
     );

@@ -20,11 +20,9 @@ import { readHostFigures, type CpuTimes } from '../probe/host-stats.js';
 import { createProcScanner } from '../probe/snapshot.js';
 import type { HostSource } from './host-source.js';
 import { readSlurmView } from './machine-view.js';
+import { errorLine } from '../model/errors.js';
 
-function oneLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return (m.split('\n')[0] ?? '').slice(0, 300);
-}
+const oneLine = (e: unknown): string => errorLine(e);
 
 export interface LiveSourceOptions {
   readonly gpus: GpuSelection;

@@ -22,6 +22,7 @@ import { errText } from '../fs-error.js';
 import { startGuardian, type GuardianHandle } from '../guardian.js';
 import type { RunPaths } from '../paths.js';
 import { cancelRunJobs, jobProcesses, runComment, slurmJobName, type RunJob } from '../slurm-jobs.js';
+import { sleep } from '../../model/sleep.js';
 
 export interface SlurmExecutorOptions {
   readonly runId: string;
@@ -87,7 +88,6 @@ export function jobExit(job: SlurmJob | null): StageExit {
   return { code: null, signal: null, error: null };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function createSlurmExecutor(opts: SlurmExecutorOptions): Executor {
   const { runId, paths, graceMs } = opts;
