@@ -37,6 +37,8 @@ export interface ReapResult {
   readonly cmd: string;
   readonly outcome: ReapOutcome;
   readonly why: string | null;
+  /** Skipped because the pid now belongs to another process: the planned one is gone, no failure. */
+  readonly reused?: true;
 }
 
 export interface ExecuteOptions {
@@ -114,7 +116,7 @@ class Executor {
         break;
     }
     this.trail.ctx.log.flushSyslog();
-    return this.order.map((m) => m.result ?? this.result(m, 'survived', 'no outcome recorded'));
+    return this.order.map((m) => m.result ?? this.result(m, 'survived', 'no outcome recorded', false));
   }
 
   // ---- membership -------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ class Executor {
     }
     const id = readProcIdentity(t.pid);
     if (!id) this.finish(m, 'gone', 'already gone before reaper acted');
-    else if (id.startTime !== t.startTime) this.finish(m, 'skipped', changedText(t.pid, t.startTime, id.startTime));
+    else if (id.startTime !== t.startTime) this.finish(m, 'skipped', changedText(t.pid, t.startTime, id.startTime), true);
     else if (ownerChanged(t.uid, id.uid)) this.finish(m, 'skipped', ownerChangedText(t.uid, id.uid));
     else m.uid = id.uid;
   }
@@ -217,7 +219,7 @@ class Executor {
     if (!id) return 'gone';
     if (id.startTime !== m.startTime) {
       m.dead = true;
-      this.finish(m, 'skipped', changedText(m.pid, m.startTime, id.startTime));
+      this.finish(m, 'skipped', changedText(m.pid, m.startTime, id.startTime), true);
       return 'changed';
     }
     // Same process, other owner (it ran su, a setuid program): the plan was confirmed for the old one.
@@ -503,13 +505,13 @@ class Executor {
 
   // ---- results ----------------------------------------------------------------------------------------
 
-  private result(m: Member, outcome: ReapOutcome, why: string | null): ReapResult {
-    return Object.freeze({ pid: m.pid, startTime: m.startTime, cmd: m.found ? `${m.cmd}` : m.cmd, outcome, why: m.found && why ? `${why} (found while acting)` : why });
+  private result(m: Member, outcome: ReapOutcome, why: string | null, reused: boolean): ReapResult {
+    return Object.freeze({ pid: m.pid, startTime: m.startTime, cmd: m.found ? `${m.cmd}` : m.cmd, outcome, why: m.found && why ? `${why} (found while acting)` : why, ...(reused ? { reused: true as const } : {}) });
   }
 
-  private finish(m: Member, outcome: ReapOutcome, why: string | null): void {
+  private finish(m: Member, outcome: ReapOutcome, why: string | null, reused = false): void {
     if (m.result !== null) return;
-    m.result = this.result(m, outcome, why);
+    m.result = this.result(m, outcome, why, reused);
     const logged: AuditOutcome = outcome === 'skipped' && m.eperm ? 'not-permitted' : outcome;
     if (m.audit) this.trail.outcome(m.audit, logged, m.result.why);
     else this.trail.unsignalled(this.auditTarget(m), actionSignal(this.plan.action), logged, m.result.why);

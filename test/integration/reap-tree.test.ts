@@ -129,6 +129,7 @@ describe('executor directly', () => {
     assert.equal(results.length, 1);
     assert.equal(results[0]!.outcome, 'skipped');
     assert.match(results[0]!.why!, /identity changed/);
+    assert.equal(results[0]!.reused, true, 'marked as reused: the exit code of reap reads this, not the text');
     assert.ok(!isGone(d.pid, real), 'still alive');
   });
 

@@ -143,7 +143,7 @@ export function parseReapArgs(argv: string[]): ReapArgs | 'help' {
 
 function exitCodeOf(results: readonly ReapResult[]): number {
   const bad = results.some(
-    (r) => r.outcome === 'survived' || r.outcome === 'kill-pending' || (r.outcome === 'skipped' && !(r.why ?? '').startsWith('identity changed')),
+    (r) => r.outcome === 'survived' || r.outcome === 'kill-pending' || (r.outcome === 'skipped' && r.reused !== true),
   );
   return bad ? 1 : 0;
 }
