@@ -27,16 +27,13 @@ import { notPermittedText, sendGroupSignal, sendSignal } from './errno.js';
 import { readSelfAndAncestors, scanStats } from './proc-scan.js';
 import { readFileSync } from 'node:fs';
 import { sleep } from '../model/sleep.js';
+import type { ActionOutcome } from '../model/live.js';
 
 /** not-stopped: a cont target that was running, left alone (not counted as resumed). */
-type ReapOutcome = 'gone' | 'resumed' | 'survived' | 'skipped' | 'kill-pending' | 'not-stopped';
+type ReapOutcome = ActionOutcome['outcome'];
 
-export interface ReapResult {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly cmd: string;
-  readonly outcome: ReapOutcome;
-  readonly why: string | null;
+/** What became of one target: the outcome the screen shows (model/live.ts), and why. */
+export interface ReapResult extends ActionOutcome {
   /** Skipped because the pid now belongs to another process: the planned one is gone, no failure. */
   readonly reused?: true;
 }

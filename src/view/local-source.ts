@@ -230,7 +230,7 @@ export class LocalSource implements HostSource {
     };
     const key = action === 'kill' ? 'K' : action === 'term' ? 'T' : 'c';
     const results = await executeReap(plan, { audit: { asked: `key ${key} (reaper top)`, log: openAuditLog(process.env) } });
-    return results.map((r) => ({ pid: r.pid, startTime: r.startTime, cmd: r.cmd, outcome: r.outcome, why: r.why }));
+    return results;
   }
 }
 
