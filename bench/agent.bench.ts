@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import type { BenchRow } from './bench-row.js';
+import { startSleepers } from './sleepers.js';
 
 const GROUP = 'agent';
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -28,34 +29,6 @@ function procCount(): number {
   return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
 }
 
-async function sleepers(count: number): Promise<{ stop(): void }> {
-  const script = `i=0; while [ $i -lt ${count} ]; do (exec -a "python3 /home/alice/projects/imagenet/train.py --config configs/resnet50-bs256.yaml --lr 0.001 --rank $i" sleep 600) & i=$((i+1)); done; wait`;
-  const child = spawn('bash', ['-c', script], { detached: true, stdio: 'ignore' });
-  const stop = (): void => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', stop);
-  const started = (): number => {
-    try {
-      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
-    } catch {
-      return 0;
-    }
-  };
-  const deadline = Date.now() + 120_000;
-  while (started() < count) {
-    if (Date.now() > deadline) {
-      stop();
-      throw new Error(`could not start ${count} sleeping processes (have ${started()})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { stop };
-}
 
 interface Capture {
   readonly full: number[];
@@ -118,7 +91,7 @@ export async function bench(): Promise<BenchRow[]> {
   const extra = Number(process.env.REAPER_BENCH_PROCS ?? 2000);
   const messages = Number(process.env.REAPER_BENCH_REPS ?? 15);
   const rows: BenchRow[] = [];
-  const spawned = await sleepers(extra);
+  const spawned = await startSleepers(extra, 'python3 /home/alice/projects/imagenet/train.py --config configs/resnet50-bs256.yaml --lr 0.001');
   try {
     const n = procCount();
     rows.push({ group: GROUP, name: 'processes', value: n, unit: 'count', note: `${extra} extra sleeping, ~110-char command lines` });

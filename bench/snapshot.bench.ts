@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import { createProcScanner } from '../src/probe/snapshot.js';
 
 import type { BenchRow } from './bench-row.js';
+import { startSleepers } from './sleepers.js';
 
 const GROUP = 'snapshot';
 const execFileP = promisify(execFile);
@@ -46,39 +47,6 @@ function procCount(): number {
   return n;
 }
 
-async function sleepers(count: number): Promise<{ stop(): void }> {
-  const before = procCount();
-  const child = spawn('sh', ['-c', `i=0; while [ $i -lt ${count} ]; do sleep 600 & i=$((i+1)); done; wait`], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  const stop = (): void => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', stop);
-  // Count the spawner's own children: a machine-wide count also moves with other work
-  // (an earlier bench's tree still exiting made this fail once).
-  const started = (): number => {
-    try {
-      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
-    } catch {
-      return 0;
-    }
-  };
-  const deadline = Date.now() + 120_000;
-  while (started() < count) {
-    if (Date.now() > deadline) {
-      stop();
-      throw new Error(`could not start ${count} sleeping processes (have ${started()}; ${procCount() - before} more than before)`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { stop };
-}
 
 function findCSource(): string | null {
   const candidates = [fileURLToPath(new URL('../../bench/c/procscan.c', import.meta.url)), join(process.cwd(), 'bench/c/procscan.c')];
@@ -142,7 +110,7 @@ export async function bench(): Promise<BenchRow[]> {
   const tmp = mkdtempSync(join(tmpdir(), 'reaper-bench-'));
   const hasCc = spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
   const cBin = hasCc ? buildC(tmp) : null;
-  const spawned = await sleepers(extra);
+  const spawned = await startSleepers(extra);
   const scanners: Array<ReturnType<typeof createProcScanner>> = [];
   const warmScanner = (opts: Parameters<typeof createProcScanner>[0]): (() => Promise<number>) => {
     const s = createProcScanner(opts);
