@@ -107,7 +107,11 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
     const runs = path.join(state, 'reaper', 'runs');
     runId = await waitFor(() => (existsSync(runs) ? readdirSync(runs)[0] : undefined), { timeoutMs: 20_000, what: 'run folder' });
     const id = runId;
-    await waitFor(() => markerPids(id, { escapee: false }).length >= 8, { timeoutMs: 30_000, what: 'driver, workers and grandchildren in place' });
+    await waitFor(() => markerPids(id, { escapee: false }).length >= 8, { timeoutMs: 30_000, what: 'driver, workers and grandchildren in place' }).catch((e: Error) => {
+      // What there was instead: the run's processes and what its journal says.
+      const events = readJournalFile(state, id).map((x) => `${x.ev}${x.detail ? `: ${String(x.detail)}` : ''}`);
+      throw new Error(`${e.message}; processes: ${describePids(markerPids(id, { escapee: false })) || 'none'}; journal: ${events.join(' | ')}`);
+    });
     // The stdin reader among them got EOF from /dev/null: no process of the run is stopped (T).
     const stopped = markerPids(id, { escapee: false }).filter((p) => stateOf(p) === 'T');
     assert.deepEqual(stopped, [], `stopped by the terminal: ${describePids(stopped)}`);
