@@ -233,12 +233,15 @@ stages:
 
   // The whole chaos batch (examples/chaos.yaml: hang, self-SIGSTOP, TERM ignored, forking,
   // setsid + double-fork and env -i escapees, exit 3, ok → evaluate) on Slurm, for every way a
-  // run ends early. The lab node has 2 CPUs, so 2 jobs run and the rest pend: the escapees and the
-  // TERM-ignoring task go first, and the pending jobs must leave the queue too. Slurm's cgroup
-  // holds every process, the env -i escapee (no REAPER_RUN) included.
+  // run ends early. `gpus: 2`: two tasks are submitted at a time, the escapees' and the
+  // TERM-ignoring one first, and the lab node's 2 CPUs run both (with all seven submitted at once,
+  // Slurm ran whichever sbatch answered first, and the TERM-ignoring task could wait behind a
+  // hang for its whole timeout). Slurm's cgroup holds every process, the env -i escapee (no
+  // REAPER_RUN) included.
   const CHAOS_TASKS = ['escape', 'ignore-term', 'hang', 'sigstop', 'fork', 'fail', 'ok'];
   const CHAOS_NAMES = [...CHAOS_TASKS.map((_, i) => `${i}-sample`), ...CHAOS_TASKS.map((_, i) => `${i}-evaluate`)];
   const chaos = (timeout: string): string => `name: chaos-slurm
+gpus: 2
 grace: 1s
 slurm: { gres: none }
 stuck: { after: 60s, action: warn }
