@@ -130,7 +130,12 @@ export function cleanup(opts: { pgids?: number[]; pids?: number[]; marker?: stri
     for (let round = 0; round < 30; round++) {
       const live = liveWithMarker(opts.marker);
       if (live.length === 0) break;
+      // A tagged group leader (a test's setsid) takes its group along: its untagged children
+      // (a `sleep` under `sh -c '…' TAG`) would otherwise outlive the test.
+      const leaders = live.filter((p) => readStatSync(p.pid)?.pgid === p.pid);
+      for (const p of leaders) kill(-p.pid, 'SIGSTOP');
       for (const p of live) kill(p.pid, 'SIGSTOP');
+      for (const p of leaders) kill(-p.pid, 'SIGKILL');
       for (const p of live) kill(p.pid, 'SIGKILL');
     }
   }
