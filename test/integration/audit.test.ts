@@ -304,9 +304,18 @@ describe('audit log: launcher teardown', () => {
         if (runId) killGuardianOf(state, runId);
         cleanup({ marker: tag });
       });
-      const task = await run.waitEvent((e) => e.ev === 'task-start', 20_000, 'task-start');
+      await run.waitEvent((e) => e.ev === 'task-start', 20_000, 'task-start');
       runId = run.runId();
-      await waitFor(() => childrenOf(task.pid as number).length > 0 || markerPids(runId!).length >= 2, { what: 'the task running' });
+      // The command itself, not only its wrappers: as an unprivileged user the stage starts
+      // under unshare and a namespace init, which carry the marker before sh has run.
+      const argvOf = (pid: number): string => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        } catch {
+          return '';
+        }
+      };
+      await waitFor(() => markerPids(runId!).some((pid) => argvOf(pid) === 'sleep 101'), { what: 'the task running (sleep 101)' });
       if (how === 'stop') {
         const r = await runCli(['stop', runId!], { env: sb.env, timeoutMs: 60_000 });
         assert.equal(r.code, 0, r.stdout + r.stderr);
