@@ -17,7 +17,7 @@
  * A zombie cannot be signalled: the plan acts on its parent; a member that is a zombie after
  * SIGKILL counts as gone (its parent, or init within ~2 s here, reaps it) and the result says so.
  */
-import type { ReapPlan, ReapTarget } from '../analysis/index.js';
+import { knownDaemonOf, type ReapPlan, type ReapTarget } from '../analysis/index.js';
 import { sanitizeText, type StateLetter } from '../model/index.js';
 import { isKernelThreadStat, readProcIdentity, type RawStat } from '../probe/proc-stat.js';
 import { readPidNamespace, readTermDisposition } from '../probe/proc-status.js';
@@ -192,6 +192,11 @@ class Executor {
         };
         this.members.set(m.pid, m);
         this.order.push(m);
+        const daemon = knownDaemonOf(st);
+        if (daemon !== null) {
+          this.finish(m, 'skipped', `found in the tree of ${via.pid} but ${daemon}: reaper never signals daemons`);
+          continue;
+        }
         if (this.plan.allUsers !== true && this.plan.selfUid !== undefined && id.uid !== null && id.uid !== this.plan.selfUid) {
           this.finish(m, 'skipped', `found in the tree of ${via.pid} but owned by uid ${id.uid}, not you (use --all-users)`);
           continue;

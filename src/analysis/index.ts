@@ -17,4 +17,4 @@ export {
   type RunJobMember,
 } from './plan.js';
 export { DEFAULT_BATCH_PATTERNS,  patternForScript } from './patterns.js';
-export {  daemonOf,    serviceUnit,  } from './relations.js';
+export {  daemonOf,  knownDaemonOf,    serviceUnit,  } from './relations.js';

@@ -2,10 +2,10 @@
  * Reap plans (pure): which processes a `reaper reap` would act on, in which order, and which it
  * refuses to touch and why. The executor (src/actions) re-checks every identity before acting.
  */
-import { ancestors, buildForest, descendants, sanitizeText, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
+import { ancestors, buildForest, sanitizeText, type Forest, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
 import { gpuIndicesOf } from './explain.js';
 import { matchText } from './patterns.js';
-import { protectionOfProc } from './protect.js';
+import { isTreeBoundary, protectionOfProc } from './protect.js';
 
 export type ReapAction = 'kill' | 'term' | 'cont';
 
@@ -176,6 +176,25 @@ function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>
   return out;
 }
 
+/**
+ * The descendants of `root` a tree action reaches: breadth first, never below a tree boundary
+ * (init, a kernel thread, a daemon), which is listed but not entered.
+ */
+function treeOf(forest: Forest, root: number): number[] {
+  const out: number[] = [];
+  const start = forest.byPid.get(root);
+  if (!start || isTreeBoundary(start)) return out;
+  const queue = [...(forest.children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    out.push(next);
+    const p = forest.byPid.get(next);
+    if (p && isTreeBoundary(p)) continue;
+    for (const c of forest.children.get(next) ?? []) queue.push(c);
+  }
+  return out;
+}
+
 function hasSelector(sel: ReapSelection): boolean {
   return (
     sel.leftovers === true ||
@@ -197,7 +216,7 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
     pidTree = new Set<number>();
     if (byPid.has(sel.pid)) {
       pidTree.add(sel.pid);
-      for (const d of descendants(forest, sel.pid)) pidTree.add(d);
+      for (const d of treeOf(forest, sel.pid)) pidTree.add(d);
     }
   }
   let runTree: Set<number> | null = null;
@@ -215,7 +234,7 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
       if (p.runId === sel.runId || leaders.has(key) || job !== undefined) {
         runTree.add(p.pid);
         if (job !== undefined && p.runId !== sel.runId) notes.set(p.pid, `in Slurm job ${job} (its cgroup on this node)`);
-        for (const d of descendants(forest, p.pid)) runTree.add(d);
+        for (const d of treeOf(forest, p.pid)) runTree.add(d);
       }
     }
   }
@@ -272,7 +291,7 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
     const why = protect(rootProc);
     if (why) return skip(rootProc, why);
     chosen.add(root);
-    for (const d of descendants(forest, root)) {
+    for (const d of treeOf(forest, root)) {
       const dp = byPid.get(d)!;
       const dwhy = protect(dp);
       if (dwhy) {

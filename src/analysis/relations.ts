@@ -49,10 +49,21 @@ const KNOWN_DAEMONS = new Set([
  * that a service manager started and supervises (its cgroup's leaf is a "….service" unit).
  */
 export function daemonOf(p: ProcInfo): string | null {
-  if (KNOWN_DAEMONS.has(p.comm)) return `a system daemon (${p.comm})`;
+  const known = knownDaemonOf(p);
+  if (known !== null) return known;
   const unit = serviceUnit(p.cgroup);
   if (unit !== null) return `service ${unit}`;
   return null;
+}
+
+/**
+ * A daemon by its kernel comm (sshd, slurmstepd, systemd, containerd-shim …), or null. Unlike
+ * a service unit, the name does not depend on how reaper itself was started (a CI runner or a
+ * timer may run reaper and its batch inside one "….service" cgroup), so it may also refuse an
+ * explicit selection.
+ */
+export function knownDaemonOf(p: Pick<ProcInfo, 'comm'>): string | null {
+  return KNOWN_DAEMONS.has(p.comm) ? `a system daemon (${p.comm})` : null;
 }
 
 /** The leaf unit of a cgroup path when it is a systemd service ("/system.slice/slurmd.service"), else null. */

@@ -5,7 +5,7 @@
  * test spawns its own processes and signals nothing else (selectors are exact pids).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -93,6 +93,32 @@ describe('executor scope', () => {
     assert.deepEqual(results.map((r) => [r.pid, r.outcome]), [[a.pid, 'gone']]);
     assert.ok(!isGone(a1.pid, a1.startTime), 'the set-aside child is alive');
     assertNotStopped(a1.pid, 'and not stopped');
+  });
+});
+
+describe('a daemon found while acting', () => {
+  it("a target's child named like a system daemon (cron) is skipped, never signalled", async (t) => {
+    const marker = uniqueMarker();
+    const dir = mkdtempSync(join(tmpdir(), 'reaper-scope-'));
+    // A copy of sleep whose kernel comm is "cron": the executor sees only what /proc says.
+    copyFileSync('/bin/sleep', join(dir, 'cron'));
+    chmodSync(join(dir, 'cron'), 0o755);
+    const f = await spawnFixture<{ pid: number }>(['sh', '-c', `"${join(dir, 'cron')}" 3600 & printf '{"pid": %d}\\n' $!; wait`, marker]);
+    t.after(() => {
+      cleanup({ pgids: [f.pid], pids: [f.info.pid, f.pid], marker });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await waitFor(() => readFileSync(`/proc/${f.info.pid}/comm`, 'utf8').trim() === 'cron' || null, { what: 'the child runs as cron' });
+    const daemon = { pid: f.info.pid, startTime: startTimeOf(f.info.pid) };
+    // Planned without the child (as a plan made a moment before it was forked): found by rescan.
+    const sh = { pid: f.pid, startTime: startTimeOf(f.pid), uid: process.getuid!(), user: null, stat: 'S', cmd: 'sh', reasons: [] };
+    const results = await executeReap({ action: 'kill', graceMs: 0, targets: [sh], skipped: [] });
+    const by = new Map(results.map((r) => [r.pid, r]));
+    assert.equal(by.get(sh.pid)?.outcome, 'gone');
+    assert.equal(by.get(daemon.pid)?.outcome, 'skipped', JSON.stringify(results));
+    assert.match(by.get(daemon.pid)!.why!, /a system daemon \(cron\): reaper never signals daemons/);
+    assert.ok(!isGone(daemon.pid, daemon.startTime), 'the daemon-named child is alive');
+    assertNotStopped(daemon.pid, 'and not stopped');
   });
 });
 

@@ -46,6 +46,34 @@ describe('planReap', () => {
     // Selecting the parent itself is explicit: then it is a target (with its zombie).
     assert.deepEqual(planReap(s2, v2, { pid: 400 }, { ...opts, allUsers: true }).targets.map((t) => t.pid), [400, 401]);
   });
+  it('a daemon is never signalled, even when named: --pid, --match, a key on its row, a zombie\'s parent', () => {
+    const s2 = snap([
+      proc({ pid: 500, ppid: 1, uid: 0, user: 'root', comm: 'sshd', argv: ['sshd: /usr/sbin/sshd -D'] }),
+      proc({ pid: 501, ppid: 500, uid: 0, user: 'root', comm: 'sshd', argv: ['sshd: alice [priv]'] }),
+      proc({ pid: 502, ppid: 501, uid: 0, user: 'root', comm: 'bash', argv: ['-bash'] }),
+      proc({ pid: 503, ppid: 1, uid: 0, user: 'root', comm: 'slurmstepd', argv: ['slurmstepd: [7.batch]'] }),
+      proc({ pid: 504, ppid: 503, uid: 0, user: 'root', state: 'Z', argv: [] }),
+    ], { selfUid: 0 });
+    const v2 = analyze({ snapshot: s2, runs: [], patterns: [], allUsers: true });
+    const root = { ...opts, allUsers: true };
+    const byPid = planReap(s2, v2, { pid: 500 }, root);
+    // Its tree is not reached either: the sessions below sshd are not the caller's to take.
+    assert.deepEqual(byPid.targets.map((t) => t.pid), []);
+    assert.match(byPid.skipped.find((x) => x.pid === 500)!.why, /^a system daemon \(sshd\): reaper never signals daemons/);
+    assert.deepEqual(planReap(s2, v2, { match: /sshd|slurmstepd/ }, root).targets.map((t) => t.pid), []);
+    assert.deepEqual(planForPids(s2, v2, [503], root).targets, []);
+    // A daemon inside a selected tree is skipped, the rest of the tree is not.
+    assert.deepEqual(planForPids(s2, v2, [501], root).targets.map((t) => t.pid), []);
+    assert.deepEqual(planForPids(s2, v2, [502], root).targets.map((t) => t.pid), [502]);
+    const z = planReap(s2, v2, { state: 'Z' }, root);
+    assert.deepEqual(z.targets, []);
+    assert.match(z.skipped.find((x) => x.pid === 504)!.why, /parent 503 \(slurmstepd.*protected: a system daemon/);
+  });
+  it('--pid 1 names init, not "every process": nothing is planned below it', () => {
+    const plan = planReap(s, v, { pid: 1 }, opts);
+    assert.deepEqual(plan.targets, []);
+    assert.match(plan.skipped.find((x) => x.pid === 1)!.why, /pid 1/);
+  });
   it('planForPids (the screen: the user pointed at the zombie) still acts on its parent', () => {
     const plan = planForPids(s, v, [201], opts);
     assert.deepEqual(plan.targets.map((t) => [t.pid, t.viaParentOf ?? null, t.tree ?? true]), [[200, 201, false], [201, null, true]]);
