@@ -17,7 +17,7 @@ import type { BenchRow } from './bench-row.js';
 import { startSleepers } from './sleepers.js';
 
 const GROUP = 'agent';
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -29,7 +29,7 @@ import { openSshStream, shellQuote } from '../src/remote/ssh.js';
 import { hostsLab, pidsWithCmdline, type HostsLab } from '../test/helpers/ssh-lab.js';
 import type { BenchRow } from './bench-row.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 const PROCS = Number(process.env.REAPER_BENCH_PROCS ?? 2000);
 const WINDOW_S = Number(process.env.REAPER_BENCH_HOSTS_SECONDS ?? 20);
 const WARMUP_MS = 4000;

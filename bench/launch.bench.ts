@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './bench-row.js';
 import { timed } from './timed.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 const TASKS = 200;
 const GPUS = 2;
 const PER_GPU = 4;

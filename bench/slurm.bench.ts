@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './bench-row.js';
 import { timed } from './timed.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 const WRAPPER = fileURLToPath(new URL('../../test/lab/exec-argv.sh', import.meta.url));
 const LAB_ENV = process.env.REAPER_SLURM_LAB_ENV ?? '/var/lib/reaper-lab/slurm/env';
 const TASKS = 50;

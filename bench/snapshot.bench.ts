@@ -79,7 +79,7 @@ interface Method {
   run(): Promise<number>;
 }
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 const TIME = '/usr/bin/time';
 const PS_ARGS = ['-eo', 'pid,ppid,pgid,sid,stat,args'];
 

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow } from './bench-row.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../bin/reaper.mjs', import.meta.url));
 const WIDTH = 120;
 const HEIGHT = 40;
 const EXTRA_PROCS = 2000;
@@ -104,6 +104,65 @@ class Pane {
 interface Measure {
   readonly total: number;
   readonly rootOnly: number;
+  /** VmRSS at the end of the window, MiB: the tool's own process, and with every descendant. */
+  readonly rssRootMiB: number;
+  readonly rssTreeMiB: number;
+  /** Processes in the tool's tree at the end of the window (itself included). */
+  readonly processes: number;
+}
+
+function vmRssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** `root` and its live descendants (by ppid). */
+function treePids(root: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    const st = readStat(Number(n));
+    if (!st) continue;
+    const l = kids.get(st.ppid) ?? [];
+    l.push(Number(n));
+    kids.set(st.ppid, l);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...(kids.get(pid) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Time from starting the tool in a fresh tmux pane to its first full frame (what `ready` says),
+ * polling the pane every 10 ms; median of `runs`. Includes tmux's own start (a few ms) and the
+ * capture's cost, for every tool alike.
+ */
+async function firstFrame(command: string, env: NodeJS.ProcessEnv, ready: (screen: string) => boolean, runs = 5): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const pane = new Pane(command, env);
+    try {
+      while (!ready(pane.capture())) {
+        if (performance.now() - t0 > 30_000) throw new Error(`no first frame after 30 s: ${pane.capture().split('\n')[0]}`);
+        await sleep(10);
+      }
+      times.push(performance.now() - t0);
+    } finally {
+      pane.kill();
+    }
+    await sleep(500);
+  }
+  return times.sort((a, b) => a - b);
 }
 
 async function measure(command: string, env: NodeJS.ProcessEnv, ready: (screen: string) => boolean): Promise<Measure> {
@@ -122,7 +181,9 @@ async function measure(command: string, env: NodeJS.ProcessEnv, ready: (screen: 
     const b = treeTicks(pid);
     const secs = (performance.now() - t0) / 1000;
     const pct = (ticks: number): number => (ticks / CLK_TCK / secs) * 100;
-    return { total: pct(b.total - a.total), rootOnly: pct(b.rootOnly - a.rootOnly) };
+    const tree = treePids(pid);
+    const rssTreeMiB = tree.reduce((sum, p) => sum + vmRssKiB(p), 0) / 1024;
+    return { total: pct(b.total - a.total), rootOnly: pct(b.rootOnly - a.rootOnly), rssRootMiB: vmRssKiB(pid) / 1024, rssTreeMiB, processes: tree.length };
   } finally {
     pane.kill();
   }
@@ -227,11 +288,28 @@ export async function bench(): Promise<BenchRow[]> {
         const m = await measure(t.cmd, env, t.ready);
         results.set(t.name, m);
         rows.push({ group: 'tui cpu', name: t.name, value: m.total, unit: '% of one core', note });
+        const short = t.name.replace(/ \(.*$/, '');
+        rows.push({ group: 'tui memory', name: `${short}: RSS`, value: m.rssTreeMiB, unit: 'MiB', note: `VmRSS at the end, with descendants (${m.processes} process${m.processes === 1 ? '' : 'es'})${short.startsWith('reaper') ? '; goal <= 80' : ''}` });
         if (t.name.startsWith('reaper top --gpus sim')) {
           rows.push({ group: 'tui cpu', name: 'reaper top --gpus sim:2 (main process only)', value: m.rootOnly, unit: '% of one core', note });
+          rows.push({ group: 'tui cpu', name: 'simulated GPU readers (sim:2)', value: m.total - m.rootOnly, unit: 'points', note: `${m.processes - 1} process(es) besides the screen; goal: one process, <= 1 point` });
+          rows.push({ group: 'tui memory', name: 'reaper top --gpus sim:2: RSS of the screen alone', value: m.rssRootMiB, unit: 'MiB', note: 'goal <= 80' });
         }
       } catch (e) {
         rows.push({ group: 'tui cpu', name: t.name, value: NaN, unit: '% of one core', note: String(e).split('\n')[0] });
+      }
+    }
+    // First full frame: the screen's rows drawn, against btop's first frame (its process list).
+    const frames: Array<{ name: string; cmd: string; ready: (s: string) => boolean; goal?: string }> = [
+      { name: 'reaper --gpus none', cmd: `${process.execPath} ${MAIN} --gpus none --interval 1`, ready: (s) => /procs: [\d,]+ · \d+ ms/.test(s) && /^\s+\d+ \S+\s+[RSDTZtI]/m.test(s), goal: 'goal <= 300 ms' },
+      ...(has('btop') ? [{ name: 'btop', cmd: 'btop --utf-force', ready: (s: string) => /\bsleep\b/.test(s) }] : []),
+    ];
+    for (const f of frames) {
+      try {
+        const times = await firstFrame(f.cmd, env, f.ready);
+        rows.push({ group: 'tui first frame', name: f.name, value: times[Math.floor(times.length / 2)]!, unit: 'ms', note: `median of ${times.length} (${times.map((x) => x.toFixed(0)).join(', ')}); ${procs} processes${f.goal ? `; ${f.goal}` : ''}` });
+      } catch (e) {
+        rows.push({ group: 'tui first frame', name: f.name, value: NaN, unit: 'ms', note: String(e).split('\n')[0] });
       }
     }
     const btop = [...results].find(([k]) => k.startsWith('btop'))?.[1];

@@ -8,6 +8,12 @@ import { isatty } from 'node:tty';
 import { isReaperError } from '../model/errors.js';
 import { sanitizeText } from '../model/sanitize.js';
 import { exitCodeFor, formatError } from './exit-codes.js';
+import { fileURLToPath } from 'node:url';
+
+// Set by the bundler (scripts/bundle.mjs) for the installed, split bundle: this entry file, not
+// one of its chunks, is what reaper restarts itself with (src/probe/self-command.ts).
+declare const __REAPER_SPLIT_ENTRY__: boolean | undefined;
+if (typeof __REAPER_SPLIT_ENTRY__ === 'boolean' && __REAPER_SPLIT_ENTRY__) globalThis.__REAPER_BUNDLE__ ??= fileURLToPath(import.meta.url);
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 

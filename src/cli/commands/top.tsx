@@ -212,7 +212,7 @@ export async function run(argv: string[]): Promise<number> {
   // React and Ink pick their development or production build when first loaded: load them only
   // now, in production mode (the development build spends most of a frame on profiling hooks).
   if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
-  const [{ createElement }, { render }, { App }] = await Promise.all([import('react'), import('ink'), import('../../tui/App.js')]);
+  const { createElement, render, App } = await import('../../tui/screen.js');
   let instance: ReturnType<typeof render> | null = null;
   const owner = ownTerminal({
     stdout: process.stdout,
