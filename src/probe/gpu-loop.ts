@@ -12,6 +12,10 @@
  * The compute-apps reader is silent by design when no process uses a GPU (noheader prints
  * nothing for an empty tick), so silence there means "no apps" after 1.5 ticks, not a hang;
  * it is restarted when it exits and whenever the GPU reader is found hung (same driver).
+ *
+ * reaper's simulator (`appsAlongside`) is one reader: its GPU loop also writes the
+ * compute-apps rows of the same sample on fd 3, so `--gpus sim:N` costs one process and one
+ * /proc scan per tick, and both streams restart together.
  */
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import type { GpuApp, GpuInfo, GpuProbeError, GpuState } from '../model/gpu.js';
@@ -111,13 +115,14 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     onLine: (r: Reader, line: string) => void,
     onExit: (r: Reader, code: number | null, signal: string | null) => void,
     reportSpawnError: boolean,
+    onFd3Line?: (r: Reader, line: string) => void,
   ): Reader | null => {
     const [cmd, ...pre] = cfg.command;
     if (!cmd) return null;
     let child: ChildProcess;
     try {
       child = spawnFn(cmd, [...pre, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: onFd3Line ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
         detached: true,
         env: cfg.env ? { ...process.env, ...cfg.env } : process.env,
       });
@@ -147,6 +152,22 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => feed(d, false));
     child.stderr?.on('data', (d: string) => feed(d, true));
+    const fd3 = onFd3Line ? (child.stdio?.[3] as NodeJS.ReadableStream | null | undefined) : null;
+    let buf3 = '';
+    if (fd3 && onFd3Line) {
+      fd3.setEncoding('utf8');
+      fd3.on('data', (d: string) => {
+        buf3 += d;
+        let i: number;
+        while ((i = buf3.indexOf('\n')) >= 0) {
+          const line = buf3.slice(0, i).replace(/\r$/, '');
+          buf3 = buf3.slice(i + 1);
+          if (line.trim() !== '') onFd3Line(r, line);
+        }
+        if (buf3.length > 1 << 20) buf3 = '';
+      });
+      fd3.on('error', () => undefined);
+    }
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (r.pid === null && !r.exited) {
         r.exited = true;
@@ -161,6 +182,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
       buf = '';
       child.stdout?.destroy();
       child.stderr?.destroy();
+      (fd3 as { destroy?: () => void } | null)?.destroy?.();
       onExit(r, code, signal);
     });
     return r;
@@ -220,7 +242,8 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     if (gpuReader && !gpuReader.exited) return; // one reader alive, even a stuck one
     frame = [];
     const args = [`--query-gpu=${gpuFields().join(',')}`, CSV_FORMAT, '-lms', String(tickMs)];
-    gpuReader = startReader(args, onGpuLine, onGpuExit, true);
+    if (cfg.appsAlongside) args.push(`--reaper-apps=${APP_FIELDS.join(',')}`);
+    gpuReader = startReader(args, onGpuLine, onGpuExit, true, cfg.appsAlongside ? onAppsAlongside : undefined);
     if (!gpuReader) scheduleGpu();
   };
 
@@ -258,7 +281,14 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
   };
 
   const onAppsLine = (r: Reader, line: string): void => {
-    if (r !== appsReader) return;
+    if (r === appsReader) onAppsRow(line);
+  };
+
+  const onAppsAlongside = (r: Reader, line: string): void => {
+    if (r === gpuReader) onAppsRow(line);
+  };
+
+  const onAppsRow = (line: string): void => {
     const a = parseComputeApps(line, APP_FIELDS).apps[0];
     if (!a) return;
     lastAppsAt = now();
@@ -320,7 +350,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
 
   loadInfo();
   startGpu();
-  startApps();
+  if (!cfg.appsAlongside) startApps();
 
   return {
     stop() {

@@ -32,6 +32,7 @@ export function resolveGpuProbeConfig(sel: GpuSelection, env: NodeJS.ProcessEnv)
         timeoutMs,
         disabled: false,
         env: { [SIM_COUNT_ENV]: String(sel.count) },
+        appsAlongside: true,
       };
     case 'auto': {
       const bin = env.REAPER_NVIDIA_SMI && env.REAPER_NVIDIA_SMI.trim() !== '' ? env.REAPER_NVIDIA_SMI : 'nvidia-smi';

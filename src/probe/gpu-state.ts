@@ -18,6 +18,11 @@ export interface GpuProbeConfig {
   readonly disabled: boolean;
   /** Extra environment for the child (REAPER_SIM_GPUS for the simulator). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The loop's GPU reader also writes the compute-apps rows, on fd 3 (`--reaper-apps=FIELDS`,
+   * reaper's simulator only): one process and one /proc scan per tick instead of two.
+   */
+  readonly appsAlongside?: boolean;
 }
 
 export function stalledError(sinceMs: number): GpuProbeError {

@@ -232,3 +232,29 @@ test("simulator: GPU memory belongs to the user's command, not reaper's unshare 
     `the holder is the command (${user}), not the wrapper (${wrapper.pid})`,
   );
 });
+
+test('simulator --reaper-apps: the compute-apps rows of the same tick on fd 3, GPU rows on stdout', async (t) => {
+  const holder = spawnHolder(t, '1', '777');
+  const child = spawn(process.execPath, [cliMain, 'sim-nvidia-smi', '--query-gpu=index,memory.used', '--format=csv,noheader,nounits', '-lms', '200', '--reaper-apps=pid,used_memory,gpu_uuid'], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
+  });
+  t.after(() => killGroupQuietly(child.pid));
+  let out = '';
+  let apps = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (d: string) => (apps += d));
+  await waitFor(() => apps.split('\n').filter((l) => l.startsWith(`${holder}, `)).length >= 2, { what: 'two ticks of the holder on fd 3' });
+  assert.ok(apps.split('\n').filter((l) => l !== '').every((l) => /^\d+, \d+, GPU-[0-9a-f-]+$/.test(l)), apps);
+  assert.match(apps, new RegExp(`^${holder}, 777, GPU-5eed0000-0000-4000-8000-000000000001$`, 'm'));
+  // stdout keeps only GPU rows, which count the holder's memory on GPU 1.
+  assert.ok(out.split('\n').filter((l) => l !== '').every((l) => /^[01], \d+$/.test(l)), out);
+  assert.match(out, /^1, 781$/m); // 4 MiB base + 777
+  killGroupQuietly(child.pid);
+
+  // Only with a GPU query in loop mode, and only known fields: the real errors, exit 2.
+  assert.equal((await sim(['--query-gpu=index', '--format=csv', '--reaper-apps=pid'])).code, 2);
+  const bad = await sim(['--query-gpu=index', '--format=csv', '-l', '1', '--reaper-apps=pid,nonsense']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, 'Field "nonsense" is not a valid field to query.\n\n');
+});

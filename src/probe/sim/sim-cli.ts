@@ -23,6 +23,11 @@ import {
 export interface SimIo {
   readonly env: NodeJS.ProcessEnv;
   write(text: string): void;
+  /**
+   * Where `--reaper-apps=FIELDS` writes its compute-apps rows (fd 3 of the command): reaper's
+   * own screen reads both streams from one simulator process instead of two.
+   */
+  writeApps?(text: string): void;
   writeErr(text: string): void;
   /** Resolves when the consumer is gone (stdout closed): loop mode stops then. */
   readonly closed?: Promise<void>;
@@ -95,12 +100,14 @@ interface Options {
   loopMs: number | null;
   ids: string[] | null;
   help: 'gpu' | 'apps' | null;
+  /** reaper-only: with --query-gpu in loop mode, also these compute-apps fields on each tick, to fd 3. */
+  appsAlongside: string[] | null;
 }
 
 class ArgError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { queryGpu: null, queryApps: null, format: null, list: false, loopMs: null, ids: null, help: null };
+  const o: Options = { queryGpu: null, queryApps: null, format: null, list: false, loopMs: null, ids: null, help: null, appsAlongside: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -146,6 +153,9 @@ function parseArgs(argv: readonly string[]): Options {
       case '--id':
         o.ids = value().split(',');
         break;
+      case '--reaper-apps':
+        o.appsAlongside = value().split(',');
+        break;
       case '--help-query-gpu':
         o.help = 'gpu';
         break;
@@ -158,6 +168,7 @@ function parseArgs(argv: readonly string[]): Options {
   }
   if ((o.queryGpu || o.queryApps) && !o.format) throw new ArgError(INVALID_ARGS);
   if (o.queryGpu && o.queryApps) throw new ArgError(INVALID_ARGS);
+  if (o.appsAlongside && (!o.queryGpu || o.loopMs === null)) throw new ArgError(INVALID_ARGS);
   return o;
 }
 
@@ -241,9 +252,10 @@ export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promi
   // Unknown fields fail the whole call, on stdout, exit 2 (shared sample).
   const want = o.queryGpu ?? o.queryApps;
   const table = o.queryGpu ? GPU_FIELDS : APP_FIELDS;
-  if (want) {
-    for (const f of want) {
-      if (!Object.prototype.hasOwnProperty.call(table, f)) {
+  const checks: Array<[readonly string[] | null, Record<string, unknown>]> = [[want, table], [o.appsAlongside, APP_FIELDS]];
+  for (const [fields, defs] of checks) {
+    for (const f of fields ?? []) {
+      if (!Object.prototype.hasOwnProperty.call(defs, f)) {
         io.write(`Field "${f}" is not a valid field to query.\n\n`);
         return 2;
       }
@@ -309,12 +321,22 @@ export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promi
     return renderTable(ctx, gpus);
   };
 
-  const first = render(await sample(o.loopMs !== null), true);
+  // --reaper-apps: the compute-apps rows of the same sample (same holders), nounits, noheader.
+  const appsDefs = o.appsAlongside?.map((f) => APP_FIELDS[f]!) ?? null;
+  const writeApps = (ctx: Ctx): void => {
+    if (!appsDefs || !io.writeApps) return;
+    const gpus = selectGpus(ctx.gpus, o.ids) ?? [];
+    const text = renderRows(appsDefs, gpus.flatMap((g) => g.holders.map((h) => ({ h, g }))), ctx, false);
+    if (text) io.writeApps(text); // an empty tick writes nothing, as nvidia-smi does
+  };
+  const firstCtx = await sample(o.loopMs !== null);
+  const first = render(firstCtx, true);
   if (first === null) {
     io.write('No devices were found\n');
     return 6;
   }
   io.write(first);
+  writeApps(firstCtx);
   const loopMs = o.loopMs;
   if (loopMs === null) return 0;
 
@@ -338,6 +360,7 @@ export async function runSimNvidiaSmi(argv: readonly string[], io: SimIo): Promi
         .then((ctx) => {
           const text = render(ctx, false);
           if (text) io.write(text);
+          writeApps(ctx);
         })
         .catch(() => undefined)
         .finally(() => {
