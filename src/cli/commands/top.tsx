@@ -212,7 +212,17 @@ export async function run(argv: string[]): Promise<number> {
   // React and Ink pick their development or production build when first loaded: load them only
   // now, in production mode (the development build spends most of a frame on profiling hooks).
   if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
-  const { createElement, render, App } = await import('../../tui/screen.js');
+  // The first scan and the GPU readers start while the screen's code loads: the module loader
+  // waits on file reads, and the scan yields every 256 processes.
+  source.start();
+  let screen: typeof import('../../tui/screen.js');
+  try {
+    screen = await import('../../tui/screen.js');
+  } catch (e) {
+    source.stop();
+    throw e;
+  }
+  const { createElement, render, App } = screen;
   let instance: ReturnType<typeof render> | null = null;
   const owner = ownTerminal({
     stdout: process.stdout,
@@ -223,7 +233,6 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   try {
-    source.start();
     // Several hosts: the view's data, and this machine's audit log for the log overlay (o).
     const screenSource: DataSource =
       source instanceof HostsView
