@@ -190,7 +190,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
         continue;
       }
       const detail = p ? `gone or reused: pid ${t.pid} now belongs to another process (start time ${p.startTime}, not ${t.startTime})` : `gone or reused: no process ${t.pid} here any more`;
-      results.push({ pid: t.pid, startTime: t.startTime, outcome: 'refused', detail, cmd: p ? capText(p.cmd, CAP.cmd) : '' });
+      results.push({ pid: t.pid, startTime: t.startTime, outcome: 'refused', detail, cmd: p ? capText(p.cmd, CAP.cmd) : '', reused: true });
     }
     if (pids.length === 0) return results;
     const plan = planForPids(snapshot, verdicts, pids, { action: msg.action, graceMs: msg.graceMs ?? 3000, allUsers });
@@ -200,7 +200,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     const from = (process.env.SSH_CLIENT ?? '').split(' ')[0] || 'its stdin';
     const audit = { asked: `${msg.action} through reaper agent (from ${from})`, log: openAuditLog(process.env) };
     for (const r of await executeReap(plan, { audit })) {
-      results.push({ pid: r.pid, startTime: r.startTime, outcome: r.outcome, detail: r.why === null ? null : capText(r.why, CAP.message), cmd: capText(r.cmd, CAP.cmd) });
+      results.push({ pid: r.pid, startTime: r.startTime, outcome: r.outcome, detail: r.why === null ? null : capText(r.why, CAP.message), cmd: capText(r.cmd, CAP.cmd), ...(r.reused ? { reused: true as const } : {}) });
     }
     return results;
   };

@@ -182,6 +182,11 @@ export interface WireResult {
   readonly detail: string | null;
   /** The command as the agent saw it ('' when the target was not found). */
   readonly cmd: string;
+  /**
+   * The planned identity is not there any more (gone, or its pid reused): refused or skipped
+   * without a signal, and not a failure of the act. Absent otherwise.
+   */
+  readonly reused?: true;
 }
 
 interface ResultMsg {
@@ -263,6 +268,13 @@ function numOrNull(v: unknown, min: number, max: number, path: string): number |
 function bool(v: unknown, path: string): boolean {
   if (typeof v !== 'boolean') fail(path, 'not a boolean');
   return v;
+}
+
+/** An optional flag that is only ever `true` when present. */
+function reusedFlag(v: unknown, path: string): boolean {
+  if (v === undefined) return false;
+  if (v !== true) fail(path, 'not true');
+  return true;
 }
 
 /** A remote string: capped (rejected when longer), then sanitised for any terminal. */
@@ -432,6 +444,7 @@ function parseAgentObject(o: Obj): AgentMessage {
             outcome: oneOf(ro.outcome, OUTCOMES, `results[${i}].outcome`),
             detail: strOrNull(ro.detail, CAP.message, `results[${i}].detail`),
             cmd: str(ro.cmd, CAP.cmd, `results[${i}].cmd`),
+            ...(reusedFlag(ro.reused, `results[${i}].reused`) ? { reused: true as const } : {}),
           };
         }),
       };

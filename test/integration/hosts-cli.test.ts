@@ -229,13 +229,14 @@ describe('reap --host on the lab', { skip }, () => {
     assert.ok('results' in reused, JSON.stringify(reused));
     assert.deepEqual(reused.results.map((x) => [x.pid, x.outcome]), [[pid, 'refused']]);
     assert.match(reused.results[0]!.detail!, new RegExp(`^gone or reused: pid ${pid} now belongs to another process`));
+    assert.equal(reused.results[0]!.reused, true, 'flagged on the wire, not only in words');
     assert.ok(aliveOn('host2', pid), 'not signalled');
     // The planned process ends before the act: refused, and nothing else is looked for.
     ssh('host2', `kill -9 ${pid}`);
     await waitFor(() => !aliveOn('host2', pid), { what: 'the target gone' });
     const gone = await actOnHost(host, [{ pid, startTime: target.startTime }], opts, t);
     assert.ok('results' in gone, JSON.stringify(gone));
-    assert.deepEqual(gone.results.map((x) => [x.pid, x.outcome, x.detail]), [[pid, 'refused', `gone or reused: no process ${pid} here any more`]]);
+    assert.deepEqual(gone.results.map((x) => [x.pid, x.outcome, x.detail, x.reused]), [[pid, 'refused', `gone or reused: no process ${pid} here any more`, true]]);
   });
 });
 

@@ -203,9 +203,13 @@ describe("a host's reap plan", () => {
 
   it('results: one line each; refused "gone or reused" is not a failure, other refusals and survivors are', () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- outcomes as the wire may send them
-    const r = (outcome: any, detail: string | null) => ({ pid: 71, startTime: 123, outcome, detail, cmd: 'python x.py' });
+    const r = (outcome: any, detail: string | null, reused?: true) => ({ pid: 71, startTime: 123, outcome, detail, cmd: 'python x.py', ...(reused ? { reused } : {}) });
     assert.equal(renderHostResultLine('gpu2', r('gone', 'killed (SIGKILL)')), '  gpu2:71        gone         python x.py: killed (SIGKILL)');
-    assert.equal(hostReapExitCode([r('gone', null), r('refused', 'gone or reused: no process 71 here any more')]), 0);
+    assert.equal(hostReapExitCode([r('gone', null), r('refused', 'gone or reused: no process 71 here any more', true)]), 0);
+    assert.equal(hostReapExitCode([r('skipped', 'identity changed: pid 71 now belongs to another process', true)]), 0);
+    // The flag decides, never the text a host sent: the same words without it are a failure.
+    assert.equal(hostReapExitCode([r('refused', 'gone or reused: no process 71 here any more')]), 1);
+    assert.equal(hostReapExitCode([r('skipped', 'identity changed: whatever')]), 1);
     assert.equal(hostReapExitCode([r('refused', 'protected: pid 1')]), 1);
     assert.equal(hostReapExitCode([r('survived', 'still there')]), 1);
   });

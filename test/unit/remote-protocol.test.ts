@@ -99,6 +99,17 @@ describe('line splitter', () => {
 });
 
 describe('message validation', () => {
+  it('a result carries reused only as true: anything else is a bad message', () => {
+    const res = (extra: Record<string, unknown>) => JSON.stringify({ type: 'result', id: 'a1', results: [{ pid: 7, startTime: 1007, outcome: 'refused', detail: 'gone or reused', cmd: 'sleep', ...extra }] });
+    const ok = parseAgentMessage(res({ reused: true }));
+    assert.ok(ok.ok && (ok.msg as unknown as { results: Array<{ reused?: true }> }).results[0]!.reused === true);
+    const none = parseAgentMessage(res({}));
+    assert.ok(none.ok && !('reused' in (none.msg as unknown as { results: object[] }).results[0]!));
+    for (const v of [false, 'true', 1, null]) {
+      const bad = parseAgentMessage(res({ reused: v }));
+      assert.ok(!bad.ok && /results\[0\]\.reused: not true/.test(bad.message), JSON.stringify(v));
+    }
+  });
   it('accepts a well-formed snapshot and sanitises strings (escape sequences, bidi overrides, newlines)', () => {
     const evil = proc(7, { cmd: 'sleep \x1b[2J\x1b]0;owned\x07 \u202efdp.exe\nX', comm: 'a\x9bb', user: 'bob\r' });
     const r = parseAgentMessage(JSON.stringify(snapshot(1, [evil])));

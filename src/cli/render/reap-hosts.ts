@@ -67,8 +67,7 @@ export function hostReapExitCode(results: readonly WireResult[]): number {
     (r) =>
       r.outcome === 'survived' ||
       r.outcome === 'kill-pending' ||
-      (r.outcome === 'skipped' && !(r.detail ?? '').startsWith('identity changed')) ||
-      (r.outcome === 'refused' && !(r.detail ?? '').startsWith('gone or reused')),
+      ((r.outcome === 'skipped' || r.outcome === 'refused') && r.reused !== true),
   );
   return bad ? 1 : 0;
 }
