@@ -23,17 +23,19 @@ const CGROUP_MOVER_NAME = 'reaper-cgroup';
 /**
  * The init of a stage's PID namespace (launch/layers/stage-init.ts), byte for byte: PID 1 must
  * reap orphans and must not be the command (the kernel drops signals PID 1 has no handler for).
+ * No `use POSIX`: loading it took ~17 ms of every stage's start (perl alone: ~3 ms); plain `exit`
+ * is safe here (nothing is buffered on STDOUT, an -e script has no END blocks).
  */
-export const STAGE_INIT_SCRIPT = `use strict; use POSIX ();
+export const STAGE_INIT_SCRIPT = `use strict;
 my $st; if (open($st, '>&=', 3)) { fcntl($st, 2, 1) } else { undef $st }
 if (open(my $c, '>', '/proc/self/comm')) { print $c 'reaper-init'; close $c }
 my $child = fork;
-if (!defined $child) { print STDERR "reaper: cannot fork the stage: $!\\n"; POSIX::_exit(127) }
-if ($child == 0) { exec { $ARGV[0] } @ARGV; print STDERR "reaper: cannot run $ARGV[0]: $!\\n"; POSIX::_exit(127) }
+if (!defined $child) { print STDERR "reaper: cannot fork the stage: $!\\n"; exit 127 }
+if ($child == 0) { exec { $ARGV[0] } @ARGV; print STDERR "reaper: cannot run $ARGV[0]: $!\\n"; exit 127 }
 my $status = 0;
 for (;;) { my $w = waitpid(-1, 0); if ($w == $child) { $status = $?; last } if ($w < 0) { last unless $!{EINTR} } }
 if ($st) { print $st "$status\\n"; close $st }
-POSIX::_exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
+exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
 `;
 
 export type WrapperKind = 'pdeathsig' | 'cgroup' | 'pidns' | 'init';

@@ -53,6 +53,27 @@ interface Reader {
   spawnFailed: boolean;
 }
 
+/** Whole, non-blank lines of a text stream (\r\n too); a line over 1 MiB is dropped. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
+  let buf = '';
+  return {
+    push(chunk) {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        if (line.trim() !== '') onLine(line);
+      }
+      if (buf.length > 1 << 20) buf = '';
+    },
+    end() {
+      if (buf.trim() !== '') onLine(buf);
+      buf = '';
+    },
+  };
+}
+
 export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate: (s: GpuState) => void, deps: GpuLoopDeps = {}): GpuLoop {
   if (cfg.disabled) {
     queueMicrotask(() => onUpdate({ ...NO_GPU_STATE }));
@@ -132,40 +153,22 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
       return null;
     }
     const r: Reader = { child, pid: child.pid ?? null, startedAt: now(), lastOutputAt: null, exited: false, killedAt: null, noise: [], spawnFailed: false };
-    let buf = '';
-    const feed = (chunk: string, isErr: boolean): void => {
-      r.lastOutputAt = now();
-      buf = isErr ? buf : buf + chunk;
-      if (isErr) {
-        for (const l of chunk.split(/\r?\n/)) if (l.trim() !== '' && r.noise.length < 50) r.noise.push(l);
-        return;
-      }
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).replace(/\r$/, '');
-        buf = buf.slice(i + 1);
-        if (line.trim() !== '') onLine(r, line);
-      }
-      if (buf.length > 1 << 20) buf = '';
-    };
+    const rows = lineSplitter((line) => onLine(r, line));
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => feed(d, false));
-    child.stderr?.on('data', (d: string) => feed(d, true));
+    child.stdout?.on('data', (d: string) => {
+      r.lastOutputAt = now();
+      rows.push(d);
+    });
+    child.stderr?.on('data', (d: string) => {
+      r.lastOutputAt = now();
+      for (const l of d.split(/\r?\n/)) if (l.trim() !== '' && r.noise.length < 50) r.noise.push(l);
+    });
     const fd3 = onFd3Line ? (child.stdio?.[3] as NodeJS.ReadableStream | null | undefined) : null;
-    let buf3 = '';
     if (fd3 && onFd3Line) {
+      const apps = lineSplitter((line) => onFd3Line(r, line));
       fd3.setEncoding('utf8');
-      fd3.on('data', (d: string) => {
-        buf3 += d;
-        let i: number;
-        while ((i = buf3.indexOf('\n')) >= 0) {
-          const line = buf3.slice(0, i).replace(/\r$/, '');
-          buf3 = buf3.slice(i + 1);
-          if (line.trim() !== '') onFd3Line(r, line);
-        }
-        if (buf3.length > 1 << 20) buf3 = '';
-      });
+      fd3.on('data', (d: string) => apps.push(d));
       fd3.on('error', () => undefined);
     }
     child.once('error', (e: NodeJS.ErrnoException) => {
@@ -178,8 +181,7 @@ export function createGpuLoop(cfg: GpuProbeConfig, intervalMs: number, onUpdate:
     });
     child.once('exit', (code, signal) => {
       r.exited = true;
-      if (buf.trim() !== '') onLine(r, buf);
-      buf = '';
+      rows.end();
       child.stdout?.destroy();
       child.stderr?.destroy();
       (fd3 as { destroy?: () => void } | null)?.destroy?.();

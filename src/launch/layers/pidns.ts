@@ -8,10 +8,10 @@ import { tryRun, which } from './probe.js';
 import type { ContainmentLayer } from './layer.js';
 import { stageInitArgv } from './stage-init.js';
 
-/** perl with POSIX, for the stage init; null (the command is PID 1) without it. */
+/** perl, for the stage init; null (the command is PID 1) without it. */
 function findInit(): { argv: string[] | null; note: string } {
   const perl = which('perl');
-  if (perl && tryRun([perl, '-MPOSIX', '-e', '1']).ok) return { argv: stageInitArgv(perl), note: 'init: reaper-init (perl)' };
+  if (perl && tryRun([perl, '-e', '1']).ok) return { argv: stageInitArgv(perl), note: 'init: reaper-init (perl)' };
   return { argv: null, note: 'no perl: the command is the namespace\'s PID 1 (signals it has no handler for are dropped)' };
 }
 
