@@ -25,7 +25,28 @@ export interface TeardownOptions {
   readonly audit?: AuditContext;
 }
 
+/**
+ * Rounds of a teardown by marker: a member that forks as it dies (a TERM trap that starts one
+ * more command, a loop caught between fork and exit) leaves a child that no rescan can link to
+ * it, re-parented to init, still carrying REAPER_RUN. The same evidence that selected the
+ * first round (the marker, and the owner) selects it in the next; a process already acted on is
+ * not taken again.
+ */
+const MARKER_ROUNDS = 3;
+
 export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
+  const results: ReapResult[] = [];
+  const done = new Set<string>();
+  for (let round = 0; round < (opts.runId !== undefined ? MARKER_ROUNDS : 1); round++) {
+    const r = await teardownRound(round === 0 ? opts : { ...opts, roots: [], pgids: [] }, done, round > 0);
+    if (r.length === 0) break;
+    for (const x of r) done.add(`${x.pid}:${x.startTime}`);
+    results.push(...r);
+  }
+  return results;
+}
+
+async function teardownRound(opts: TeardownOptions, done: ReadonlySet<string>, later: boolean): Promise<ReapResult[]> {
   const snapshot = await takeSnapshot();
   const pgids = new Set(opts.pgids ?? []);
   const selected: number[] = [];
@@ -33,7 +54,9 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const why = new Map<number, string>();
   const never = new Set([snapshot.selfPid, ...snapshot.selfAncestors]);
   for (const p of snapshot.processes) {
-    if (p.isKernelThread || p.pid <= 1 || never.has(p.pid)) continue;
+    if (p.isKernelThread || p.pid <= 1 || never.has(p.pid) || done.has(`${p.pid}:${p.startTime}`)) continue;
+    // A later round looks only for live members: a zombie holds nothing and its parent reaps it.
+    if (later && (p.state === 'Z' || p.state === 'X')) continue;
     if (opts.owner !== undefined && p.uid !== opts.owner) continue;
     const inRun = opts.runId !== undefined && p.runId === opts.runId;
     const inGroup = pgids.has(p.pgid) && p.pgid > 1 && p.sid === p.pgid;

@@ -259,6 +259,21 @@ export function killGuardianOf(state: string, runId: string): void {
     const st = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     if (st === g.startTime) process.kill(g.pid, 'SIGKILL');
   } catch {
-    /* gone */
+    return; // gone
+  }
+  // SIGKILL is delivered asynchronously: until the guardian is gone it may still be writing into
+  // the run folder, and a test's cleanup removing that folder then fails with ENOTEMPTY.
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 300; i++) {
+    let state: string;
+    try {
+      const stat = readFileSync(`/proc/${g.pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) !== g.startTime) return;
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return;
+    }
+    if (state === 'Z' || state === 'X') return;
+    Atomics.wait(tick, 0, 0, 10);
   }
 }

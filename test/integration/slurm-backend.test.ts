@@ -317,6 +317,40 @@ stages:
     });
   }
 
+  it('SIGINT while a job is PENDING: the pending job is scancelled too (never left to start later) and audited', { timeout: 120_000 }, async (t) => {
+    // Two tasks of 2 CPUs each on the lab's 2-CPU node: one runs, the other pends (Resources).
+    const names = ['0-hang', '1-hang'];
+    const c = setup(`name: pending-slurm
+gpus: 2
+grace: 1s
+slurm: { gres: none, cpus: 2 }
+tasks: [{}, {}]
+stages:
+  hang:
+    cmd: [python3, -c, "import time; print('up', flush=True); time.sleep(600)"]
+    timeout: 10m
+`);
+    t.after(() => cleanup(c, names));
+    const run = start(c);
+    c.runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);
+    const id = c.runId;
+    const jobs = await waitFor(() => {
+      const js = runJobs(id, names);
+      return js.length === 2 && js.some((j) => j.state === 'RUNNING') && js.some((j) => j.state === 'PENDING') ? js : null;
+    }, { timeoutMs: 60_000, intervalMs: 200, what: `one job running and one pending (now: ${JSON.stringify(runJobs(id, names))})` });
+    process.kill(run.pid, 'SIGINT');
+    const ex = await run.exit;
+    assert.equal(ex.code, 130, run.stderr.slice(-500));
+    await nothingLeft(id, names, 15_000);
+    // Cancelled, not merely not yet started: squeue does not list it any more, in any state.
+    assert.deepEqual(runJobs(id, names).filter((j) => j.state === 'PENDING'), []);
+    const journal = readJournalFile(c.state, id);
+    const end = journal.find((e) => e.ev === 'run-end');
+    assert.equal(end?.state, 'interrupted', JSON.stringify(end));
+    assert.deepEqual(journal.filter((e) => e.ev === 'task-end').map((e) => e.status).sort(), ['cancelled', 'cancelled'], JSON.stringify(journal.filter((e) => e.ev === 'task-end')));
+    jobsAudited(c.state, id, jobs.map((j) => j.id), new RegExp(`^teardown of run ${id}`));
+  });
+
   it('reaper run --backend slurm -- CMD: the command is one job; its exit code is the run\'s, its output in the log', { timeout: 60_000 }, async (t) => {
     const c = setup(HANG('1m'));
     t.after(() => cleanup(c, ['0-driver']));
