@@ -2,7 +2,7 @@
  * Reap plans (pure): which processes a `reaper reap` would act on, in which order, and which it
  * refuses to touch and why. The executor (src/actions) re-checks every identity before acting.
  */
-import { ancestors, buildForest, sanitizeText, type Forest, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
+import { ancestors, buildForest, descendants, sanitizeText, type Forest, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
 import { gpuIndicesOf } from './explain.js';
 import { matchText } from './patterns.js';
 import { isTreeBoundary, protectionOfProc } from './protect.js';
@@ -177,22 +177,12 @@ function contWarnings(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdict>
 }
 
 /**
- * The descendants of `root` a tree action reaches: breadth first, never below a tree boundary
- * (init, a kernel thread, a daemon), which is listed but not entered.
+ * The descendants of `root` a tree action reaches: never below a tree boundary (init, a kernel
+ * thread, a daemon), which is listed but not entered; nothing at all when `root` is one.
  */
 function treeOf(forest: Forest, root: number): number[] {
-  const out: number[] = [];
   const start = forest.byPid.get(root);
-  if (!start || isTreeBoundary(start)) return out;
-  const queue = [...(forest.children.get(root) ?? [])];
-  while (queue.length > 0) {
-    const next = queue.shift()!;
-    out.push(next);
-    const p = forest.byPid.get(next);
-    if (p && isTreeBoundary(p)) continue;
-    for (const c of forest.children.get(next) ?? []) queue.push(c);
-  }
-  return out;
+  return !start || isTreeBoundary(start) ? [] : descendants(forest, root, { stopAt: isTreeBoundary });
 }
 
 function hasSelector(sel: ReapSelection): boolean {

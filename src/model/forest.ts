@@ -27,12 +27,15 @@ export function buildForest(processes: readonly ProcInfo[]): Forest {
 }
 
 /** All descendants of `pid` (not including it), breadth first. */
-export function descendants(forest: Forest, pid: number): number[] {
+export function descendants(forest: Forest, pid: number, opts: { readonly stopAt?: (p: ProcInfo) => boolean } = {}): number[] {
   const out: number[] = [];
   const queue = [...(forest.children.get(pid) ?? [])];
   while (queue.length > 0) {
     const next = queue.shift()!;
     out.push(next);
+    // `stopAt`: listed, but what is below it is not entered.
+    const p = opts.stopAt ? forest.byPid.get(next) : undefined;
+    if (p && opts.stopAt!(p)) continue;
     for (const c of forest.children.get(next) ?? []) queue.push(c);
   }
   return out;

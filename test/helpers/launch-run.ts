@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readStatSync } from '../../src/probe/proc-stat.js';
 import { otherUserKit } from './other-user-kit.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -254,26 +255,18 @@ export function killGuardianOf(state: string, runId: string): void {
   const start = readJournalFile(state, runId).find((e) => e.ev === 'run-start');
   const g = start?.guardian as { pid: number; startTime: number } | null | undefined;
   if (!g) return;
+  const live = (): boolean => {
+    const st = readStatSync(g.pid);
+    return st !== null && st.startTime === g.startTime && st.state !== 'Z' && st.state !== 'X';
+  };
+  if (!live()) return;
   try {
-    const stat = readFileSync(`/proc/${g.pid}/stat`, 'utf8');
-    const st = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    if (st === g.startTime) process.kill(g.pid, 'SIGKILL');
+    process.kill(g.pid, 'SIGKILL');
   } catch {
     return; // gone
   }
   // SIGKILL is delivered asynchronously: until the guardian is gone it may still be writing into
   // the run folder, and a test's cleanup removing that folder then fails with ENOTEMPTY.
   const tick = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < 300; i++) {
-    let state: string;
-    try {
-      const stat = readFileSync(`/proc/${g.pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) !== g.startTime) return;
-      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    } catch {
-      return;
-    }
-    if (state === 'Z' || state === 'X') return;
-    Atomics.wait(tick, 0, 0, 10);
-  }
+  for (let i = 0; i < 300 && live(); i++) Atomics.wait(tick, 0, 0, 10);
 }

@@ -106,6 +106,12 @@ export function stateOf(pid: number): string | null {
   return readStatSync(pid)?.state ?? null;
 }
 
+/** Alive and not a zombie (a killed process stays a zombie until its parent waits). */
+export function isLive(pid: number): boolean {
+  const s = stateOf(pid);
+  return s !== null && s !== 'Z' && s !== 'X';
+}
+
 export function startTimeOf(pid: number): number {
   const st = readStatSync(pid);
   if (!st) throw new Error(`pid ${pid} is gone`);

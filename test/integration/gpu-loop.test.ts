@@ -11,6 +11,7 @@ import { createGpuLoop, resolveGpuProbeConfig, type GpuProbeConfig } from '../..
 import type { GpuState } from '../../src/model/gpu.js';
 import type { SpawnFn } from '../../src/probe/nvidia-runner.js';
 import { killGroupQuietly, killMarked, makeTempDir, ownFixtures, pidsWithMarker, waitFor, writeScript } from '../helpers/gpu-helpers.js';
+import { isLive } from '../helpers/reap-trees.js';
 
 /** Records every reader the loop spawns, so the test can check (and clean) exactly those. */
 function recordingSpawn(): { spawnImpl: SpawnFn; pids: number[] } {
@@ -32,15 +33,6 @@ function sameResources(now: readonly string[], before: readonly string[]): boole
   return now.every((k) => count(now, k) <= count(before, k));
 }
 
-function alive(pid: number): boolean {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 test('loop with the simulator: frames arrive with the holder; stop() leaves no reader alive', async (t) => {
   const holder = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { ...process.env, CUDA_VISIBLE_DEVICES: '1', REAPER_SIM_GPU_MIB: '2048' } });
@@ -70,10 +62,10 @@ test('loop with the simulator: frames arrive with the holder; stop() leaves no r
   // The simulator is one reader for both streams (--reaper-apps on fd 3): one process, and one
   // more only if a loaded machine tripped the watchdog and restarted it.
   assert.ok(pids.length >= 1);
-  assert.equal(pids.filter(alive).length, 1, `one live reader: ${pids.filter(alive).join(',')}`);
-  assert.match(readFileSync(`/proc/${pids.find(alive)!}/cmdline`, 'utf8').split('\0').join(' '), /sim-nvidia-smi --query-gpu=\S+ .*--reaper-apps=\S+/);
+  assert.equal(pids.filter(isLive).length, 1, `one live reader: ${pids.filter(isLive).join(',')}`);
+  assert.match(readFileSync(`/proc/${pids.find(isLive)!}/cmdline`, 'utf8').split('\0').join(' '), /sim-nvidia-smi --query-gpu=\S+ .*--reaper-apps=\S+/);
   loop.stop();
-  await waitFor(() => pids.every((p) => !alive(p)), { what: 'readers gone after stop()' });
+  await waitFor(() => pids.every((p) => !isLive(p)), { what: 'readers gone after stop()' });
   // Nothing of the loop is left to call back: no timer, no child, no pipe beyond what the test
   // process held before the loop started (a pending timer would be a later update).
   await waitFor(() => sameResources(process.getActiveResourcesInfo(), before), { what: `the loop's timers and readers gone (now: ${process.getActiveResourcesInfo().join(',')}; before: ${before.join(',')})` });

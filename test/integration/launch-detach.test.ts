@@ -8,6 +8,7 @@ import { launchDetached, readRuns } from '../../src/launch/index.js';
 import { takeSnapshot } from '../../src/probe/snapshot.js';
 import { chaosBatch, CLI, cleanupRun, describePids, killGuardianOf, markerPids, readJournalFile, tempState } from '../helpers/launch-run.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { isLive } from '../helpers/reap-trees.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -135,7 +136,7 @@ describe('detached runs', { concurrency: 1 }, () => {
     assert.equal(start.guardian, null);
     const launcher = (start.launcher as { pid: number }).pid;
     process.kill(launcher, 'SIGKILL');
-    await waitFor(() => !isAlive(launcher), { what: 'the launcher gone' });
+    await waitFor(() => !isLive(launcher), { what: 'the launcher gone' });
     assert.ok(markerPids(runId, { escapee: false }).length > 0, 'without a guardian, the tasks outlive the launcher');
     const s = cli(['stop', runId, '--json'], env, state);
     assert.equal(s.code, 0, s.stdout + s.stderr);
@@ -152,7 +153,7 @@ describe('detached runs', { concurrency: 1 }, () => {
     track(runId);
     await waitFor(() => markerPids(runId, { escapee: false }).length >= 10, { timeoutMs: 20_000, what: 'tasks running' });
     process.kill(launcherPid, 'SIGKILL');
-    await waitFor(() => !isAlive(launcherPid), { what: 'the launcher gone' });
+    await waitFor(() => !isLive(launcherPid), { what: 'the launcher gone' });
     const survivors = markerPids(runId, { escapee: false });
     assert.ok(survivors.length >= 10, `survivors without containment layers: ${survivors.length}`);
 
@@ -164,13 +165,3 @@ describe('detached runs', { concurrency: 1 }, () => {
   });
 });
 
-/** Alive and not a zombie (a SIGKILLed launcher stays a zombie until its parent waits). */
-function isAlive(pid: number): boolean {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../src/probe/gpu-probe.js';
 import { cliMain, killGroupQuietly, makeTempDir, repoRoot, waitFor, writeScript } from '../helpers/gpu-helpers.js';
+import { isLive } from '../helpers/reap-trees.js';
 
 const run = promisify(execFile);
 
@@ -168,18 +169,9 @@ test('simulator loop mode: header once, rows per tick; exits when its parent die
   // First output written: the simulator has recorded its parent.
   await waitFor(() => existsSync(outFile) && readFileSync(outFile, 'utf8').length > 0, { what: 'first loop output' });
   process.kill(sh.pid!, 'SIGKILL');
-  await waitFor(() => !isAlive(loopPid), { what: 'the orphaned loop to exit', timeoutMs: 20_000 });
+  await waitFor(() => !isLive(loopPid), { what: 'the orphaned loop to exit', timeoutMs: 20_000 });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 test("simulator: GPU memory belongs to the user's command, not reaper's unshare wrapper above it", async (t) => {
   // The wrapper exactly as the launcher starts it: its own session, the run marker, the PID

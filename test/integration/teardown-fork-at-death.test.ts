@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { teardown } from '../../src/actions/teardown.js';
 import { describePids, killMarked, markerPids } from '../helpers/launch-run.js';
+import { isLive } from '../helpers/reap-trees.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('run teardown', () => {
@@ -26,19 +26,7 @@ describe('run teardown', () => {
     const res = await teardown({ runId, mode: 'term', graceMs: 2000, owner: process.getuid!() });
     assert.ok(res.length >= 3, JSON.stringify(res));
     // What the teardown returns is final: nothing marked may be alive now (zombies aside).
-    const alive = markerPids(runId, { escapee: false }).filter((pid) => {
-      try {
-        const st = stateOf(pid);
-        return st !== 'Z' && st !== 'X';
-      } catch {
-        return false;
-      }
-    });
+    const alive = markerPids(runId, { escapee: false }).filter(isLive);
     assert.deepEqual(alive, [], `left behind: ${describePids(alive)}; results: ${JSON.stringify(res.map((r) => [r.pid, r.outcome, r.why]))}`);
   });
 });
-
-function stateOf(pid: number): string {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
-}
