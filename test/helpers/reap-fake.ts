@@ -38,3 +38,22 @@ export function runSummary(id: string, live: boolean): RunSummary {
     tasks: [],
   };
 }
+
+/**
+ * The post-mortem's processes: driver 900 SIGKILLed, pool workers 901/902 adopted by init, each
+ * running a sample (903/904) that holds GPU 0. `groupLeaderAlive`: a subshell (890) still leads
+ * the group; `sessionAlive`: the login shell (880) is still there. `tty` goes on every process.
+ */
+export function postmortemProcesses(groupLeaderAlive: boolean, sessionAlive: boolean, tty: Partial<ProcInfo>): ProcInfo[] {
+  const pgid = groupLeaderAlive ? 890 : 900;
+  const ps = [
+    proc({ pid: 50 }),
+    ...(sessionAlive ? [proc({ pid: 880, ppid: 50, pgid: 880, sid: 880, comm: 'bash', ...tty })] : []),
+    ...(groupLeaderAlive ? [proc({ pid: 890, ppid: 880, pgid: 890, sid: 880, comm: 'sh', argv: ['sh', '-c', 'python3 batch_sampleandeval_parallel.py; sleep 600'], ...tty })] : []),
+  ];
+  for (const [w, smp] of [[901, 903], [902, 904]] as const) {
+    ps.push(proc({ pid: w, ppid: 1, pgid, sid: 880, argv: ['python3', 'batch_sampleandeval_parallel.py'], comm: 'python3', ...tty }));
+    ps.push(proc({ pid: smp, ppid: w, pgid, sid: 880, argv: ['python3', 'sample_diffusion.py', String(smp)], comm: 'python3', nvidiaMinors: [0], ...tty }));
+  }
+  return ps;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyze, DEFAULT_BATCH_PATTERNS, deriveStateSince, protectionOf } from '../../src/analysis/index.js';
 import type { GpuState, ProcInfo, RunSummary, Snapshot, StopEvidence } from '../../src/model/index.js';
-import { proc, runSummary, snap } from '../helpers/reap-fake.js';
+import { postmortemProcesses, proc, runSummary, snap } from '../helpers/reap-fake.js';
 
 const verdicts = (s: Snapshot, runs: RunSummary[] = []) => analyze({ snapshot: s, runs, patterns: DEFAULT_BATCH_PATTERNS, allUsers: false });
 const codes = (s: Snapshot, pid: number, runs: RunSummary[] = []) => verdicts(s, runs).get(pid)?.reasons.map((r) => r.code) ?? [];
@@ -213,19 +213,7 @@ const simGpu: GpuState = {
 
 describe('the two post-mortem shapes get the same reasons', () => {
   // driver 900 SIGKILLed; pool workers 901/902 (ppid 1), each running a sample (903/904) that holds GPU 0.
-  const shape = (groupLeaderAlive: boolean, sessionAlive: boolean, tty: Partial<ProcInfo>) => {
-    const pgid = groupLeaderAlive ? 890 : 900;
-    const ps = [
-      proc({ pid: 50 }),
-      ...(sessionAlive ? [proc({ pid: 880, ppid: 50, pgid: 880, sid: 880, comm: 'bash', ...tty })] : []),
-      ...(groupLeaderAlive ? [proc({ pid: 890, ppid: 880, pgid: 890, sid: 880, comm: 'sh', argv: ['sh', '-c', 'python3 batch_sampleandeval_parallel.py; sleep 600'], ...tty })] : []),
-    ];
-    for (const [w, smp] of [[901, 903], [902, 904]] as const) {
-      ps.push(proc({ pid: w, ppid: 1, pgid, sid: 880, argv: ['python3', 'batch_sampleandeval_parallel.py'], comm: 'python3', ...tty }));
-      ps.push(proc({ pid: smp, ppid: w, pgid, sid: 880, argv: ['python3', 'sample_diffusion.py', String(smp)], comm: 'python3', nvidiaMinors: [0], ...tty }));
-    }
-    return snap(ps, { gpu: simGpu });
-  };
+  const shape = (groupLeaderAlive: boolean, sessionAlive: boolean, tty: Partial<ProcInfo>) => snap(postmortemProcesses(groupLeaderAlive, sessionAlive, tty), { gpu: simGpu });
   it('terminal open with a subshell leading the group, and nohup + SSH dropped: same codes per role', () => {
     const open = shape(true, true, { ...PTS0, tpgid: 880 });
     const dropped = shape(false, false, {});

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { analyze, DEFAULT_BATCH_PATTERNS, type AnalysisInput } from '../../src/analysis/index.js';
 import type { GpuState, ProcInfo, ReasonCode, RunSummary, Snapshot, StopEvidence, Verdict } from '../../src/model/index.js';
-import { proc, runSummary, snap } from '../helpers/reap-fake.js';
+import { postmortemProcesses, proc, runSummary, snap } from '../helpers/reap-fake.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const goldenPath = join(repo, 'test', 'fixtures', 'leftover-golden.json');
@@ -121,17 +121,7 @@ function handCases(): Case[] {
 
   // post-mortem shapes
   for (const [leader, session] of [[true, true], [false, false], [true, false]] as const) {
-    const pgid = leader ? 890 : 900;
-    const tty = session ? { ...PTS0, tpgid: 880 } : {};
-    const ps = [
-      proc({ pid: 50 }),
-      ...(session ? [proc({ pid: 880, ppid: 50, pgid: 880, sid: 880, comm: 'bash', ...tty })] : []),
-      ...(leader ? [proc({ pid: 890, ppid: 880, pgid: 890, sid: 880, comm: 'sh', argv: ['sh', '-c', 'python3 batch_sampleandeval_parallel.py; sleep 600'], ...tty })] : []),
-    ];
-    for (const [w, smp] of [[901, 903], [902, 904]] as const) {
-      ps.push(proc({ pid: w, ppid: 1, pgid, sid: 880, argv: ['python3', 'batch_sampleandeval_parallel.py'], comm: 'python3', ...tty }));
-      ps.push(proc({ pid: smp, ppid: w, pgid, sid: 880, argv: ['python3', 'sample_diffusion.py', String(smp)], comm: 'python3', nvidiaMinors: [0], ...tty }));
-    }
+    const ps = postmortemProcesses(leader, session, session ? { ...PTS0, tpgid: 880 } : {});
     add(`post-mortem leader ${leader} session ${session}`, snap(ps, { gpu: smi([], 'simulated') }));
   }
 
