@@ -48,7 +48,7 @@ describe('the installed command (dist/bin/reaper.mjs)', () => {
     let runId: string | null = null;
     t.after(() => {
       if (runId) killMarked(runId);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const r = reaper(['run', '--json', '--gpus', 'sim:1', '--', 'sh', '-c', 'sleep 0.2; echo done'], { ...process.env, XDG_STATE_HOME: state });
     const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ev: string; run?: string; code?: number });
@@ -63,7 +63,7 @@ describe('the installed command (dist/bin/reaper.mjs)', () => {
     const tm = TmuxSession.start({ width: 120, height: 30, env: terminalEnv({ XDG_STATE_HOME: dir }), vars: { XDG_STATE_HOME: dir }, cwd: dir });
     t.after(() => {
       tm.kill();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     await waitFor(() => tm.capture().includes(PROMPT.trimEnd()) || null, { what: 'prompt' });
     tm.type(`${BIN} --gpus sim:1`);

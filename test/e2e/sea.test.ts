@@ -111,7 +111,7 @@ describe('single-file executable without node on PATH', { skip: python ? false :
         killMarked(runId);
         removeRunCgroup(runId);
       }
-      rmSync(sb.dir, { recursive: true, force: true });
+      rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
 
     // The sandbox really has no node.

@@ -41,7 +41,7 @@ describe('screen keys and the audit log', { skip }, () => {
     t.after(() => {
       tm.kill();
       killQuietly(-root);
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const kids = await waitFor(() => (childrenOf(root).length === 2 ? childrenOf(root) : null), { what: 'two children' });
     const members = [root, ...kids].map((pid) => readProcState(pid)!);

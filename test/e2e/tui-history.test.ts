@@ -49,7 +49,7 @@ describe('run history in the live screen (tmux)', { skip }, () => {
 
   after(() => {
     tm?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   async function waitScreen(pred: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {

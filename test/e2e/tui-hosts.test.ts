@@ -73,7 +73,7 @@ describe('reaper --hosts in tmux on the SSH lab', { skip }, () => {
       }
     }
     if (check.lab) for (const h of check.lab.hosts) await closeMaster({ name: h, local: false }, { sshArgs: check.lab.sshArgs, controlDir: path.join(dir, 'rt', 'reaper', 'ssh'), env: check.lab.env });
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   test('every host has its group, the tagged process is under host2 only, K kills it there and only there, the dead host is one line', { timeout: 120_000 }, async () => {

@@ -100,7 +100,7 @@ async function cleanupWorld(w: World): Promise<void> {
       // no record
     }
   }
-  rmSync(w.dir, { recursive: true, force: true });
+  rmSync(w.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 function startTerminal(w: World, width: number, height: number): TmuxSession {

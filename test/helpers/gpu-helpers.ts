@@ -27,7 +27,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { ti
 /** A private temp dir, removed by the returned cleanup. */
 export function makeTempDir(prefix = 'reaper-gpu-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }) };
 }
 
 /** Writes an executable /bin/sh script. */

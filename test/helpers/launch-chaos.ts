@@ -34,7 +34,7 @@ export async function chaosScenario(t: TestContext, how: Interruption, opts: { u
   t.after(() => {
     cleanupRun(run, runId);
     if (runId) killGuardianOf(state, runId);
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   const containment = await run.waitEvent((e) => e.ev === 'containment', 20_000, 'containment line');
   const start = await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start');

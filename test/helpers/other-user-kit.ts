@@ -37,7 +37,7 @@ function openUp(p: string): void {
 export function prepareOtherUserKit(): Promise<OtherUserKit> {
   preparing ??= (async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'reaper-user-kit-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
     const { bundleCli } = (await import(pathToFileURL(path.join(REPO, 'scripts', 'bundle.mjs')).href)) as {
       bundleCli(o: { root: string; entry: string; outfile: string }): Promise<void>;
     };

@@ -249,7 +249,7 @@ describe('reaper agent lifetime', () => {
       const result = a.raw.join('').split('\n').map(parseAgentMessage).find((m) => m.ok && m.msg.type === 'result');
       assert.ok(result?.ok && result.msg.type === 'result' && result.msg.id === 'late' && result.msg.results[0]?.outcome === 'gone', JSON.stringify(result));
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 

@@ -68,7 +68,7 @@ interface Sandbox {
 /** A state folder, a system-log path and a `logger` stub, all in a fresh temp folder. */
 function sandbox(t: TestContext, owner?: User): Sandbox {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-audit-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   chmodSync(dir, 0o755);
   const state = path.join(dir, 'state');
   mkdirSync(state, { mode: 0o755 });

@@ -22,7 +22,7 @@ before(() => {
 });
 after(() => {
   own.kill('SIGKILL');
-  rmSync(state, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 function reaper(args: string[]): { code: number | null; stdout: string; stderr: string } {

@@ -83,7 +83,7 @@ before(() => {
   mkdirSync(path.join(tmp, 'zfunc'));
   writeFileSync(path.join(tmp, 'zfunc', '_reaper'), zshCompletionScript());
 });
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 const hasBash = spawnSync('bash', ['-c', '((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 3)))'], { stdio: 'ignore' }).status === 0;
 

@@ -24,7 +24,7 @@ test('mayBeOnPath: false only when no PATH folder has a file of that name', () =
     assert.equal(mayBeOnPath('/opt/x/nvidia-smi', dir), true, 'a path is left to the spawn');
     assert.equal(mayBeOnPath('nvidia-smi', undefined), true, 'no PATH: the spawn decides');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });
 
@@ -56,6 +56,6 @@ console.log(JSON.stringify({ forked: after - before, source: s.source, ok: s.ok,
     assert.equal(out.ok, false);
     assert.equal(out.forked, 0, 'no process was forked to find out');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });

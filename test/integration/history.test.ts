@@ -85,7 +85,7 @@ before(async () => {
 
 after(() => {
   if (runId) cleanupRun(null, runId);
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe('reaper runs', () => {

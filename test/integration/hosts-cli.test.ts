@@ -102,7 +102,7 @@ after(async () => {
     ssh('host3', `rm -f ~/.local/bin/reaper ~/.local/bin/.reaper.install.*; rm -rf ~/.cache/reaper`);
     for (const h of check.lab.hosts) await closeMaster({ name: h, local: false }, { sshArgs: check.lab.sshArgs, controlDir: join(work, 'rt', 'reaper', 'ssh') });
   }
-  rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe('ls --hosts on the lab', { skip }, () => {

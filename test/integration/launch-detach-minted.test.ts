@@ -20,7 +20,7 @@ describe('launchDetached with a minted run id', () => {
     t.after(() => {
       killGuardianOf(state, minted);
       cleanupRun(null, minted);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const r = await launchDetached(batch, { gpus: 'sim:2', env, runId: minted, containment: 'pgroup-only' });
     assert.equal(r.runId, minted);

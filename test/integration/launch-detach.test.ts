@@ -35,7 +35,7 @@ function setup(t: TestContext): { state: string; batch: string; env: NodeJS.Proc
       killGuardianOf(state, id);
       cleanupRun(null, id);
     }
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return { state, batch, env, track: (id) => ids.push(id) };
 }

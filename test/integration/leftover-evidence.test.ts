@@ -90,7 +90,7 @@ describe('the default selector never plans a daemon', () => {
     if (madePrivsep) mkdirSync('/run/sshd', { mode: 0o755 });
     t.after(() => {
       cleanup({ marker });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       if (madePrivsep) rmdirSync('/run/sshd');
     });
     const key = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);

@@ -14,7 +14,7 @@ import { CLI } from '../helpers/launch-run.js';
 import { CLI_MAX_BUFFER } from '../helpers/wait-for.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'reaper-ls-slurm-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 const bin = path.join(tmp, 'bin');
 const calls = path.join(tmp, 'calls.log');
 mkdirSync(bin);

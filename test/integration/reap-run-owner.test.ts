@@ -54,7 +54,7 @@ describe('reap --run: the run owner', { skip }, () => {
       }
       if (runId) killGuardianOf(state, runId);
       cleanupRun(run, runId);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     run = startCli(['run', batch, '--gpus', 'sim:1', '--json'], { env, cwd: state });
     runId = String((await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start')).run);

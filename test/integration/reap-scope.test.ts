@@ -33,7 +33,7 @@ async function groupWithSibling(t: { after(fn: () => void): void }) {
   const f = await spawnFixture<SiblingInfo>([PYTHON, FIXTURES + 'group_sibling.py', marker, log]);
   t.after(() => {
     cleanup({ pgids: [f.info.a, f.pid], pids: [f.info.b, f.info.a1, f.info.a, f.pid], marker });
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   const { a, a1, b } = f.info;
   // The shape under test: b shares a's process group and is not in a's tree.
@@ -80,7 +80,7 @@ describe('executor scope', () => {
     const g = await spawnFixture<SiblingInfo>([PYTHON, FIXTURES + 'group_sibling.py', marker, join(dir, 'log')]);
     t.after(() => {
       cleanup({ pgids: [g.info.a, g.pid], pids: [g.info.b, g.info.a1, g.info.a, g.pid], marker });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const a = { pid: g.info.a, startTime: startTimeOf(g.info.a) };
     const a1 = { pid: g.info.a1, startTime: startTimeOf(g.info.a1) };
@@ -106,7 +106,7 @@ describe('a daemon found while acting', () => {
     const f = await spawnFixture<{ pid: number }>(['sh', '-c', `"${join(dir, 'cron')}" 3600 & printf '{"pid": %d}\\n' $!; wait`, marker]);
     t.after(() => {
       cleanup({ pgids: [f.pid], pids: [f.info.pid, f.pid], marker });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     await waitFor(() => readFileSync(`/proc/${f.info.pid}/comm`, 'utf8').trim() === 'cron' || null, { what: 'the child runs as cron' });
     const daemon = { pid: f.info.pid, startTime: startTimeOf(f.info.pid) };

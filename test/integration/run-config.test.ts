@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { CLI, tempState } from '../helpers/launch-run.js';
 
 const dir = tempState();
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER,  cwd: dir, env: { ...process.env, XDG_STATE_HOME: dir, REAPER_RUN: '' }, encoding: 'utf8', timeout: 30_000 });

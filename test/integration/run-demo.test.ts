@@ -16,7 +16,7 @@ describe('demo batch', { skip: hasPython ? false : 'python3 not found' }, () => 
     let runId: string | null = null;
     t.after(() => {
       cleanupRun(run, runId);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const start = await run.waitEvent((e) => e.ev === 'run-start');
     runId = String(start.run);

@@ -31,7 +31,7 @@ async function startDriver(t: TestContext, mode: 'exit3' | 'wait', containment: 
   t.after(() => {
     cleanupRun(run, runId);
     if (runId) killGuardianOf(state, runId);
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   const runs = path.join(state, 'reaper', 'runs');
   runId = await waitFor(() => (existsSync(runs) ? readdirSync(runs).find((n) => /^\d{8}-/.test(n)) : undefined), { timeoutMs: 20_000, what: 'run folder' });
@@ -101,7 +101,7 @@ describe('reaper run -- COMMAND: an existing driver, contained as it is', { conc
         killGuardianOf(state, runId);
         cleanupRun(null, runId);
       }
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const r = spawnSync(process.execPath, [CLI, 'run', '--detach', '--gpus', 'sim:1', '--', PYTHON, DRIVER, 'wait', '--json'], { maxBuffer: CLI_MAX_BUFFER,  cwd: state, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
@@ -139,7 +139,7 @@ describe('reaper run -- COMMAND: an existing driver, contained as it is', { conc
       }
       assert.ok(!existsSync(path.join(state, 'reaper', 'runs')) || readdirSync(path.join(state, 'reaper', 'runs')).length === 0);
     } finally {
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 });

@@ -62,7 +62,7 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
         }, () => undefined);
         cleanupRun(null, runId);
         if (runId) killGuardianOf(state, runId);
-        rmSync(state, { recursive: true, force: true });
+        rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       });
       const runs = path.join(state, 'reaper', 'runs');
       runId = await waitFor(() => (existsSync(runs) ? readdirSync(runs)[0] : undefined), { timeoutMs: 20_000, what: 'run folder' });
@@ -102,7 +102,7 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
       }
       cleanupRun(null, runId);
       if (runId) killGuardianOf(state, runId);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const runs = path.join(state, 'reaper', 'runs');
     runId = await waitFor(() => (existsSync(runs) ? readdirSync(runs)[0] : undefined), { timeoutMs: 20_000, what: 'run folder' });
@@ -125,7 +125,7 @@ describe('reaper run on a terminal that hangs up', { concurrency: 1, skip: hasPy
 
   it('a reader that goes away (reaper run b.yaml | head -1): the run goes on to its end and records it', { timeout: 90_000 }, async (t) => {
     const state = tempState();
-    t.after(() => rmSync(state, { recursive: true, force: true }));
+    t.after(() => rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
     const batch = chaosBatch(state, () => 'concurrency: 1\nenv: { CHAOS_SECONDS: "0.7" }\ntasks: [{}, {}, {}]\nstages:\n  sample:\n    cmd: [sh, chaos/task.sh, ok]\n');
     const env = { ...process.env, XDG_STATE_HOME: state, HOME: state, REAPER_CONTAINMENT: 'pgroup-only', REAPER_RUN: '', NODE: process.execPath, CLI, BATCH: batch };
     const r = spawnSync('sh', ['-c', '"$NODE" "$CLI" run "$BATCH" --gpus sim:1 | head -1; sleep 0'], { cwd: state, env, encoding: 'utf8', timeout: 60_000 });

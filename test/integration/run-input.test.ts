@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { CLI, tempState } from '../helpers/launch-run.js';
 
 const dir = tempState();
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 mkdirSync(path.join(dir, 'a-folder'));
 
 function runCli(args: string[], timeout = 30_000): { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {

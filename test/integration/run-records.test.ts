@@ -52,7 +52,7 @@ function setup(t: TestContext, containment: string): { state: string; batch: str
       killGuardianOf(state, id);
       cleanupRun(null, id);
     }
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return { state, batch, env, track: (id, launcher) => ids.push([id, launcher]) };
 }
@@ -157,7 +157,7 @@ describe('run records', { concurrency: 1 }, () => {
         /* gone */
       }
       cleanupRun(null, runId);
-      rmSync(state, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     await waitFor(() => markerPids(runId).length >= 2, { timeoutMs: 20_000, what: 'tasks running' });
     process.kill(launcherPid, 'SIGSTOP');

@@ -18,12 +18,12 @@ function smallDisk(t: TestContext, size: string): string | null {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-fulldisk-'));
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { encoding: 'utf8' });
   if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     return null;
   }
   t.after(() => {
     spawnSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return dir;
 }
@@ -50,7 +50,7 @@ const canMount = (): boolean => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-mountprobe-'));
   const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status === 0;
   if (ok) spawnSync('umount', [dir]);
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   return ok;
 };
 const SKIP = canMount() ? false : 'needs root and mount -t tmpfs';
@@ -76,7 +76,7 @@ describe('reaper run on a full state disk', { concurrency: 1, skip: SKIP }, () =
     const disk = smallDisk(t, '2m')!;
     fill(disk);
     const work = tempState();
-    t.after(() => rmSync(work, { recursive: true, force: true }));
+    t.after(() => rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
     const batch = path.join(work, 'b.yaml');
     writeFileSync(batch, `tasks: [{}]\nstages:\n  sample:\n    cmd: [touch, ${path.join(work, 'started')}]\n`);
     for (const extra of [[], ['--detach']]) {
@@ -103,7 +103,7 @@ describe('reaper run on a full state disk', { concurrency: 1, skip: SKIP }, () =
       t.after(() => {
         cleanupRun(run, runId);
         if (runId) killGuardianOf(disk, runId);
-        rmSync(work, { recursive: true, force: true });
+        rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       });
       const start = await run.waitEvent((e) => e.ev === 'run-start', 20_000, 'run-start');
       runId = String(start.run);

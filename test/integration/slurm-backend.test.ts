@@ -89,8 +89,8 @@ function cleanup(c: Case, names: readonly string[]): void {
   }
   scancelRun(c.runId, names);
   if (c.runId) killGuardianOf(c.state, c.runId);
-  rmSync(c.state, { recursive: true, force: true });
-  rmSync(c.dir, { recursive: true, force: true });
+  rmSync(c.state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  rmSync(c.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /** Nothing of the run may be left: no job in squeue, no marked process in /proc. */

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { CLI } from '../helpers/launch-run.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-slurm-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 function run(args: string[]): { status: number | null; stderr: string; stdout: string } {
   // An empty PATH for Slurm: nothing could be submitted even if a check were missing.

@@ -112,7 +112,7 @@ after(async () => {
       /* gone */
     }
   }
-  rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe(`Slurm lab (${check.lab ? `Slurm ${check.lab.version}, node ${check.lab.node}` : 'absent'})`, { skip }, () => {

@@ -80,8 +80,8 @@ describe('reaper reap --run on a Slurm run (Slurm lab)', { skip }, () => {
       for (const n of names) spawnSync('scancel', ['--full', '--signal=KILL', `--name=${n}`], { env: lab!.env, timeout: 15_000 });
       for (const n of names) spawnSync('scancel', [`--name=${n}`], { env: lab!.env, timeout: 15_000 });
       if (runId) killGuardianOf(state, runId);
-      rmSync(state, { recursive: true, force: true });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
 
     run = startCli(['run', file, '--backend', 'slurm', '--json'], { env: { ...lab!.env, ...env }, cwd: dir });

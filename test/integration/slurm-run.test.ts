@@ -82,6 +82,6 @@ test('pingController: a down controller (the captured scontrol text, exit 1) is 
     const none = await pingController({ deadlineMs: 10_000, binDir: join(dir, 'nothing-here') });
     assert.deepEqual([none.up, none.error?.kind], [false, 'not-installed']);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });

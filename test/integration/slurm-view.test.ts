@@ -58,8 +58,8 @@ describe('a Slurm run in ls, runs and show (Slurm lab)', { skip }, () => {
         for (const n of ['0-hang', '1-hang']) spawnSync('scancel', ['--full', '--signal=KILL', `--name=reaper-${runId}-${n}`], { env: lab!.env, timeout: 15_000 });
         for (const n of ['0-hang', '1-hang']) spawnSync('scancel', [`--name=reaper-${runId}-${n}`], { env: lab!.env, timeout: 15_000 });
       }
-      rmSync(state, { recursive: true, force: true });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
     const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { maxBuffer: CLI_MAX_BUFFER, env, encoding: 'utf8', timeout: 30_000 });
     const lsRun = (): LsRunJson | undefined => {

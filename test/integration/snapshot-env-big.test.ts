@@ -40,7 +40,7 @@ test('readEnvMarkers agrees with a whole-buffer parse for every buffer size and 
       }
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });
 
@@ -76,7 +76,7 @@ test('a task of a run started with a 300 KiB environment is found by its run mar
     spawnSync(process.execPath, [CLI, 'stop', runId, '--kill'], { maxBuffer: CLI_MAX_BUFFER,  env, timeout: 60_000 });
     killGuardianOf(state, runId);
     cleanupRun(null, runId);
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   const task = await waitFor(
     () => createProcScanner().scanSync().processes.find((p) => p.cmd === 'sleep 60' && p.runId === runId) ?? null,

@@ -38,7 +38,7 @@ after(async () => {
       /* gone */
     }
   }
-  rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 /** A TCP port nothing listens on (bound, then closed). */

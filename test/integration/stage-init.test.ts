@@ -25,7 +25,7 @@ function setup(t: TestContext, stages: string, extra = ''): { state: string; bat
   const runs: CliRun[] = [];
   t.after(() => {
     for (const r of runs) cleanupRun(r, r.runId());
-    rmSync(state, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return { state, batch, env: { XDG_STATE_HOME: state, HOME: state, REAPER_CONTAINMENT: 'auto' }, track: (r) => runs.push(r) };
 }

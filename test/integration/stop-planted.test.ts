@@ -128,7 +128,7 @@ describe('planted journals: reaper stop and the guardian act on nothing the run 
       }
     }
     deleteTestUser(user);
-    rmSync(work, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   it('a trusted folder whose journal names a root process without the marker, another user\'s process with a forged marker, and a symlinked "cgroup"', { timeout: 60_000 }, async () => {

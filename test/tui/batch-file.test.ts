@@ -30,7 +30,7 @@ describe('batch file of the live screen', () => {
     closeSync(fd);
     mkdirSync(path.join(dir, 'folder.yaml'));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
   const usage = (fn: () => unknown, re: RegExp): void => {
     assert.throws(fn, (e: unknown) => isReaperError(e) && e.code === 'USAGE' && re.test(e.message) && !e.message.includes('\n'));

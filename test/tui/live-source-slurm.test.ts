@@ -44,6 +44,6 @@ test('a Slurm run with an open job and a hanging scontrol: scans go on, then "sl
     process.env.PATH = saved.PATH;
     if (saved.XDG_STATE_HOME === undefined) delete process.env.XDG_STATE_HOME;
     else process.env.XDG_STATE_HOME = saved.XDG_STATE_HOME;
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });

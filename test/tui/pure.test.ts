@@ -359,7 +359,7 @@ describe('reaper top flags and actions', () => {
         );
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 

@@ -12,7 +12,7 @@ import { isReaperError } from '../../src/model/errors.js';
 
 test('plain reaper stays on this machine; --hosts alone reads the hosts file; --hosts LIST wins', (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reaper-top-hosts-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   const env = { ...process.env, XDG_CONFIG_HOME: dir };
   const args = (argv: string[]) => {
     const a = parseTopArgs(argv, dir, env);

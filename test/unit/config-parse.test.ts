@@ -169,7 +169,7 @@ describe('readBatchFile', () => {
       chownSync(f, 65534, 65534);
       assert.throws(() => readBatchFile(f, { requireOwn: true }), /not used: owned by uid 65534, not you/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 });

@@ -7,7 +7,7 @@ import { JournalWriter, newRunId, readJournal, readRuns, resolveRunId, RUN_ID_RE
 import type { Snapshot } from '../../src/model/snapshot.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'reaper-launch-journal-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 function start(run: string, launcherPid = 999_999): JournalEvent {
   return {

@@ -163,7 +163,7 @@ describe('audit writer', () => {
       assert.deepEqual(log.problems, []);
       assert.ok(!existsSync(`${file}.2`), 'one older file is kept');
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 });

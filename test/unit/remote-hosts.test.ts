@@ -127,7 +127,7 @@ describe('where the list comes from', () => {
       writeFileSync(join(dir, 'big'), 'a\n'.repeat(200_000));
       assert.match(usage(() => readHosts(`@${join(dir, 'big')}`, {})), /over 256 KiB/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 });

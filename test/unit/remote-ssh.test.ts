@@ -204,7 +204,7 @@ describe('the ControlMaster folder', () => {
       assert.equal(again.dir, join(rt, 'reaper', 'ssh'));
       assert.equal(lstatSync(join(rt, 'reaper')).mode & 0o777, 0o700);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 });

@@ -121,7 +121,7 @@ describe('resolveRunId (the one resolver stop, show and reap share)', () => {
   const ids = ['20261201-090000-aaaa', '20261202-090000-bbbb', '20261202-100000-cccc'];
   const state = mkdtempSync(path.join(os.tmpdir(), 'reaper-resolve-'));
   for (const id of ids) mkdirSync(path.join(state, 'runs', id), { recursive: true });
-  after(() => rmSync(state, { recursive: true, force: true }));
+  after(() => rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   it('whole id, last, or a unique prefix of at least 8 characters', () => {
     assert.equal(resolveRunId(state, 'last'), '20261202-100000-cccc');
     assert.equal(resolveRunId(state, '20261201-090000-aaaa'), '20261201-090000-aaaa');
@@ -160,7 +160,7 @@ describe('toSafeJson (the one JSON serialiser of every --json output)', () => {
 
 describe('readStderrTail', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'reaper-tail-'));
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   const dir = path.join(tmp, 'run');
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
 
@@ -200,7 +200,7 @@ describe('a Slurm stage', () => {
 describe('readRunHistory: the trust rules of stop and reap', () => {
   it('a run folder others can write is unreadable, and none of its log paths is followed', () => {
     const state = mkdtempSync(path.join(os.tmpdir(), 'reaper-hist-trust-'));
-    after(() => rmSync(state, { recursive: true, force: true }));
+    after(() => rmSync(state, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
     const dir = path.join(state, 'runs', ID);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(dir, 'journal.jsonl'), JSON.stringify(start) + '\n', { mode: 0o600 });

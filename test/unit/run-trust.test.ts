@@ -13,7 +13,7 @@ import { resolveRunCgroup } from '../../src/launch/containment.js';
 import { judgeAncestor, judgeOwned } from '../../src/launch/run-trust.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'reaper-run-trust-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 const isRoot = process.getuid?.() === 0;
 
 function start(run: string): JournalEvent {
