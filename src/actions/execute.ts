@@ -197,8 +197,10 @@ class Executor {
           this.finish(m, 'skipped', `found in the tree of ${via.pid} but ${daemon}: reaper never signals daemons`);
           continue;
         }
-        if (this.plan.allUsers !== true && this.plan.selfUid !== undefined && id.uid !== null && id.uid !== this.plan.selfUid) {
-          this.finish(m, 'skipped', `found in the tree of ${via.pid} but owned by uid ${id.uid}, not you (use --all-users)`);
+        const user = this.plan.userUid;
+        if (this.plan.allUsers !== true && user !== undefined && id.uid !== null && id.uid !== user) {
+          const whose = user === process.getuid?.() ? 'not you (use --all-users)' : `not the run's user (uid ${user})`;
+          this.finish(m, 'skipped', `found in the tree of ${via.pid} but owned by uid ${id.uid}, ${whose}`);
           continue;
         }
         added.push(m);

@@ -4,7 +4,7 @@
  * every member of the given process groups and every descendant of the given roots (roots are
  * checked by identity: a reused pid is not a root). Never pid 1, a kernel thread, reaper or its
  * ancestors; a group member only while the group is its own session (a task's group always is:
- * the launcher starts each stage with setsid); with `owner`, only that user's processes.
+ * the launcher starts each stage with setsid); only the run's user's processes (`owner`).
  */
 import { planForPids } from '../analysis/index.js';
 import type { ProcKey } from '../model/index.js';
@@ -19,8 +19,13 @@ export interface TeardownOptions {
   readonly mode: 'term' | 'kill';
   readonly graceMs: number;
   readonly onProgress?: ExecuteOptions['onProgress'];
-  /** Only processes of this uid (the user the run belongs to): a marker or a group id from a journal is no proof of ownership. */
-  readonly owner?: number;
+  /**
+   * The run's user: only that uid's processes are selected or signalled. Required: a marker or a
+   * group id is no proof of ownership (anyone can set REAPER_RUN=<id>), and a root launcher must
+   * not take another user's process that carries a forged marker. The launcher passes its own
+   * uid (its tasks run as it); the guardian and `reaper stop` the owner of the run's folder.
+   */
+  readonly owner: number;
   /** Who asked ("teardown of run X task 1 train: timeout 2 s", "guardian of run X: launcher died"). */
   readonly audit?: AuditContext;
 }
@@ -57,7 +62,7 @@ async function teardownRound(opts: TeardownOptions, done: ReadonlySet<string>, l
     if (p.isKernelThread || p.pid <= 1 || never.has(p.pid) || done.has(`${p.pid}:${p.startTime}`)) continue;
     // A later round looks only for live members: a zombie holds nothing and its parent reaps it.
     if (later && (p.state === 'Z' || p.state === 'X')) continue;
-    if (opts.owner !== undefined && p.uid !== opts.owner) continue;
+    if (p.uid !== opts.owner) continue;
     const inRun = opts.runId !== undefined && p.runId === opts.runId;
     const inGroup = pgids.has(p.pgid) && p.pgid > 1 && p.sid === p.pgid;
     const isRoot = (opts.roots ?? []).some((r) => r.pid === p.pid && r.startTime === p.startTime);
@@ -67,9 +72,9 @@ async function teardownRound(opts: TeardownOptions, done: ReadonlySet<string>, l
     }
   }
   if (selected.length === 0) return [];
-  // allUsers without `owner`: a run's members are torn down whoever owns them (the launcher's own
-  // tasks); with `owner`, the tree below a selected process stays within that user's processes.
-  const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: opts.owner === undefined || opts.owner !== snapshot.selfUid });
+  // The tree below a selected process, and what joins it while the ladder runs, stays within the
+  // run's user's processes (a root guardian acting for another user included).
+  const plan = planForPids(snapshot, new Map(), selected, { action: opts.mode, graceMs: opts.graceMs, allUsers: false, user: opts.owner });
   const execOpts: ExecuteOptions = {};
   if (opts.onProgress) execOpts.onProgress = opts.onProgress;
   if (opts.audit) execOpts.audit = opts.audit;

@@ -61,6 +61,8 @@ export interface PlanOptions {
   readonly action: ReapAction;
   readonly graceMs: number;
   readonly allUsers: boolean;
+  /** Whose processes the plan may take when not `allUsers` (default: the caller; see ProtectionOptions.user). */
+  readonly user?: number;
   /**
    * A selected zombie whose parent is not itself selected: act on that parent (true, the
    * default: the caller pointed at the zombie, as `--state Z` or the screen's key on its row
@@ -103,7 +105,8 @@ export interface ReapPlan {
   readonly skipped: ReapSkip[];
   /** Who planned it: the executor applies the same user rule to members found while it acts. */
   readonly allUsers?: boolean;
-  readonly selfUid?: number;
+  /** The uid whose processes the plan may take (the caller, or the run's user of a teardown). */
+  readonly userUid?: number;
   /**
    * Process groups that are wholly this plan's own (a run's task groups; set by teardown only):
    * a process that joins one while the executor acts is a member too. Without it, group
@@ -273,7 +276,7 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
     skippedPids.add(p.pid);
     skipped.push({ pid: p.pid, startTime: p.startTime, cmd: p.cmd, why });
   };
-  const protect = (p: ProcInfo): string | null => protectionOfProc(snapshot, p, { allUsers: opts.allUsers });
+  const protect = (p: ProcInfo): string | null => protectionOfProc(snapshot, p, { allUsers: opts.allUsers, ...(opts.user !== undefined ? { user: opts.user } : {}) });
 
   // Expand to trees: a kill/term/cont acts on the selected processes and everything below them.
   const addTree = (root: number): void => {
@@ -359,7 +362,7 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
     targets,
     skipped,
     allUsers: opts.allUsers,
-    selfUid: snapshot.selfUid,
+    userUid: opts.user ?? snapshot.selfUid,
     scope: scopeText(opts.action, targets.length),
     warnings,
   };

@@ -8,6 +8,11 @@ import { knownDaemonOf } from './relations.js';
 export interface ProtectionOptions {
   /** Act on other users' processes too (`--all-users`). The kernel still refuses non-root (EPERM). */
   readonly allUsers: boolean;
+  /**
+   * Whose processes may be acted on when not `allUsers` (default: the caller). A run's teardown
+   * sets the run's user, so that a root launcher or guardian takes only that user's processes.
+   */
+  readonly user?: number;
 }
 
 /**
@@ -37,7 +42,9 @@ export function protectionOfProc(snapshot: Snapshot, p: ProcInfo, opts: Protecti
   const daemon = knownDaemonOf(p);
   if (daemon !== null) return `${daemon}: reaper never signals daemons; stop it with its service manager (systemctl, scancel)`;
   if (p.uid === null) return 'owner unknown';
-  if (p.uid !== snapshot.selfUid && !opts.allUsers) {
+  const user = opts.user ?? snapshot.selfUid;
+  if (p.uid !== user && !opts.allUsers) {
+    if (user !== snapshot.selfUid) return `owned by ${p.user ?? 'uid ' + p.uid} (uid ${p.uid}), not by the run's user (uid ${user})`;
     return `owned by ${p.user ?? 'uid ' + p.uid} (uid ${p.uid}), not you: add --all-users${snapshot.selfUid === 0 ? '' : ' (as root)'}`;
   }
   return null;

@@ -142,14 +142,14 @@ describe('executor directly', () => {
     await waitFor(() => stateOf(tree.info.stopped) === 'T', { what: 'stopped member' });
     const dStart = startTimeOf(d.pid);
     const before = liveWithMarker(marker);
-    const results = await teardown({ runId, mode: 'term', graceMs: 500 });
+    const results = await teardown({ runId, mode: 'term', graceMs: 500, owner: process.getuid!() });
     for (const r of results) assert.equal(r.outcome, 'gone', JSON.stringify(r));
     for (const p of before) assert.ok(isGone(p.pid, p.startTime), `pid ${p.pid} survived`);
     assert.ok(!isGone(d.pid, dStart), 'decoy survives');
 
     const tree2 = await mixedTree(marker, runId);
     const before2 = liveWithMarker(marker).filter((p) => p.pid !== tree2.info.escapee);
-    const r2 = await teardown({ pgids: [tree2.pid], roots: [{ pid: tree2.pid, startTime: startTimeOf(tree2.pid) }], mode: 'kill', graceMs: 0 });
+    const r2 = await teardown({ pgids: [tree2.pid], roots: [{ pid: tree2.pid, startTime: startTimeOf(tree2.pid) }], mode: 'kill', graceMs: 0, owner: process.getuid!() });
     assert.ok(r2.length >= before2.length);
     for (const p of before2) assert.ok(isGone(p.pid, p.startTime), `pid ${p.pid} survived`);
     assert.ok(!isGone(tree2.info.escapee, startTimeOf(tree2.info.escapee)), 'the setsid escapee is outside group and tree');

@@ -1,9 +1,11 @@
 /**
- * Planted journals (issue 9 §1): a run folder is a hint, never an authority. Each journal here
+ * Planted journals (issue 9 §1) and forged markers: a run folder is a hint, never an authority. Each journal here
  * names processes, groups and cgroups that `reaper stop` and the guardian must NOT touch: a root
  * process without the run's marker, another user's process carrying a forged marker, pid 1 (in a
  * PID namespace), a "cgroup" that is a symbolic link to a folder whose cgroup.kill links to a file
  * the test owns, a real cgroup outside reaper's, and run folders that others could write.
+ * The launcher's own teardowns (the run's end, Ctrl+C) get a forged marker too: another user's
+ * process carrying REAPER_RUN=<the live run's id>.
  * Every victim is a signal logger (it writes each catchable signal it receives to a file), so
  * "nothing was signalled" is read back from that file and /proc, not assumed.
  */
@@ -17,7 +19,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureStateDir, findCgroup2Mount, readRunsReport, runPaths } from '../../src/launch/index.js';
 import type { JournalEvent } from '../../src/launch/index.js';
-import { asUser, CLI, createTestUser, deleteTestUser, runCli, startTimeOf, stateOf, type User } from '../helpers/reap-trees.js';
+import { cleanupRun, markerPids, startCli } from '../helpers/launch-run.js';
+import { asUser, CLI, createTestUser, deleteTestUser, isLive, runCli, startTimeOf, stateOf, type User } from '../helpers/reap-trees.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -92,7 +95,7 @@ function plant(state: string, id: string, events: JournalEvent[]): ReturnType<ty
   return p;
 }
 
-describe('planted journals: reaper stop and the guardian act on nothing the run does not own', { concurrency: 1, skip: !isRoot && 'needs root (other users, cgroups, PID namespaces)' }, () => {
+describe('planted journals and forged markers: reaper stop, the guardian and the launcher act on nothing the run does not own', { concurrency: 1, skip: !isRoot && 'needs root (other users, cgroups, PID namespaces)' }, () => {
   let work = '';
   let xdg = '';
   let state = '';
@@ -173,6 +176,30 @@ describe('planted journals: reaper stop and the guardian act on nothing the run 
     assert.equal(readFileSync(precious, 'utf8'), 'precious\n', 'nothing was written through the cgroup.kill link');
     assert.ok(existsSync(path.join(fake, 'sub', 'deeper')), 'no folder of the fake tree was removed');
   });
+
+  for (const how of ['the run\'s end', 'Ctrl+C'] as const) {
+    it(`the launcher's own teardown (${how}) leaves another user's process carrying the run's marker alone`, { timeout: 90_000 }, async (t) => {
+      assert.ok(user, 'a throwaway user could be created');
+      const go = path.join(work, `go-${randomBytes(3).toString('hex')}`);
+      // The task waits for the test: the forged member is planted while the run is live.
+      const run = startCli(['run', '--gpus', 'sim:1', '--json', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done`], { env: env() });
+      let runId: string | null = null;
+      t.after(() => cleanupRun(run, runId));
+      await run.waitEvent((e) => e.ev === 'task-start', 30_000, 'task-start');
+      runId = run.runId();
+      assert.ok(runId, 'run-start names the run');
+      const forged = await startLogger(path.join(work, `forged-${randomBytes(3).toString('hex')}.log`), { user: user!, env: { REAPER_RUN: runId } });
+      assert.ok(markerPids(runId, { escapee: false }).includes(forged.pid), 'the forged process carries the live run\'s marker');
+      if (how === 'Ctrl+C') process.kill(run.pid, 'SIGINT');
+      else writeFileSync(go, '');
+      const exit = await run.exit;
+      assert.notEqual(exit.code, null, `the launcher exited by itself (${JSON.stringify(exit)})`);
+      untouched(forged, `another user's process with the run's marker (${how})`);
+      const left = markerPids(runId, { escapee: false }).filter((pid) => pid !== forged.pid && isLive(pid));
+      assert.deepEqual(left, [], 'the run\'s own processes are gone');
+      assert.ok(run.events.some((e) => e.ev === 'run-end'), `the run reported its end: ${run.stdout}${run.stderr}`);
+    });
+  }
 
   it('a journal naming a real cgroup outside reaper\'s, or a sibling run\'s cgroup: neither is killed nor removed', { timeout: 60_000 }, async (t) => {
     const mount = findCgroup2Mount();

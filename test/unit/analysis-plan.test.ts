@@ -46,6 +46,20 @@ describe('planReap', () => {
     // Selecting the parent itself is explicit: then it is a target (with its zombie).
     assert.deepEqual(planReap(s2, v2, { pid: 400 }, { ...opts, allUsers: true }).targets.map((t) => t.pid), [400, 401]);
   });
+  it('a plan for a run\'s user (root acting for uid 1000): only that user\'s processes, the tree included; the plan carries that uid for the executor', () => {
+    const s2 = snap([
+      proc({ pid: 600, ppid: 1, uid: 1000, user: 'alice', argv: ['python3', 'sample.py'] }),
+      proc({ pid: 601, ppid: 600, uid: 0, user: 'root', argv: ['sudo', 'nvidia-smi'] }),
+      proc({ pid: 602, ppid: 600, uid: 1000, user: 'alice', argv: ['python3', 'loader.py'] }),
+      proc({ pid: 700, ppid: 1, uid: 1001, user: 'bob', argv: ['sleep', '1000'] }),
+    ], { selfUid: 0 });
+    const plan = planForPids(s2, new Map(), [600, 700], { ...opts, user: 1000 });
+    assert.deepEqual(plan.targets.map((t) => t.pid), [600, 602]);
+    assert.match(plan.skipped.find((x) => x.pid === 601)!.why, /^owned by root \(uid 0\), not by the run's user \(uid 1000\)$/);
+    assert.match(plan.skipped.find((x) => x.pid === 700)!.why, /^owned by bob \(uid 1001\), not by the run's user \(uid 1000\)$/);
+    assert.equal(plan.userUid, 1000);
+    assert.equal(planForPids(s2, new Map(), [600], opts).userUid, 0, 'default: the caller');
+  });
   it('a daemon is never signalled, even when named: --pid, --match, a key on its row, a zombie\'s parent', () => {
     const s2 = snap([
       proc({ pid: 500, ppid: 1, uid: 0, user: 'root', comm: 'sshd', argv: ['sshd: /usr/sbin/sshd -D'] }),

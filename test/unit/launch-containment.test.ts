@@ -64,7 +64,7 @@ describe('containment', () => {
     const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     const pgid = child.pid!;
     try {
-      const run: RunScope = { runId: 'r-unit', state: '/nonexistent', paths: null as never, env: {}, graceMs: 1000, cgroup: null, guardian: null };
+      const run: RunScope = { runId: 'r-unit', state: '/nonexistent', paths: null as never, env: {}, graceMs: 1000, owner: process.getuid!(), cgroup: null, guardian: null };
       const stage: StageScope = { task: 0, stage: 's', attempt: 1, pgid, cgroup: null };
       const bare: Containment = { layers: [], cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false };
       // The PID namespace died with its init: nothing is looked for (the group here is a stand-in).

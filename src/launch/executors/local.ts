@@ -19,6 +19,7 @@ import { errText } from '../fs-error.js';
 import { survivedOf } from '../layers/layer.js';
 import { parseInitStatus } from '../layers/stage-init.js';
 import type { RunPaths } from '../paths.js';
+import { selfUid } from '../run-trust.js';
 
 interface LocalStage extends ExecutorStage {
   readonly scope: StageScope;
@@ -117,7 +118,7 @@ export interface LocalExecutorOptions {
 export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const c = opts.containment;
   const { runId, paths, graceMs } = opts;
-  const run: RunScope = { runId, state: opts.state, paths, env: opts.env, graceMs, cgroup: null, guardian: null };
+  const run: RunScope = { runId, state: opts.state, paths, env: opts.env, graceMs, owner: selfUid(), cgroup: null, guardian: null };
   const scanner = createProcScanner({ readFds: false });
   // Method parameters are bivariant: the launcher only hands back stages this executor started.
   const local = (s: ExecutorStage): LocalStage => s as LocalStage;
@@ -238,9 +239,9 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         async leftovers(busyTasks) {
           if (!snap || !sweepEscapees) return null;
           const busy = new Set([...busyTasks].map(String));
-          const orphans = snap.processes.filter((p) => p.runId === runId && p.state !== 'Z' && (p.taskId === null || !busy.has(p.taskId)));
+          const orphans = snap.processes.filter((p) => p.runId === runId && p.uid === run.owner && p.state !== 'Z' && (p.taskId === null || !busy.has(p.taskId)));
           if (orphans.length === 0) return null;
-          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs, audit: audit('escapees of finished stages') });
+          const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs, owner: run.owner, audit: audit('escapees of finished stages') });
           return { found: res.length, survived: survivedOf(res), cgroupKilled: false };
         },
       };
@@ -250,7 +251,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const { scope, leader } = local(s);
       const roots = [...(leader ? [leader] : []), ...(await taskMembers(scope.task))];
       scope.audit = audit(why ?? 'stopped', scope);
-      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs, audit: scope.audit });
+      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs, owner: run.owner, audit: scope.audit });
       let found = res.length;
       let survived = survivedOf(res);
       let cgroupKilled = false;
@@ -267,7 +268,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const roots = all.flatMap((s) => (s.leader ? [s.leader] : []));
       const pgids = all.map((s) => s.scope.pgid).filter((g) => g > 1);
       run.audit = audit(why ?? 'run torn down');
-      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs, audit: run.audit! }));
+      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs, owner: run.owner, audit: run.audit! }));
     },
 
     afterExit(s) {

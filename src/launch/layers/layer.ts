@@ -78,6 +78,8 @@ export interface RunScope {
   /** The tasks' base environment (the guardian inherits it). */
   readonly env: NodeJS.ProcessEnv;
   readonly graceMs: number;
+  /** The uid the tasks run as (the launcher's): every teardown takes only this user's processes. */
+  readonly owner: number;
   /** The run's cgroup (cgroup layer), recorded in run-start. */
   cgroup: string | null;
   /** The run's guardian (guardian layer), recorded in run-start. */

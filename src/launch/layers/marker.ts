@@ -15,7 +15,7 @@ export const markerLayer: ContainmentLayer = {
   wanted: () => true,
   detect: () => ({ available: true, detail: MARKER_VARS.join(', ') }),
   async atRunEnd(run, mode) {
-    const res = await teardown({ runId: run.runId, mode, graceMs: run.graceMs, ...(run.audit ? { audit: run.audit } : {}) });
+    const res = await teardown({ runId: run.runId, mode, graceMs: run.graceMs, owner: run.owner, ...(run.audit ? { audit: run.audit } : {}) });
     const survived = survivedOf(res);
     return { sweep: res.length > 0 ? { found: res.length, survived, cgroupKilled: false } : null, survived };
   },

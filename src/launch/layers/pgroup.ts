@@ -26,7 +26,7 @@ export const pgroupLayer: ContainmentLayer = {
   // One syscall; escapees that left the group are found by marker (the watcher, the final sweep).
   async afterStage(_c, run, stage) {
     if (stage.pgid <= 1 || !groupAlive(stage.pgid)) return null;
-    const res = await teardown({ roots: [], pgids: [stage.pgid], mode: 'term', graceMs: run.graceMs, ...(stage.audit ? { audit: stage.audit } : {}) });
+    const res = await teardown({ roots: [], pgids: [stage.pgid], mode: 'term', graceMs: run.graceMs, owner: run.owner, ...(stage.audit ? { audit: stage.audit } : {}) });
     return { sweep: { found: res.length, survived: survivedOf(res), cgroupKilled: false }, clean: false };
   },
 };
