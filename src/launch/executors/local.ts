@@ -134,7 +134,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const taskMembers = async (task: number): Promise<ProcKey[]> => {
     try {
       const snap = await scanner.scan();
-      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(task)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
+      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(task) && p.uid === run.owner).map((p) => ({ pid: p.pid, startTime: p.startTime }));
     } catch {
       return [];
     }
