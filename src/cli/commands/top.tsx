@@ -20,6 +20,7 @@ import { HostsView } from '../../view/hosts-view.js';
 import { LocalSource, readOwnAuditEntries } from '../../view/local-source.js';
 import { RemoteSource } from '../../view/remote-source.js';
 import { parseFlags, parseGpusFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+import { importWithoutFetch } from '../without-fetch.js';
 
 export { LocalSource, type LiveSourceOptions } from '../../view/local-source.js';
 export { createHistoryReader, createRunsReader, PANE_TAIL_LINES } from '../../launch/run-readers.js';
@@ -217,7 +218,7 @@ export async function run(argv: string[]): Promise<number> {
   source.start();
   let screen: typeof import('../../tui/screen.js');
   try {
-    screen = await import('../../tui/screen.js');
+    screen = await importWithoutFetch(() => import('../../tui/screen.js'));
   } catch (e) {
     source.stop();
     throw e;
