@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGpuProbe, resolveGpuProbeConfig } from '../../src/probe/gpu-probe.js';
+import { readSimHolders, type EnvCache, type NonHolderCache } from '../../src/probe/sim/sim-state.js';
 import { cliMain, killGroupQuietly, makeTempDir, repoRoot, waitFor, writeScript } from '../helpers/gpu-helpers.js';
 import { isLive } from '../helpers/reap-trees.js';
 
@@ -249,4 +250,34 @@ test('simulator --reaper-apps: the compute-apps rows of the same tick on fd 3, G
   const bad = await sim(['--query-gpu=index', '--format=csv', '-l', '1', '--reaper-apps=pid,nonsense']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stdout, 'Field "nonsense" is not a valid field to query.\n\n');
+});
+
+test('simulator loop: a tick with no new process re-reads only the marked ones; orphaned workers, exits and new holders are still seen', { timeout: 60_000 }, async (t) => {
+  const nh: NonHolderCache = { tick: 0, checkedAt: new Map() };
+  const cache: EnvCache = new Map();
+  const tick = (): Promise<number[]> => readSimHolders(2, { cache, nonHolders: nh }).then((hs) => hs.map((h) => h.pid).sort((a, b) => a - b));
+  // A marked parent with a marked worker on the same GPU: only the parent is a holder.
+  const parent = spawn('sh', ['-c', 'sleep 600 & wait'], { detached: true, stdio: 'ignore', env: { ...process.env, CUDA_VISIBLE_DEVICES: '1', REAPER_SIM_GPU_MIB: '700' } });
+  t.after(() => killGroupQuietly(parent.pid));
+  const sh = parent.pid!;
+  let worker = 0;
+  await waitFor(() => {
+    worker = Number(readFileSync(`/proc/${sh}/task/${sh}/children`, 'utf8').trim().split(/\s+/)[0] ?? 0);
+    return worker > 0;
+  }, { what: 'the worker started' });
+  await waitFor(async () => (await tick()).join() === String(sh), { what: 'the parent as the one holder' });
+  // Ticks with no process created meanwhile skip the /proc listing and give the same answer.
+  await waitFor(async () => {
+    const skipped = nh.listSkipped ?? 0;
+    const got = await tick();
+    return (nh.listSkipped ?? 0) > skipped && got.join() === String(sh);
+  }, { what: 'a tick that skipped listing /proc' });
+  // The parent dies (no new process): its worker, re-parented, holds the memory now.
+  process.kill(sh, 'SIGKILL');
+  await waitFor(async () => (await tick()).join() === String(worker), { what: 'the orphaned worker as the holder' });
+  // A new holder is a new pid: the next tick lists /proc and finds it.
+  const other = spawnHolder(t, '0', '300');
+  await waitFor(async () => (await tick()).join() === [worker, other].sort((a, b) => a - b).join(), { what: 'the new holder seen' });
+  process.kill(worker, 'SIGKILL');
+  await waitFor(async () => (await tick()).join() === String(other), { what: 'the dead worker dropped' });
 });

@@ -126,6 +126,15 @@ const MARKER = Buffer.from(SIM_MIB_ENV + '=');
 export interface NonHolderCache {
   tick: number;
   readonly checkedAt: Map<number, number>;
+  /**
+   * The last pid the kernel handed out when /proc was last listed (/proc/loadavg's fifth field),
+   * and every marked process found then (before topmostHolders). While it stays the same no
+   * process was created, so no new holder can exist: a tick re-reads only those (exits, new
+   * parents, CPU ticks) instead of listing /proc. Counted in `listSkipped`.
+   */
+  lastPid?: number | null;
+  marked?: readonly SimHolder[];
+  listSkipped?: number;
 }
 const RECHECK_TICKS = 10;
 
@@ -133,6 +142,17 @@ export async function readSimHolders(
   count: number,
   opts: { selfPid?: number; cache?: EnvCache; nonHolders?: NonHolderCache } = {},
 ): Promise<SimHolder[]> {
+  const nh = opts.nonHolders;
+  if (nh) {
+    const lastPid = readLastPid();
+    if (lastPid !== null && lastPid === nh.lastPid && nh.marked) {
+      nh.tick++;
+      nh.listSkipped = (nh.listSkipped ?? 0) + 1;
+      nh.marked = restatHolders(nh.marked);
+      return topmostHolders(nh.marked);
+    }
+    nh.lastPid = lastPid;
+  }
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -142,7 +162,6 @@ export async function readSimHolders(
   const selfPid = opts.selfPid ?? process.pid;
   const seen = new Set<string>();
   const out: SimHolder[] = [];
-  const nh = opts.nonHolders;
   if (nh) nh.tick++;
   const livePids = nh ? new Set<number>() : null;
   for (const name of names) {
@@ -185,7 +204,28 @@ export async function readSimHolders(
     }
   }
   if (nh && livePids) for (const pid of [...nh.checkedAt.keys()]) if (!livePids.has(pid)) nh.checkedAt.delete(pid);
+  if (nh) nh.marked = out;
   return topmostHolders(out);
+}
+
+/** /proc/loadavg's last field: the pid most recently handed out in this PID namespace. */
+function readLastPid(): number | null {
+  const b = readProcFile('/proc/loadavg');
+  if (!b) return null;
+  const text = b.toString('latin1').trim();
+  const n = Number(text.slice(text.lastIndexOf(' ') + 1));
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** The same holders read again: the gone, reused and zombie ones dropped, ppid and CPU fresh. */
+function restatHolders(holders: readonly SimHolder[]): SimHolder[] {
+  const out: SimHolder[] = [];
+  for (const h of holders) {
+    const st = readStatSync(h.pid);
+    if (!st || st.startTime !== h.startTime || st.state === 'Z' || st.state === 'X') continue;
+    out.push({ ...h, ppid: st.ppid, cpuTicks: st.utime + st.stime });
+  }
+  return out;
 }
 
 /**
