@@ -205,7 +205,8 @@ export function deriveStateSince(
   for (const p of snapshot.processes) {
     const k = procKeyString(p);
     const old = prev?.get(k);
-    if (old && old.state === p.state) next.set(k, { state: old.state, sinceMs: old.sinceMs, observed: old.observed ?? false });
+    // Unchanged: the same entry (no new object per process per refresh).
+    if (old && old.state === p.state) next.set(k, old.observed !== undefined ? (old as { state: string; sinceMs: number; observed: boolean }) : { state: old.state, sinceMs: old.sinceMs, observed: false });
     else next.set(k, { state: p.state, sinceMs: snapshot.takenAtMs, observed: old !== undefined });
   }
   return next;

@@ -56,7 +56,7 @@ export interface ProcScannerOptions {
    * A sleeping process whose stat bytes were identical on its last two reads may be left
    * unread for up to N scans (default 0: read every process every scan). The live screen uses
    * 1: on a server of mostly idle processes that halves the scan, and an idle process that
-   * changes state shows it one refresh later at most. Exits still show at once (readdir), and
+   * changes state shows it one refresh later at most. Exits still show at once (the listing), and
    * no signal ever relies on this: actions re-read the identity right before each one.
    */
   readonly idleSkip?: number;
@@ -85,6 +85,8 @@ export interface ProcScanner {
   scanSync(gpu?: GpuState): Snapshot;
   /** Close the kept /proc/<pid>/stat fds (the scanner still works; it reopens as needed). */
   close(): void;
+  /** How many scans listed /proc (readdir); the others reused the last listing (tests). */
+  listings(): number;
 }
 
 /** Kept stat fds of all scanners in this process, and the most they may hold together. */
@@ -247,6 +249,25 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     return s === '' || s === '0' ? null : sanitizeText(s);
   };
 
+  // The pid list of /proc, listed again only when a task was created or ended since the last
+  // listing: /proc/loadavg ends with "running/total last-pid", and every new process or thread
+  // takes a new pid while every exit lowers the total. Both the same: the same processes (the
+  // pid space wraps only after pid_max allocations). Saves a 2,000-name readdir per refresh.
+  let listedFor: string | null = null;
+  let listed: string[] = [];
+  let listings = 0;
+  const listProc = (): string[] => {
+    const n = readSmall('/proc/loadavg', smallBuf);
+    const text = n > 0 ? smallBuf.toString('latin1', 0, n) : '';
+    const slash = text.indexOf('/');
+    const key = slash > 0 ? text.slice(slash + 1).trim() : null;
+    if (key !== null && key === listedFor) return listed;
+    listed = readdirSync('/proc');
+    listedFor = key;
+    listings++;
+    return listed;
+  };
+
   // One scan is split into begin / entry / finish so that scan() can yield to the event loop
   // every few hundred processes: a 2,000-process scan must not hold up key presses in the TUI.
   interface ScanState {
@@ -268,7 +289,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     }
     const noFds: readonly number[] | null = fdMode === false ? null : EMPTY;
     const nowMs = performance.now();
-    const names = readdirSync('/proc');
+    const names = listProc();
     return { names, processes: [], noFds, nowMs, usersChanged, sorted: true, lastPid: -1 };
   };
 
@@ -501,6 +522,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     scanSync,
     close,
     scan,
+    listings: () => listings,
   };
 }
 
@@ -543,6 +565,7 @@ function createFallbackScanner(): ProcScanner {
       throw new Error('synchronous scan needs /proc');
     },
     close: () => undefined,
+    listings: () => 0,
   };
 }
 

@@ -34,3 +34,31 @@ test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at on
   assert.equal(scanner.scanSync().byPid.has(pid), false, 'an exited process is gone on the next scan');
 });
 
+
+test('a scan lists /proc again only when a process was created or ended since the last listing', async (t) => {
+  const scanner = createProcScanner({ idleSkip: 1 });
+  t.after(() => scanner.close());
+  scanner.scanSync();
+  // Nothing created or ended between two scans (retried: other work on the machine may fork).
+  await waitFor(() => {
+    const before = scanner.listings();
+    scanner.scanSync();
+    return scanner.listings() === before;
+  }, { what: 'a scan that reused the listing' });
+  const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  const pid = child.pid!;
+  t.after(() => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  const before = scanner.listings();
+  assert.ok(scanner.scanSync().byPid.has(pid), 'a new process is in the very next scan');
+  assert.ok(scanner.listings() > before, 'listed again for it');
+  process.kill(pid, 'SIGKILL');
+  child.unref();
+  await waitFor(() => readProcState(pid) === null, { what: 'reaped', timeoutMs: 10_000 });
+  assert.equal(scanner.scanSync().byPid.has(pid), false, 'an ended process is gone from the very next scan');
+});
