@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CommandOutcome } from '../model/command-outcome.js';
 import { sanitizeText } from '../model/sanitize.js';
 
 /** A host as the transport needs it (HostSpec from hosts.ts fits). */
@@ -46,19 +47,9 @@ export interface SshCallOptions extends SshOptions {
   readonly input?: string | Uint8Array;
 }
 
-export interface SshOutcome {
+/** timedOut: at the deadline (call) or after idleMs without a line (stream); truncated: stdout passed maxStdoutBytes. */
+export interface SshOutcome extends CommandOutcome {
   readonly host: string;
-  readonly argv: readonly string[];
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** errno of a failed spawn (ENOENT: no ssh), or null. */
-  readonly spawnError: string | null;
-  /** Killed at the deadline (call) or after idleMs without a line (stream). */
-  readonly timedOut: boolean;
-  /** Killed because stdout passed maxStdoutBytes. */
-  readonly truncated: boolean;
   /** Stream: killed because one line passed maxLineBytes (the line was never held whole). */
   readonly oversizedLine: boolean;
   /** Killed by our kill() (a stream closed by its owner). */

@@ -2,6 +2,7 @@
  * What reaper knows about Slurm jobs and Slurm client failures. Plain data: the parsers in this
  * folder produce it from squeue / sacct / scontrol text and squeue --json, whatever the version.
  */
+import type { CommandOutcome } from '../model/command-outcome.js';
 
 /** One finished process as Slurm reports it. Unknown stays null, never 0. */
 export interface SlurmExit {
@@ -58,19 +59,7 @@ export interface SlurmError {
   readonly message: string;
 }
 
-/** Everything a finished (or failed, or killed) client call left behind. */
-export interface SlurmOutcome {
-  readonly argv: readonly string[];
-  /** null when a signal ended it or it never started. */
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** errno code of a failed spawn ("ENOENT", "EACCES"). */
-  readonly spawnError: string | null;
-  /** Killed by reaper because the deadline passed. */
-  readonly timedOut: boolean;
-  /** Killed by reaper because stdout + stderr passed the size cap. */
-  readonly truncated: boolean;
+/** Everything a finished (or failed, or killed) client call left behind; truncated: stdout + stderr passed the size cap. */
+export interface SlurmOutcome extends CommandOutcome {
   readonly ms: number;
 }

@@ -1,12 +1,13 @@
 /** The live screen's scanner option idleSkip: idle sleepers may go unread one scan, no more. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createProcScanner } from '../../src/probe/snapshot.js';
 import { readProcState } from '../helpers/tui-proc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at once', async (t) => {
+/** `sleep 300` in its own group, killed after the test. */
+function sleeper(t: { after(fn: () => void): void }): { child: ChildProcess; pid: number } {
   const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
   const pid = child.pid!;
   t.after(() => {
@@ -16,6 +17,11 @@ test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at on
       /* gone */
     }
   });
+  return { child, pid };
+}
+
+test('idleSkip 1: a stopped idle sleeper shows T within two scans, an exit at once', async (t) => {
+  const { child, pid } = sleeper(t);
   const scanner = createProcScanner({ idleSkip: 1 });
   t.after(() => scanner.close());
   await waitFor(() => scanner.scanSync().byPid.get(pid)?.comm === 'sleep', { what: 'sleep exec' });
@@ -45,15 +51,7 @@ test('a scan lists /proc again only when a process was created or ended since th
     scanner.scanSync();
     return scanner.listings() === before;
   }, { what: 'a scan that reused the listing' });
-  const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
-  const pid = child.pid!;
-  t.after(() => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  });
+  const { child, pid } = sleeper(t);
   const before = scanner.listings();
   assert.ok(scanner.scanSync().byPid.has(pid), 'a new process is in the very next scan');
   assert.ok(scanner.listings() > before, 'listed again for it');

@@ -3,7 +3,8 @@
  * and a recording actions object. Colours are forced on before Ink loads so STAT colours can
  * be asserted as SGR codes.
  */
-import { after, describe, test } from 'node:test';
+import { App, createTheme, ESC, React, render } from '../helpers/tui-ink.js';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReactElement } from 'react';
 import { waitFor } from '../helpers/wait-for.js';
@@ -11,16 +12,6 @@ import { FakeActions, FakeSource, data, plain, proc, reasons, run, simGpu, snaps
 import { frameMatching, press } from '../helpers/tui-fake.js';
 import type { ProcInfo } from '../../src/model/index.js';
 
-process.env.FORCE_COLOR = '1';
-delete process.env.NO_COLOR;
-const React = (await import('react')).default;
-const { render, cleanup } = await import('ink-testing-library');
-const { App } = await import('../../src/tui/App.js');
-const { createTheme } = await import('../../src/tui/theme.js');
-
-after(() => cleanup());
-
-const ESC = '\x1b';
 const KEY = { up: `${ESC}[A`, down: `${ESC}[B`, enter: '\r', esc: ESC, space: ' ' };
 
 type Inst = ReturnType<typeof render>;
@@ -35,8 +26,6 @@ function mount(source: FakeSource, actions = new FakeActions(), opts: { columns?
   }) as ReactElement;
   return render(el);
 }
-
-
 
 /** `text` drawn with SGR colour `code` (possibly together with bold or inverse). */
 function colored(line: string, code: number, text: string): boolean {

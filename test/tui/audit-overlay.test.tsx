@@ -5,7 +5,8 @@
  * line planted in it is counted, never shown as an entry. Other hosts' entries are in their own
  * logs: the overlay says so in one line.
  */
-import { after, describe, test } from 'node:test';
+import { App, createTheme, React, render } from '../helpers/tui-ink.js';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,15 +17,8 @@ import type { ActionOutcome, ActionTarget, AuditQuery, AuditRead, SignalAction }
 import { readOwnAuditEntries } from '../../src/view/local-source.js';
 import { FakeActions, FakeSource, data, frameMatching, plain, press, proc, snapshot } from '../helpers/tui-fake.js';
 
-process.env.FORCE_COLOR = '1';
-delete process.env.NO_COLOR;
-const React = (await import('react')).default;
-const { render, cleanup } = await import('ink-testing-library');
-const { App, signalLastAction } = await import('../../src/tui/App.js');
+const { signalLastAction } = await import('../../src/tui/App.js');
 const { auditLines } = await import('../../src/tui/components/Overlays.js');
-const { createTheme } = await import('../../src/tui/theme.js');
-
-after(() => cleanup());
 
 const DOWN = '\x1b[B';
 

@@ -3,7 +3,8 @@
  * it does over SSH: the agent's wire records (buildWireProc), the client's validator and the
  * view layer's conversion (modelFromView). Pids repeat across hosts on purpose.
  */
-import { after, describe, test } from 'node:test';
+import { App, createTheme, ESC, React, render } from '../helpers/tui-ink.js';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReactElement } from 'react';
 import { FakeActions, FakeSource, data, plain, proc, reasons, snapshot } from '../helpers/tui-fake.js';
@@ -19,16 +20,6 @@ import { NO_GPU_STATE } from '../../src/model/gpu.js';
 import type { Verdict } from '../../src/model/leftover.js';
 import type { ActionOutcome, ActionTarget, SignalAction } from '../../src/tui/types.js';
 
-process.env.FORCE_COLOR = '1';
-delete process.env.NO_COLOR;
-const React = (await import('react')).default;
-const { render, cleanup } = await import('ink-testing-library');
-const { App } = await import('../../src/tui/App.js');
-const { createTheme } = await import('../../src/tui/theme.js');
-
-after(() => cleanup());
-
-const ESC = '\x1b';
 const KEY = { down: `${ESC}[B`, enter: '\r', space: ' ' };
 
 /** A remote host's data as the screen gets it: through the wire, validated, converted. */

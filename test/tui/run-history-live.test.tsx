@@ -5,6 +5,7 @@
  * feed the screen; Enter on the run's row must say "exit 3" and show the stderr line, sanitised.
  * A run folder planted with a symlinked journal is shown as unreadable with the reason.
  */
+import { App, cleanup, createTheme, ESC, React, render } from '../helpers/tui-ink.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -17,13 +18,6 @@ import { FakeActions, FakeHistorySource, data, plain, proc, snapshot } from '../
 import { createHistoryReader, createRunsReader, LocalSource } from '../../src/cli/commands/top.js';
 import { stateDir } from '../../src/launch/index.js';
 
-process.env.FORCE_COLOR = '1';
-delete process.env.NO_COLOR;
-const React = (await import('react')).default;
-const { render, cleanup } = await import('ink-testing-library');
-const { App } = await import('../../src/tui/App.js');
-const { createTheme } = await import('../../src/tui/theme.js');
-
 const BATCH = `name: pane-test
 gpus: all
 tasks:
@@ -33,7 +27,6 @@ stages:
     cmd: [sh, -c, 'echo "loading weights" >&2; printf "\\033[31mCUDA error: out of memory\\033[0m \\302\\233 \\342\\200\\256evil\\n" >&2; exit 3']
 `;
 
-const ESC = '\x1b';
 const PLANTED = '20000101-000001-11c0';
 let tmp = '';
 let state = '';

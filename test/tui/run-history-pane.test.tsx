@@ -5,7 +5,8 @@
  * data source (a fake one here, with a history built from journal records), read when the pane
  * opens and at most once per refresh while it is open.
  */
-import { after, describe, test } from 'node:test';
+import { App, createTheme, ESC, React, render } from '../helpers/tui-ink.js';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReactElement } from 'react';
 import { waitFor } from '../helpers/wait-for.js';
@@ -14,16 +15,6 @@ import { frameMatching, press } from '../helpers/tui-fake.js';
 import { buildRunHistory, type RunHistoryEntry } from '../../src/analysis/run-history.js';
 import { attachStderrTails } from '../../src/launch/history.js';
 
-process.env.FORCE_COLOR = '1';
-delete process.env.NO_COLOR;
-const React = (await import('react')).default;
-const { render, cleanup } = await import('ink-testing-library');
-const { App } = await import('../../src/tui/App.js');
-const { createTheme } = await import('../../src/tui/theme.js');
-
-after(() => cleanup());
-
-const ESC = '\x1b';
 const ID = '20261202-010000-ab12';
 const DIR = `/state/reaper/runs/${ID}`;
 
@@ -71,8 +62,6 @@ function mount(source: FakeHistorySource, opts: { columns?: number; rows?: numbe
     }) as ReactElement,
   );
 }
-
-
 
 function assertFits(frame: string, columns: number, rows: number): void {
   const lines = plain(frame).split('\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isReaperError } from '../../src/model/errors.js';
+import { configError } from '../helpers/config-error.js';
 import { batchPatterns, expandTemplate, parseBatchConfig, parseDuration, resolveBatchGpus } from '../../src/launch/index.js';
 import { setLongTimeout } from '../../src/launch/launcher.js';
 import { readBatchFile } from '../../src/launch/config.js';
@@ -30,18 +30,6 @@ stages:
     retries: 0
     env: { REAPER_SIM_GPU_MIB: 8000 }
 `;
-
-function configError(text: string): string {
-  try {
-    parseBatchConfig(text, 'b.yaml');
-  } catch (e) {
-    assert.ok(isReaperError(e), `expected a ReaperError, got ${String(e)}`);
-    assert.equal(e.code, 'CONFIG');
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return e.message;
-  }
-  assert.fail('expected a config error');
-}
 
 describe('parseBatchConfig', () => {
   it('parses a full batch, orders stages by dependency, keeps defaults', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isReaperError } from '../../src/model/errors.js';
+import { configError } from '../helpers/config-error.js';
 import { DEFAULT_SLURM, parseBatchConfig, slurmSlots, withBackend } from '../../src/launch/config.js';
 
 const SLURM = `name: demo
@@ -20,18 +20,6 @@ stages:
     after: sample
     slurm: { gres: none, time: 2h, partition: cpu, extra: [--nice=5] }
 `;
-
-function configError(text: string): string {
-  try {
-    parseBatchConfig(text, 'b.yaml');
-  } catch (e) {
-    assert.ok(isReaperError(e), `expected a ReaperError, got ${String(e)}`);
-    assert.equal(e.code, 'CONFIG');
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return e.message;
-  }
-  assert.fail('expected a config error');
-}
 
 const base = (extra: string, stageExtra = ''): string => `${extra}
 tasks: [{}]
