@@ -3,7 +3,7 @@
  * no allocation per file). A process can vanish between any two syscalls; that is
  * reported as GONE, a permission problem as DENIED, never thrown.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { NO_MARKERS, type EnvMarkers } from './proc-cmdline.js';
 
 /** The file (or the whole process) no longer exists. */
@@ -192,4 +192,16 @@ export function readEnvMarkers(path: string, buf: Buffer, maxBytes = ENVIRON_MAX
     closeSync(fd);
   }
   return runId === null && taskId === null ? NO_MARKERS : { runId, taskId };
+}
+
+/**
+ * Does /proc show this process's own PID namespace (its /proc/self is our pid)? /proc/loadavg's
+ * last pid is of the reader's namespace, so it says "no process was created" only then.
+ */
+export function procSelfIsUs(): boolean {
+  try {
+    return readlinkSync('/proc/self') === String(process.pid);
+  } catch {
+    return false;
+  }
 }

@@ -28,7 +28,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { buildCmd, NO_MARKERS, parseCmdlineBytes, type EnvMarkers } from './proc-cmdline.js';
 import { readCgroup } from './proc-cgroup.js';
 import { readNvidiaMinors } from './proc-fd.js';
-import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, readEnvMarkers, readSmall } from './proc-read.js';
+import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, procSelfIsUs, readEnvMarkers, readSmall } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
 import { parseStatmResidentPages, parseStatusBytes, type RawStatus } from './proc-status.js';
 import { readStopEvidence } from './proc-stop-evidence.js';
@@ -253,10 +253,17 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   // listing: /proc/loadavg ends with "running/total last-pid", and every new process or thread
   // takes a new pid while every exit lowers the total. Both the same: the same processes (the
   // pid space wraps only after pid_max allocations). Saves a 2,000-name readdir per refresh.
+  // last-pid is of the reader's PID namespace: where /proc shows another one (an outer
+  // namespace's /proc, whose /proc/self is not our pid), every scan lists.
+  const sameNamespace = procSelfIsUs();
   let listedFor: string | null = null;
   let listed: string[] = [];
   let listings = 0;
   const listProc = (): string[] => {
+    if (!sameNamespace) {
+      listings++;
+      return readdirSync('/proc');
+    }
     const n = readSmall('/proc/loadavg', smallBuf);
     const text = n > 0 ? smallBuf.toString('latin1', 0, n) : '';
     const slash = text.indexOf('/');

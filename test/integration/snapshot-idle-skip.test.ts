@@ -1,7 +1,7 @@
 /** The live screen's scanner option idleSkip: idle sleepers may go unread one scan, no more. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createProcScanner } from '../../src/probe/snapshot.js';
 import { readProcState } from '../helpers/tui-proc.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -59,4 +59,18 @@ test('a scan lists /proc again only when a process was created or ended since th
   child.unref();
   await waitFor(() => readProcState(pid) === null, { what: 'reaped', timeoutMs: 10_000 });
   assert.equal(scanner.scanSync().byPid.has(pid), false, 'an ended process is gone from the very next scan');
+});
+
+test('in a PID namespace whose /proc is an outer one, every scan lists /proc (loadavg\'s last pid is of the reader\'s namespace)', (t) => {
+  const asRoot = process.getuid?.() === 0;
+  const prefix = asRoot ? ['--pid', '--fork'] : ['--user', '--map-root-user', '--pid', '--fork'];
+  if (spawnSync('unshare', [...prefix, 'true']).status !== 0) return t.skip('unshare --pid refused here');
+  const scanner = new URL('../../src/probe/snapshot.js', import.meta.url).href;
+  const script = `const { createProcScanner } = await import(${JSON.stringify(scanner)});
+const s = createProcScanner();
+for (let i = 0; i < 3; i++) s.scanSync();
+console.log(s.listings());`;
+  const r = spawnSync('unshare', [...prefix, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '3');
 });

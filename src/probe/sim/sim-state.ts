@@ -8,7 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { GrowBuffer } from '../proc-read.js';
+import { GrowBuffer, procSelfIsUs } from '../proc-read.js';
 import { readStatSync } from '../proc-stat.js';
 import { isReaperWrapper } from '../../model/wrappers.js';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
@@ -133,6 +133,8 @@ export interface NonHolderCache {
    * parents, CPU ticks) instead of listing /proc. Counted in `listSkipped`.
    */
   lastPid?: number | null;
+  /** /proc shows our own PID namespace (procSelfIsUs), checked once: else every tick lists. */
+  sameNamespace?: boolean;
   marked?: readonly SimHolder[];
   listSkipped?: number;
 }
@@ -144,7 +146,8 @@ export async function readSimHolders(
 ): Promise<SimHolder[]> {
   const nh = opts.nonHolders;
   if (nh) {
-    const lastPid = readLastPid();
+    nh.sameNamespace ??= procSelfIsUs();
+    const lastPid = nh.sameNamespace ? readLastPid() : null;
     if (lastPid !== null && lastPid === nh.lastPid && nh.marked) {
       nh.tick++;
       nh.listSkipped = (nh.listSkipped ?? 0) + 1;
