@@ -204,13 +204,24 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
   const forest = buildForest(snapshot.processes);
   const byPid = snapshot.byPid;
 
+  // A protected process (reaper, its ancestors, another user's without --all-users, a daemon)
+  // named as a tree's root is skipped, and so is everything below it: `--pid <your shell>` must
+  // not take the shell's other jobs, nor `--pid <tmux server>` every other pane.
+  const protectedRoots: string[] = [];
+  const treeOfRoot = (into: Set<number>, p: ProcInfo): void => {
+    into.add(p.pid);
+    const why = protectionOfProc(snapshot, p, { allUsers: opts.allUsers, ...(opts.user !== undefined ? { user: opts.user } : {}) });
+    if (why !== null) {
+      if (descendants(forest, p.pid).length > 0) protectedRoots.push(`${p.pid} (${sanitizeText(p.comm)}) is protected (${why}): nothing below it is taken either; name its children with --pid`);
+      return;
+    }
+    for (const d of treeOf(forest, p.pid)) into.add(d);
+  };
   let pidTree: Set<number> | null = null;
   if (sel.pid !== undefined) {
     pidTree = new Set<number>();
-    if (byPid.has(sel.pid)) {
-      pidTree.add(sel.pid);
-      for (const d of treeOf(forest, sel.pid)) pidTree.add(d);
-    }
+    const root = byPid.get(sel.pid);
+    if (root) treeOfRoot(pidTree, root);
   }
   let runTree: Set<number> | null = null;
   const notes = new Map<number, string>();
@@ -225,9 +236,8 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
       const key = `${p.pid}:${p.startTime}`;
       const job = inJob.get(key);
       if (p.runId === sel.runId || leaders.has(key) || job !== undefined) {
-        runTree.add(p.pid);
         if (job !== undefined && p.runId !== sel.runId) notes.set(p.pid, `in Slurm job ${job} (its cgroup on this node)`);
-        for (const d of treeOf(forest, p.pid)) runTree.add(d);
+        treeOfRoot(runTree, p);
       }
     }
   }
@@ -253,7 +263,8 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
   // that was not selected itself: the default and broad selectors would otherwise SIGTERM any
   // live process (an interactive shell, a daemon) for a zombie child it has not waited for yet.
   const namesZombies = sel.state === 'Z' || (sel.pid !== undefined && byPid.get(sel.pid)?.state === 'Z');
-  return planForPids(snapshot, verdicts, selected, { ...opts, actOnZombieParents: opts.actOnZombieParents ?? namesZombies, ...(notes.size > 0 ? { notes } : {}) });
+  const plan = planForPids(snapshot, verdicts, selected, { ...opts, actOnZombieParents: opts.actOnZombieParents ?? namesZombies, ...(notes.size > 0 ? { notes } : {}) });
+  return protectedRoots.length > 0 && sel.pid !== undefined ? { ...plan, warnings: [...(plan.warnings ?? []), ...protectedRoots] } : plan;
 }
 
 /**

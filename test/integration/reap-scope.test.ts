@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { executeReap } from '../../src/actions/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { cleanup, FIXTURES, isGone, PYTHON, runCli, spawnFixture, startTimeOf, stateOf, uniqueMarker } from '../helpers/reap-trees.js';
+import { spawn } from 'node:child_process';
+import { CLI, cleanup, FIXTURES, isGone, PYTHON, runCli, spawnFixture, startTimeOf, stateOf, uniqueMarker } from '../helpers/reap-trees.js';
 
 interface SiblingInfo {
   root: number;
@@ -248,5 +249,29 @@ describe('a selector that names nothing is bad input', () => {
     }
     assert.ok(!isGone(d.pid, dStart), 'the decoy selected by --match is alive');
     assertNotStopped(d.pid);
+  });
+});
+
+describe('--pid of reaper\'s own shell', () => {
+  it('the shell is skipped and so is its other job (the shell\'s tree is not taken); the job lives', { timeout: 60_000 }, async (t) => {
+    const marker = uniqueMarker();
+    // sh starts a job, then runs reaper (a child, not exec'd) naming sh itself: sh is reaper's ancestor.
+    const script = `sleep 300 & echo "job $!"; "$0" "$1" reap --pid $$ --signal kill --yes --json --gpus none; echo "rc $?"; kill -0 $! && echo "job alive"; kill $! 2>/dev/null; :`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = spawn('sh', ['-c', script, process.execPath, CLI, marker], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      t.after(() => cleanup({ pgids: [c.pid!] }));
+      let buf = '';
+      c.stdout.on('data', (d: Buffer) => (buf += d.toString()));
+      c.on('error', reject);
+      c.on('close', () => resolve(buf));
+    });
+    const job = Number(/^job (\d+)$/m.exec(out)?.[1]);
+    assert.ok(job > 0, out);
+    assert.match(out, /^rc 0$/m, out);
+    assert.match(out, /^job alive$/m, 'the shell\'s job was not signalled');
+    const doc = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { plan: { targets: Array<{ pid: number }>; warnings: string[] }; results: unknown[] };
+    assert.deepEqual(doc.plan.targets, [], 'nothing planned');
+    assert.deepEqual(doc.results, []);
+    assert.ok(doc.plan.warnings.some((w) => /is protected \(an ancestor of reaper.*nothing below it is taken either/.test(w)), JSON.stringify(doc.plan.warnings));
   });
 });

@@ -46,6 +46,21 @@ describe('planReap', () => {
     // Selecting the parent itself is explicit: then it is a target (with its zombie).
     assert.deepEqual(planReap(s2, v2, { pid: 400 }, { ...opts, allUsers: true }).targets.map((t) => t.pid), [400, 401]);
   });
+  it('--pid of a protected process (reaper\'s own shell): nothing below it is taken either, with a warning that says so', () => {
+    const s2 = snap([
+      proc({ pid: 800, ppid: 1, comm: 'bash', argv: ['-bash'] }),
+      proc({ pid: 801, ppid: 800, comm: 'sleep', argv: ['sleep', '300'] }),
+      proc({ pid: 802, ppid: 801, comm: 'sleep', argv: ['sleep', '301'] }),
+      proc({ pid: 99_999, ppid: 800, comm: 'node', argv: ['node', 'reaper'] }),
+    ], { selfAncestors: [800] });
+    const v2 = analyze({ snapshot: s2, runs: [], patterns: [], allUsers: false });
+    const plan = planReap(s2, v2, { pid: 800 }, opts);
+    assert.deepEqual(plan.targets.map((t) => t.pid), []);
+    assert.match(plan.skipped.find((x) => x.pid === 800)!.why, /an ancestor of reaper/);
+    assert.deepEqual(plan.warnings, ['800 (bash) is protected (an ancestor of reaper (your shell or session)): nothing below it is taken either; name its children with --pid']);
+    // Its child named directly is an ordinary tree.
+    assert.deepEqual(planReap(s2, v2, { pid: 801 }, opts).targets.map((t) => t.pid), [801, 802]);
+  });
   it('a plan for a run\'s user (root acting for uid 1000): only that user\'s processes, the tree included; the plan carries that uid for the executor', () => {
     const s2 = snap([
       proc({ pid: 600, ppid: 1, uid: 1000, user: 'alice', argv: ['python3', 'sample.py'] }),
