@@ -306,7 +306,6 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       const c0 = name.charCodeAt(0);
       if (c0 < 48 || c0 > 57) return null;
       const pid = +name;
-      const base = `/proc/${name}/`;
       if (idleSkip > 0) {
         const idle = cache.get(pid);
         if (idle && idle.info !== null && idle.idleStreak >= 2 && scanNo - idle.readAt <= idleSkip && (idle.info.state === 'S' || idle.info.state === 'I')) {
@@ -316,6 +315,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           return idle.info;
         }
       }
+      const base = `/proc/${name}/`;
       const n = readStat(pid, base + 'stat');
       if (n <= 0) return null;
       let e = cache.get(pid);

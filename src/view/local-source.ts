@@ -157,7 +157,7 @@ export class LocalSource implements HostSource {
         allUsers: this.opts.allUsers,
         stateSinceMs,
       });
-      const host = await this.readHost(snapshot);
+      const host = this.readHost(snapshot);
       const allUsers = this.opts.allUsers;
       if (this.stopped) return;
       this.pollSlurm(runs, snapshot);
@@ -204,8 +204,8 @@ export class LocalSource implements HostSource {
       });
   }
 
-  private async readHost(snapshot: Snapshot): Promise<HostStats> {
-    const f = await readHostFigures(this.cpuPrev);
+  private readHost(snapshot: Snapshot): HostStats {
+    const f = readHostFigures(this.cpuPrev);
     this.cpuPrev = f.cpu;
     return {
       hostname: this.host,
