@@ -4,11 +4,12 @@
  * the latest table with the machine it ran on in bench/RESULTS.md.
  * Usage: node dist/bench/run-all.js [name-filter ...] [--no-write]
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { readStatSync } from '../src/probe/proc-stat.js';
 import type { BenchRow } from './bench-row.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,13 +47,8 @@ function initZombies(): number {
   let n = 0;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && f[1] === '1') n++;
-    } catch {
-      // gone
-    }
+    const st = readStatSync(Number(d));
+    if (st?.state === 'Z' && st.ppid === 1) n++;
   }
   return n;
 }

@@ -191,6 +191,11 @@ function runOwner(facts: AnalysisFacts, p: ProcInfo): { owned: boolean; forged: 
   return { owned: false, forged: `its REAPER_RUN marker names live run ${p.runId}, but it does not descend from that run's launcher or tasks` };
 }
 
+/** What deriveStateSince carries per identity: its state, and since when. */
+export interface StateEntry extends StateSince {
+  readonly state: string;
+}
+
 /**
  * Carry "in this state since" across snapshots (pure): identities whose state is unchanged keep
  * their time, others start at snapshot.takenAtMs. `observed` is true only when the change was
@@ -198,15 +203,15 @@ function runOwner(facts: AnalysisFacts, p: ProcInfo): { owned: boolean; forged: 
  * Feed the result back as stateSinceMs.
  */
 export function deriveStateSince(
-  prev: ReadonlyMap<string, { state: string; sinceMs: number; observed?: boolean }> | undefined,
+  prev: ReadonlyMap<string, StateEntry> | undefined,
   snapshot: Snapshot,
-): Map<string, { state: string; sinceMs: number; observed: boolean }> {
-  const next = new Map<string, { state: string; sinceMs: number; observed: boolean }>();
+): Map<string, StateEntry> {
+  const next = new Map<string, StateEntry>();
   for (const p of snapshot.processes) {
     const k = procKeyString(p);
     const old = prev?.get(k);
     // Unchanged: the same entry (no new object per process per refresh).
-    if (old && old.state === p.state) next.set(k, old.observed !== undefined ? (old as { state: string; sinceMs: number; observed: boolean }) : { state: old.state, sinceMs: old.sinceMs, observed: false });
+    if (old && old.state === p.state) next.set(k, old);
     else next.set(k, { state: p.state, sinceMs: snapshot.takenAtMs, observed: old !== undefined });
   }
   return next;

@@ -1,5 +1,5 @@
 /** Public face of the leftover analysis (pure: snapshot in, verdicts and plans out). */
-export { analyze, deriveStateSince,   type AnalysisInput,  } from './explain.js';
+export { analyze, deriveStateSince, type AnalysisInput, type StateEntry } from './explain.js';
 ;
 export { protectionOf,   } from './protect.js';
 export {

@@ -5,7 +5,7 @@
 import { ancestors, buildForest, descendants, sanitizeText, type Forest, type ProcInfo, type ProcKey, type Reason, type Snapshot, type Verdict } from '../model/index.js';
 import { gpuIndicesOf } from './explain.js';
 import { matchText } from './patterns.js';
-import { isTreeBoundary, protectionOfProc } from './protect.js';
+import { isTreeBoundary, protectionOfProc, type ProtectionOptions } from './protect.js';
 
 export type ReapAction = 'kill' | 'term' | 'cont';
 
@@ -188,6 +188,11 @@ function treeOf(forest: Forest, root: number): number[] {
   return !start || isTreeBoundary(start) ? [] : descendants(forest, root, { stopAt: isTreeBoundary });
 }
 
+/** The user rule of a plan, as protectionOfProc takes it. */
+function protectionOptions(opts: PlanOptions): ProtectionOptions {
+  return opts.user !== undefined ? { allUsers: opts.allUsers, user: opts.user } : { allUsers: opts.allUsers };
+}
+
 function hasSelector(sel: ReapSelection): boolean {
   return (
     sel.leftovers === true ||
@@ -210,9 +215,9 @@ export function planReap(snapshot: Snapshot, verdicts: ReadonlyMap<number, Verdi
   const protectedRoots: string[] = [];
   const treeOfRoot = (into: Set<number>, p: ProcInfo): void => {
     into.add(p.pid);
-    const why = protectionOfProc(snapshot, p, { allUsers: opts.allUsers, ...(opts.user !== undefined ? { user: opts.user } : {}) });
+    const why = protectionOfProc(snapshot, p, protectionOptions(opts));
     if (why !== null) {
-      if (descendants(forest, p.pid).length > 0) protectedRoots.push(`${p.pid} (${sanitizeText(p.comm)}) is protected (${why}): nothing below it is taken either; name its children with --pid`);
+      if ((forest.children.get(p.pid)?.length ?? 0) > 0) protectedRoots.push(`${p.pid} (${sanitizeText(p.comm)}) is protected (${why}): nothing below it is taken either; name its children with --pid`);
       return;
     }
     for (const d of treeOf(forest, p.pid)) into.add(d);
@@ -287,7 +292,7 @@ export function planForPids(snapshot: Snapshot, verdicts: ReadonlyMap<number, Ve
     skippedPids.add(p.pid);
     skipped.push({ pid: p.pid, startTime: p.startTime, cmd: p.cmd, why });
   };
-  const protect = (p: ProcInfo): string | null => protectionOfProc(snapshot, p, { allUsers: opts.allUsers, ...(opts.user !== undefined ? { user: opts.user } : {}) });
+  const protect = (p: ProcInfo): string | null => protectionOfProc(snapshot, p, protectionOptions(opts));
 
   // Expand to trees: a kill/term/cont acts on the selected processes and everything below them.
   const addTree = (root: number): void => {

@@ -205,3 +205,19 @@ export function procSelfIsUs(): boolean {
     return false;
   }
 }
+
+const loadavgBuf = Buffer.allocUnsafe(128);
+
+/**
+ * /proc/loadavg's task counters ("… running/total last-pid"): every process or thread created
+ * takes a new pid and every exit lowers the total, so both unchanged means no task came or went.
+ * last-pid is of the reader's PID namespace (see procSelfIsUs). Null when unreadable.
+ */
+export function readTaskCounters(): { readonly total: number; readonly lastPid: number } | null {
+  const n = readSmall('/proc/loadavg', loadavgBuf);
+  if (n <= 0) return null;
+  const f = loadavgBuf.toString('latin1', 0, n).trim().split(' ');
+  const total = Number(f[3]?.slice(f[3].indexOf('/') + 1));
+  const lastPid = Number(f[4]);
+  return Number.isInteger(total) && Number.isInteger(lastPid) && lastPid > 0 ? { total, lastPid } : null;
+}

@@ -28,7 +28,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { buildCmd, NO_MARKERS, parseCmdlineBytes, type EnvMarkers } from './proc-cmdline.js';
 import { readCgroup } from './proc-cgroup.js';
 import { readNvidiaMinors } from './proc-fd.js';
-import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, procSelfIsUs, readEnvMarkers, readSmall } from './proc-read.js';
+import { CMDLINE_CAP, DENIED, ENVIRON_CHUNK, GONE, GrowBuffer, procSelfIsUs, readEnvMarkers, readSmall, readTaskCounters } from './proc-read.js';
 import { emptyRawStat, formatStat, isKernelThreadStat, parseStatBytes } from './proc-stat.js';
 import { parseStatmResidentPages, parseStatusBytes, type RawStatus } from './proc-status.js';
 import { readStopEvidence } from './proc-stop-evidence.js';
@@ -250,10 +250,8 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   };
 
   // The pid list of /proc, listed again only when a task was created or ended since the last
-  // listing: /proc/loadavg ends with "running/total last-pid", and every new process or thread
-  // takes a new pid while every exit lowers the total. Both the same: the same processes (the
-  // pid space wraps only after pid_max allocations). Saves a 2,000-name readdir per refresh.
-  // last-pid is of the reader's PID namespace: where /proc shows another one (an outer
+  // listing (readTaskCounters; the pid space wraps only after pid_max allocations). Saves a
+  // 2,000-name readdir per refresh. Where /proc shows another PID namespace than ours (an outer
   // namespace's /proc, whose /proc/self is not our pid), every scan lists.
   const sameNamespace = procSelfIsUs();
   let listedFor: string | null = null;
@@ -264,10 +262,8 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       listings++;
       return readdirSync('/proc');
     }
-    const n = readSmall('/proc/loadavg', smallBuf);
-    const text = n > 0 ? smallBuf.toString('latin1', 0, n) : '';
-    const slash = text.indexOf('/');
-    const key = slash > 0 ? text.slice(slash + 1).trim() : null;
+    const c = readTaskCounters();
+    const key = c ? `${c.total} ${c.lastPid}` : null;
     if (key !== null && key === listedFor) return listed;
     listed = readdirSync('/proc');
     listedFor = key;

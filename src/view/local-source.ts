@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { executeReap, filterLogEntries, openAuditLog, outcomeText, readAuditLogs, targetText, whoText } from '../actions/index.js';
-import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan, type ReapTarget } from '../analysis/index.js';
+import { analyze, deriveStateSince, DEFAULT_BATCH_PATTERNS, protectionOf, type ReapPlan, type ReapTarget, type StateEntry } from '../analysis/index.js';
 import type { RunHistoryEntry } from '../analysis/run-history.js';
 import { stateDir } from '../launch/paths.js';
 import { createHistoryReader, createRunsReader, type RunsReader } from '../launch/run-readers.js';
@@ -51,7 +51,7 @@ export class LocalSource implements HostSource {
   /** When the GPU probe last answered with data, and when this screen started asking (header). */
   private gpuOkAtMs: number | null = null;
   private gpuSinceMs: number | null = null;
-  private since: Map<string, { state: string; sinceMs: number; observed: boolean }> | undefined;
+  private since: Map<string, StateEntry> | undefined;
   private readonly runsReader: RunsReader = createRunsReader(stateDir(process.env));
   private readonly historyReader = createHistoryReader(stateDir(process.env));
   /** The Slurm read: off the scan, at most one in flight, at most once per slurmEveryMs. */

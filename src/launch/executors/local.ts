@@ -134,7 +134,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const taskMembers = async (task: number): Promise<ProcKey[]> => {
     try {
       const snap = await scanner.scan();
-      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(task) && p.uid === run.owner).map((p) => ({ pid: p.pid, startTime: p.startTime }));
+      return snap.processes.filter((p) => p.runId === runId && p.taskId === String(task)).map((p) => ({ pid: p.pid, startTime: p.startTime }));
     } catch {
       return [];
     }
@@ -239,6 +239,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         async leftovers(busyTasks) {
           if (!snap || !sweepEscapees) return null;
           const busy = new Set([...busyTasks].map(String));
+          // teardown keeps only the run's user's processes; filtering here too spares a teardown
+          // (a /proc scan) on every watch for a foreign process that carries a forged marker.
           const orphans = snap.processes.filter((p) => p.runId === runId && p.uid === run.owner && p.state !== 'Z' && (p.taskId === null || !busy.has(p.taskId)));
           if (orphans.length === 0) return null;
           const res = await teardown({ roots: orphans.map((p) => ({ pid: p.pid, startTime: p.startTime })), mode: 'term', graceMs, owner: run.owner, audit: audit('escapees of finished stages') });

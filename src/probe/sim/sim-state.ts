@@ -8,7 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { GrowBuffer, procSelfIsUs } from '../proc-read.js';
+import { GrowBuffer, procSelfIsUs, readTaskCounters } from '../proc-read.js';
 import { readStatSync } from '../proc-stat.js';
 import { isReaperWrapper } from '../../model/wrappers.js';
 import { SIM_GPU_NAME, SIM_MIB_ENV, simUuid } from './sim-constants.js';
@@ -127,7 +127,7 @@ export interface NonHolderCache {
   tick: number;
   readonly checkedAt: Map<number, number>;
   /**
-   * The last pid the kernel handed out when /proc was last listed (/proc/loadavg's fifth field),
+   * The last pid the kernel handed out when /proc was last listed (readTaskCounters),
    * and every marked process found then (before topmostHolders). While it stays the same no
    * process was created, so no new holder can exist: a tick re-reads only those (exits, new
    * parents, CPU ticks) instead of listing /proc. Counted in `listSkipped`.
@@ -147,7 +147,7 @@ export async function readSimHolders(
   const nh = opts.nonHolders;
   if (nh) {
     nh.sameNamespace ??= procSelfIsUs();
-    const lastPid = nh.sameNamespace ? readLastPid() : null;
+    const lastPid = nh.sameNamespace ? (readTaskCounters()?.lastPid ?? null) : null;
     if (lastPid !== null && lastPid === nh.lastPid && nh.marked) {
       nh.tick++;
       nh.listSkipped = (nh.listSkipped ?? 0) + 1;
@@ -209,15 +209,6 @@ export async function readSimHolders(
   if (nh && livePids) for (const pid of [...nh.checkedAt.keys()]) if (!livePids.has(pid)) nh.checkedAt.delete(pid);
   if (nh) nh.marked = out;
   return topmostHolders(out);
-}
-
-/** /proc/loadavg's last field: the pid most recently handed out in this PID namespace. */
-function readLastPid(): number | null {
-  const b = readProcFile('/proc/loadavg');
-  if (!b) return null;
-  const text = b.toString('latin1').trim();
-  const n = Number(text.slice(text.lastIndexOf(' ') + 1));
-  return Number.isInteger(n) && n > 0 ? n : null;
 }
 
 /** The same holders read again: the gone, reused and zombie ones dropped, ppid and CPU fresh. */
