@@ -277,7 +277,6 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
     readonly names: string[];
     readonly processes: ProcInfo[];
     readonly noFds: readonly number[] | null;
-    readonly nowMs: number;
     readonly usersChanged: boolean;
     sorted: boolean;
     lastPid: number;
@@ -291,13 +290,12 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       nvidiaCheckedAt = scanNo;
     }
     const noFds: readonly number[] | null = fdMode === false ? null : EMPTY;
-    const nowMs = performance.now();
     const names = listProc();
-    return { names, processes: [], noFds, nowMs, usersChanged, sorted: true, lastPid: -1 };
+    return { names, processes: [], noFds, usersChanged, sorted: true, lastPid: -1 };
   };
 
   const scanEntry = (st: ScanState, name: string): void => {
-    const { noFds, nowMs, usersChanged } = st;
+    const { noFds, usersChanged } = st;
     const info = ((): ProcInfo | null => {
       const c0 = name.charCodeAt(0);
       if (c0 < 48 || c0 > 57) return null;
@@ -313,6 +311,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       }
       const base = `/proc/${name}/`;
       const n = readStat(pid, base + 'stat');
+      // The time of this process's own read, not the scan's start: a scan that yields or is
+      // preempted reads its processes up to a second apart, and CPU% divides by this interval.
+      const readAtMs = performance.now();
       if (n <= 0) return null;
       let e = cache.get(pid);
       // Same bytes as last time: same identity, state, ticks, everything in stat.
@@ -351,7 +352,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
           rssKiB: ns > 0 ? status.rssKiB : readStatmKiB(base),
           minors: kernel || zombie || !readFds ? noFds : readNvidiaMinors(pid),
           prevTicks: raw.utime + raw.stime,
-          prevAtMs: nowMs,
+          prevAtMs: readAtMs,
           seen: scanNo,
           statBytes: Buffer.allocUnsafe(Math.max(512, n)),
           statLen: 0,
@@ -418,7 +419,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
 
       if (!changed && prev && prev.cpuPercent === 0) {
         // An idle process whose stat, status, argv and fds are as before: reuse its frozen record.
-        e.prevAtMs = nowMs;
+        e.prevAtMs = readAtMs;
         e.seen = scanNo;
         return prev;
       }
@@ -427,11 +428,11 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
       const cpuTicks = raw.utime + raw.stime;
       let cpuPercent: number | null = null;
       if (e.info !== null) {
-        const dt = (nowMs - e.prevAtMs) / 1000;
+        const dt = (readAtMs - e.prevAtMs) / 1000;
         if (dt > 0) cpuPercent = Math.max(0, ((cpuTicks - e.prevTicks) / clk / dt) * 100);
       }
       e.prevTicks = cpuTicks;
-      e.prevAtMs = nowMs;
+      e.prevAtMs = readAtMs;
       e.seen = scanNo;
       const status = e.status;
       if (e.cgroup === undefined && !kernel && (raw.ppid === 1 || cache.get(raw.ppid)?.comm === 'systemd')) e.cgroup = readCgroup(pid);

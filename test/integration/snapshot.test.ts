@@ -176,6 +176,46 @@ test('CPU% is null on the first scan and measured on the next', async () => {
   }
 });
 
+test('CPU% divides by the time between this process\'s own reads, not between scan starts', async () => {
+  // 300 sleepers listed before the busy loop put it past the scan's first yield (every 256
+  // entries); a busy wait queued at that yield holds the second scan 400 ms before it reaches
+  // the loop. Timed from the scan's start, the loop showed ~400 % (seen in CI under load).
+  const sleepers = spawn('sh', ['-c', 'for i in $(seq 300); do sleep 600 & done; wait'], { detached: true, stdio: 'ignore' });
+  let spin: ReturnType<typeof spawn> | undefined;
+  try {
+    await waitFor(
+      () => {
+        const s = createProcScanner().scanSync();
+        return s.processes.filter((p) => p.ppid === sleepers.pid).length >= 300 ? true : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: '300 sleepers' },
+    );
+    spin = spawn('sh', ['-c', 'while :; do :; done'], { detached: true, stdio: 'ignore' });
+    const scanner = createProcScanner();
+    const first = await scanner.scan();
+    assert.ok(first.byPid.has(spin.pid!), 'the loop is listed');
+    const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    await later(100);
+    setImmediate(() => {
+      const until = performance.now() + 400;
+      while (performance.now() < until) {
+        // hold the event loop, as a busy process or a slow terminal write would
+      }
+    });
+    const second = await scanner.scan();
+    const cpu = second.byPid.get(spin.pid!)?.cpuPercent ?? null;
+    assert.ok(cpu !== null && cpu <= 130, `a single-threaded loop shows ${cpu} %`);
+  } finally {
+    for (const pid of [sleepers.pid, spin?.pid]) {
+      try {
+        if (pid) process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+});
+
 test('stat matches ps -o stat for every process on the machine (re-read on disagreement)', async () => {
   const snap = await takeSnapshot();
   const ps = psAllStats();
