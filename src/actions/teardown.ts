@@ -4,18 +4,36 @@
  * every member of the given process groups and every descendant of the given roots (roots are
  * checked by identity: a reused pid is not a root). Never pid 1, a kernel thread, reaper or its
  * ancestors; a group member only while the group is its own session (a task's group always is:
- * the launcher starts each stage with setsid); only the run's user's processes (`owner`).
+ * the launcher starts each stage with setsid) and holds evidence that it is still the stage's
+ * group (RunGroup); only the run's user's processes (`owner`).
  */
 import { planForPids } from '../analysis/index.js';
-import type { ProcKey } from '../model/index.js';
+import type { ProcInfo, ProcKey } from '../model/index.js';
 import { takeSnapshot } from '../probe/snapshot.js';
 import type { AuditContext } from './audit.js';
 import { executeReap, type ExecuteOptions, type ReapResult } from './execute.js';
 
+/**
+ * A stage's process group. Its id is its leader's pid: once the group empties, the id is free
+ * and a new session can take it. So a group is taken only while one of its members proves it is
+ * still the stage's: the run's marker, the recorded leader (pid and start time), or a start no
+ * later than `knownAtTicks`, when the group was last known to be the stage's (the kernel keeps
+ * a group's id from reuse while any member lives, and a session cannot be joined, only made).
+ */
+export interface RunGroup {
+  readonly pgid: number;
+  /** The run whose marker (REAPER_RUN) a member may carry. */
+  readonly runId: string;
+  /** The leader's start time as recorded at spawn, or null. */
+  readonly leaderStart: number | null;
+  /** Clock ticks since boot (uptimeTicks) when the group was last known to be the stage's, or null. */
+  readonly knownAtTicks: number | null;
+}
+
 export interface TeardownOptions {
   readonly runId?: string;
   readonly roots?: readonly ProcKey[];
-  readonly pgids?: readonly number[];
+  readonly groups?: readonly RunGroup[];
   readonly mode: 'term' | 'kill';
   readonly graceMs: number;
   readonly onProgress?: ExecuteOptions['onProgress'];
@@ -43,7 +61,7 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
   const results: ReapResult[] = [];
   const done = new Set<string>();
   for (let round = 0; round < (opts.runId !== undefined ? MARKER_ROUNDS : 1); round++) {
-    const r = await teardownRound(round === 0 ? opts : { ...opts, roots: [], pgids: [] }, done, round > 0);
+    const r = await teardownRound(round === 0 ? opts : { ...opts, roots: [], groups: [] }, done, round > 0);
     if (r.length === 0) break;
     for (const x of r) done.add(`${x.pid}:${x.startTime}`);
     results.push(...r);
@@ -53,7 +71,7 @@ export async function teardown(opts: TeardownOptions): Promise<ReapResult[]> {
 
 async function teardownRound(opts: TeardownOptions, done: ReadonlySet<string>, later: boolean): Promise<ReapResult[]> {
   const snapshot = await takeSnapshot();
-  const pgids = new Set(opts.pgids ?? []);
+  const pgids = vouchedGroups(snapshot.processes, opts.groups ?? [], opts.owner);
   const selected: number[] = [];
   /** Why each was selected, for the audit log. */
   const why = new Map<number, string>();
@@ -81,4 +99,18 @@ async function teardownRound(opts: TeardownOptions, done: ReadonlySet<string>, l
   const targets = plan.targets.map((t) => (t.reasons.length > 0 || t.note || !why.has(t.pid) ? t : { ...t, note: why.get(t.pid)! }));
   // The run's own task groups: a process that joins one while the ladder runs is a member too.
   return executeReap(pgids.size > 0 ? { ...plan, targets, groups: [...pgids] } : { ...plan, targets }, execOpts);
+}
+
+/** The groups (own sessions, `owner`'s) that a member in this snapshot proves to be the stage's. */
+function vouchedGroups(processes: readonly ProcInfo[], groups: readonly RunGroup[], owner: number): Set<number> {
+  const byPgid = new Map(groups.filter((g) => g.pgid > 1).map((g) => [g.pgid, g]));
+  const out = new Set<number>();
+  for (const p of processes) {
+    const g = byPgid.get(p.pgid);
+    if (!g || out.has(g.pgid) || p.sid !== p.pgid || p.uid !== owner || p.isKernelThread) continue;
+    const leader = p.pid === g.pgid && g.leaderStart !== null && p.startTime === g.leaderStart;
+    const older = g.knownAtTicks !== null && p.startTime <= g.knownAtTicks;
+    if (p.runId === g.runId || leader || older) out.add(g.pgid);
+  }
+  return out;
 }

@@ -10,10 +10,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { openAuditLog, teardown, type AuditContext } from '../actions/index.js';
+import { openAuditLog, teardown, type AuditContext, type RunGroup } from '../actions/index.js';
 import { readSelfAndAncestors } from '../actions/proc-scan.js';
 import type { ProcKey } from '../model/proc.js';
 import { readProcIdentity } from '../probe/proc-stat.js';
+import { uptimeTicks } from '../probe/proc-sys.js';
 import { selfCommand } from '../probe/self-command.js';
 import { takeSnapshot } from '../probe/snapshot.js';
 import { findCgroup2Mount, killCgroup, removeCgroupTreeSettled, resolveRunCgroup } from './cgroup-fs.js';
@@ -103,9 +104,11 @@ export async function teardownRunFromJournal(
     } else refused.push(`cgroup: ${r.why}`);
   }
 
+  // Before the snapshot: a member that started by then and lives on was in its group then.
+  const snapTicks = uptimeTicks();
   const snap = await takeSnapshot();
   const roots: ProcKey[] = [];
-  const pgids: number[] = [];
+  const groups: RunGroup[] = [];
   for (const s of openStages(events)) {
     let leaderOk = false;
     if (s.startTime !== null) {
@@ -120,7 +123,8 @@ export async function teardownRunFromJournal(
     // user (or the verified leader), it is the stage's group.
     const members = snap.processes.filter((p) => p.pgid === s.pgid && p.sid === s.pgid && p.uid === owner && !p.isKernelThread);
     const ours = members.some((p) => p.runId === runId || (leaderOk && p.pid === s.pid) || (cgroupRel !== null && inCgroup(readProcCgroup(p.pid), cgroupRel)));
-    if (ours) pgids.push(s.pgid);
+    // Vouched for now: a member that already lives when teardown rescans proves the same group.
+    if (ours) groups.push({ pgid: s.pgid, runId, leaderStart: leaderOk ? s.startTime : null, knownAtTicks: snapTicks });
     else if (snap.processes.some((p) => p.pgid === s.pgid)) refused.push(`process group ${s.pgid} (task ${s.task} ${s.stage}): no member of it belongs to run ${runId} by evidence`);
   }
   let found = 0;
@@ -136,7 +140,7 @@ export async function teardownRunFromJournal(
     jobsLeft = k.survived;
   }
   const audit = opts.audit ? { audit: opts.audit } : {};
-  const res = await teardown({ runId, roots, pgids, mode: opts.mode, graceMs: opts.graceMs, owner, ...audit });
+  const res = await teardown({ runId, roots, groups, mode: opts.mode, graceMs: opts.graceMs, owner, ...audit });
   found += res.length;
   if (cgroupDir) {
     const k = await killCgroup(cgroupDir, { remove: false, ...audit });

@@ -66,3 +66,8 @@ export function readUptimeSec(): number {
   const text = readFileSync('/proc/uptime', 'latin1');
   return Number(text.slice(0, text.indexOf(' ')));
 }
+
+/** Now, in the unit of a process's start time in /proc/PID/stat (clock ticks since boot), rounded up. */
+export function uptimeTicks(): number {
+  return Math.ceil(readUptimeSec() * clockTicksPerSecond());
+}

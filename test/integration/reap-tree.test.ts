@@ -149,10 +149,34 @@ describe('executor directly', () => {
 
     const tree2 = await mixedTree(marker, runId);
     const before2 = liveWithMarker(marker).filter((p) => p.pid !== tree2.info.escapee);
-    const r2 = await teardown({ pgids: [tree2.pid], roots: [{ pid: tree2.pid, startTime: startTimeOf(tree2.pid) }], mode: 'kill', graceMs: 0, owner: process.getuid!() });
+    const leader = { pid: tree2.pid, startTime: startTimeOf(tree2.pid) };
+    const r2 = await teardown({ groups: [{ pgid: tree2.pid, runId, leaderStart: leader.startTime, knownAtTicks: null }], roots: [leader], mode: 'kill', graceMs: 0, owner: process.getuid!() });
     assert.ok(r2.length >= before2.length);
     for (const p of before2) assert.ok(isGone(p.pid, p.startTime), `pid ${p.pid} survived`);
     assert.ok(!isGone(tree2.info.escapee, startTimeOf(tree2.info.escapee)), 'the setsid escapee is outside group and tree');
     assert.ok(!isGone(d.pid, dStart), 'decoy survives');
+  });
+
+  it('teardown takes a recorded group id only with evidence that it is still the stage\'s: a new session that took the id is left alone', async (t) => {
+    // The decoy is its own session and group (pgid = its pid) with no marker: what a new session
+    // that took a dead stage's group id looks like to teardown.
+    const marker = uniqueMarker();
+    const d = await decoy(marker);
+    t.after(() => cleanup({ pgids: [d.pid], pids: [d.pid], marker }));
+    const start = startTimeOf(d.pid);
+    const owner = process.getuid!();
+    const stale = { pgid: d.pid, runId: uniqueMarker('run') };
+    // The stage's leader had another start time, and the group was last known to be the stage's
+    // before the decoy started: no member proves it, nothing is signalled.
+    const none = await teardown({ groups: [{ ...stale, leaderStart: start - 1, knownAtTicks: start - 1 }], mode: 'kill', graceMs: 0, owner });
+    assert.deepEqual(none, []);
+    assert.ok(!isGone(d.pid, start), 'the new session survives');
+    // Another user's group is never evidence either.
+    assert.deepEqual(await teardown({ groups: [{ ...stale, leaderStart: start, knownAtTicks: null }], mode: 'kill', graceMs: 0, owner: owner + 1 }), []);
+    assert.ok(!isGone(d.pid, start), 'still alive');
+    // A member that already lived when the group was known to be the stage's proves it.
+    const taken = await teardown({ groups: [{ ...stale, leaderStart: null, knownAtTicks: start }], mode: 'kill', graceMs: 0, owner });
+    assert.deepEqual(taken.map((r) => [r.pid, r.outcome]), [[d.pid, 'gone']]);
+    assert.ok(isGone(d.pid, start));
   });
 });

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { findCgroup2Mount, parseContainment, wrapArgv, type Containment } from '../../src/launch/index.js';
 import { afterStage, detectContainment, holdsEveryProcess, type RunScope, type StageScope } from '../../src/launch/containment.js';
+import { readStatSync } from '../../src/probe/proc-stat.js';
 import { killGroupQuietly } from '../helpers/gpu-helpers.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -65,7 +66,8 @@ describe('containment', () => {
     const pgid = child.pid!;
     try {
       const run: RunScope = { runId: 'r-unit', state: '/nonexistent', paths: null as never, env: {}, graceMs: 1000, owner: process.getuid!(), cgroup: null, guardian: null };
-      const stage: StageScope = { task: 0, stage: 's', attempt: 1, pgid, cgroup: null };
+      // As the executor records it: the leader's start time, read at spawn.
+      const stage: StageScope = { task: 0, stage: 's', attempt: 1, pgid, leaderStart: readStatSync(pgid)!.startTime, endedAtTicks: null, cgroup: null };
       const bare: Containment = { layers: [], cgroupBase: null, pidnsPrefix: null, pidnsInit: null, setpriv: null, guardian: false };
       // The PID namespace died with its init: nothing is looked for (the group here is a stand-in).
       assert.deepEqual(await afterStage({ ...bare, pidnsPrefix: ['unshare'] }, run, stage), []);

@@ -11,12 +11,13 @@ import { openAuditLog, teardown, type AuditContext } from '../../actions/index.j
 import type { ProcKey } from '../../model/proc.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { readProcIdentity } from '../../probe/proc-stat.js';
+import { uptimeTicks } from '../../probe/proc-sys.js';
 import { createProcScanner } from '../../probe/snapshot.js';
 import * as contain from '../containment.js';
 import type { Containment, Member, RunScope, StageScope } from '../containment.js';
 import type { Executor, ExecutorStage, StageExit, StageRequest, StartRecord, StartResult } from '../executor.js';
 import { errText } from '../fs-error.js';
-import { survivedOf } from '../layers/layer.js';
+import { stageGroups, survivedOf } from '../layers/layer.js';
 import { parseInitStatus } from '../layers/stage-init.js';
 import type { RunPaths } from '../paths.js';
 import { selfUid } from '../run-trust.js';
@@ -169,7 +170,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         closeSync(errFd);
         return { ok: false, detail: `cannot start: ${(e as Error).message}`, abortRun: null };
       };
-      const scope: StageScope = { task: req.task, stage: req.stage, attempt: req.attempt, pgid: 0, cgroup: null };
+      const scope: StageScope = { task: req.task, stage: req.stage, attempt: req.attempt, pgid: 0, leaderStart: null, endedAtTicks: null, cgroup: null };
       let argv: string[];
       try {
         contain.openStage(c, run, scope);
@@ -199,7 +200,11 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       }
       const exited = new Promise<StageExit>((resolve) => {
         child.once('error', (error) => resolve({ code: null, signal: null, error }));
-        child.once('exit', (code, signal) => void stageEnd(code, signal, report).then(resolve));
+        child.once('exit', (code, signal) => {
+          // From now on the group's id is only held by its members: see RunGroup.
+          scope.endedAtTicks = uptimeTicks();
+          void stageEnd(code, signal, report).then(resolve);
+        });
       });
       let record: StartRecord | null = null;
       let leader: ProcKey | null = null;
@@ -207,6 +212,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         const id = readProcIdentity(child.pid);
         leader = { pid: child.pid, startTime: id?.startTime ?? 0 };
         scope.pgid = child.pid;
+        scope.leaderStart = id?.startTime ?? null;
         record = { pid: child.pid, startTime: id?.startTime ?? null, pgid: child.pid, cgroup: scope.cgroup, argv };
       }
       const stage: LocalStage = { record, exited, scope, child, leader, piped };
@@ -253,7 +259,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const { scope, leader } = local(s);
       const roots = [...(leader ? [leader] : []), ...(await taskMembers(scope.task))];
       scope.audit = audit(why ?? 'stopped', scope);
-      const res = await teardown({ roots, pgids: scope.pgid > 1 ? [scope.pgid] : [], mode, graceMs, owner: run.owner, audit: scope.audit });
+      const res = await teardown({ roots, groups: stageGroups(run, scope), mode, graceMs, owner: run.owner, audit: scope.audit });
       let found = res.length;
       let survived = survivedOf(res);
       let cgroupKilled = false;
@@ -268,9 +274,9 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
     stopAll(stages, mode, why) {
       const all = stages.map(local);
       const roots = all.flatMap((s) => (s.leader ? [s.leader] : []));
-      const pgids = all.map((s) => s.scope.pgid).filter((g) => g > 1);
+      const groups = all.flatMap((s) => stageGroups(run, s.scope));
       run.audit = audit(why ?? 'run torn down');
-      return contain.stopRun(run, mode, () => teardown({ runId, roots, pgids, mode, graceMs: mode === 'kill' ? 0 : graceMs, owner: run.owner, audit: run.audit! }));
+      return contain.stopRun(run, mode, () => teardown({ runId, roots, groups, mode, graceMs: mode === 'kill' ? 0 : graceMs, owner: run.owner, audit: run.audit! }));
     },
 
     afterExit(s) {

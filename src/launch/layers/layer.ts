@@ -17,6 +17,7 @@
  *   closeRun     after the run-end record (or when the start failed): let go of what openRun took
  */
 import type { AuditContext } from '../../actions/audit.js';
+import type { RunGroup } from '../../actions/index.js';
 import type { Member, Sweep } from '../executor.js';
 import type { GuardianHandle } from '../guardian.js';
 import type { RunPaths } from '../paths.js';
@@ -95,6 +96,10 @@ export interface StageScope {
   readonly attempt: number;
   /** The stage's process group (its leader's pid); 0 before it started. */
   pgid: number;
+  /** The leader's start time (clock ticks since boot) read at spawn, or null. */
+  leaderStart: number | null;
+  /** When the leader's exit was seen (uptimeTicks), or null while it runs: see RunGroup. */
+  endedAtTicks: number | null;
   /** The stage's own cgroup (cgroup layer), recorded in task-start. */
   cgroup: string | null;
   /** Who asks for the stage's teardown under way (stopStage, afterStage), for the audit log; set by the executor. */
@@ -144,4 +149,10 @@ export interface ContainmentLayer {
 /** How many of a teardown's results survived it. */
 export function survivedOf(res: ReadonlyArray<{ readonly outcome: string }>): number {
   return res.filter((x) => x.outcome === 'survived').length;
+}
+
+/** The stage's process group with the evidence teardown needs to take it (none before it started). */
+export function stageGroups(run: Pick<RunScope, 'runId'>, stage: StageScope): RunGroup[] {
+  if (stage.pgid <= 1) return [];
+  return [{ pgid: stage.pgid, runId: run.runId, leaderStart: stage.leaderStart, knownAtTicks: stage.endedAtTicks }];
 }

@@ -5,7 +5,7 @@
  * layer that holds every process already vouched for the stage.
  */
 import { teardown } from '../../actions/index.js';
-import { survivedOf, type ContainmentLayer } from './layer.js';
+import { stageGroups, survivedOf, type ContainmentLayer } from './layer.js';
 
 /** Whether any process is in the group (kill(-pgid, 0): ESRCH when empty, EPERM still means alive). */
 function groupAlive(pgid: number): boolean {
@@ -26,7 +26,7 @@ export const pgroupLayer: ContainmentLayer = {
   // One syscall; escapees that left the group are found by marker (the watcher, the final sweep).
   async afterStage(_c, run, stage) {
     if (stage.pgid <= 1 || !groupAlive(stage.pgid)) return null;
-    const res = await teardown({ roots: [], pgids: [stage.pgid], mode: 'term', graceMs: run.graceMs, owner: run.owner, ...(stage.audit ? { audit: stage.audit } : {}) });
+    const res = await teardown({ roots: [], groups: stageGroups(run, stage), mode: 'term', graceMs: run.graceMs, owner: run.owner, ...(stage.audit ? { audit: stage.audit } : {}) });
     return { sweep: { found: res.length, survived: survivedOf(res), cgroupKilled: false }, clean: false };
   },
 };
