@@ -5,7 +5,7 @@ export { readRuns, readRunsReport, resolveRunId, listRunIds, readJournal, readRu
 ;
 export { endAbandonedRun, appendRunEnd,  } from './run-end.js';
 export { launchRun, checkPrograms, checkStateFolder,  type DriverOptions, type RunOutcome, type RunView,   } from './launcher.js';
-export { readBatchFile, loadBatchFile, driverBatch,  MAX_BATCH_BYTES, MAX_DURATION_MS } from './config.js';
+export { loadBatchFile, driverBatch, MAX_DURATION_MS } from './config.js';
 ;
 ;
 ;

@@ -6,6 +6,7 @@
  */
 import type { GpuState } from '../model/index.js';
 import { sanitizeText } from '../model/index.js';
+import { groupThousands } from './format.js';
 import type { ProbeStatus } from './types.js';
 
 export interface ProbeStateText {
@@ -18,7 +19,7 @@ export function procsStateText(probe: ProbeStatus, processCount: number | null):
   if (probe.state === 'error') return { text: `procs: ${sanitizeText(probe.message ?? 'error')}`, bad: true };
   if (probe.state === 'starting' || processCount === null) return { text: 'procs: scanning…', bad: false };
   const ms = probe.scanMs !== null ? ` · ${Math.round(probe.scanMs)} ms` : '';
-  return { text: `procs: ${processCount.toLocaleString('en-US')}${ms}`, bad: false };
+  return { text: `procs: ${groupThousands(processCount)}${ms}`, bad: false };
 }
 
 /** How old GPU data may get before the header calls the probe stalled (as the GPU table does). */

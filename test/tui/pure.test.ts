@@ -13,7 +13,7 @@ import { detailLines } from '../../src/tui/components/DetailsPane.js';
 import type { ProcInfo } from '../../src/model/index.js';
 import { fixIncrementalFrame, ownTerminal, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../../src/tui/terminal.js';
 import { colorsFromEnv } from '../../src/tui/theme.js';
-import { formatElapsed, formatKiB, fit, bar } from '../../src/tui/format.js';
+import { formatElapsed, formatKiB, fit, bar, groupThousands } from '../../src/tui/format.js';
 import { lineText } from '../../src/tui/components/Line.js';
 import { ReadonlyRefusal } from '../../src/tui/types.js';
 import { createLiveActions, LocalSource, parseTopArgs } from '../../src/cli/commands/top.js';
@@ -80,6 +80,7 @@ describe('layout', () => {
     assert.equal(formatKiB(2048), '2.0M');
     assert.equal(formatElapsed(3725), '1:02:05');
     assert.equal(formatElapsed(59), '59s');
+    for (const n of [0, 7, 999, 1000, 2081, 65536, 1234567, 1e9, -4321]) assert.equal(groupThousands(n), n.toLocaleString('en-US'), String(n));
   });
 
   test('a line is one string: colour codes per segment, inverse over the whole line', () => {

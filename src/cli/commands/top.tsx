@@ -7,7 +7,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_BATCH_PATTERNS, patternForScript } from '../../analysis/index.js';
-import { batchPatterns, readBatchFile, launchDetached, newRunId, parseBatchConfig, stateDir, stopRun } from '../../launch/index.js';
+// Only the safe file reader and the state paths at start: the YAML parser and the launcher (a
+// third of the screen's code) load when a batch file is named or a key launches or stops.
+import { readBatchFile } from '../../launch/batch-file.js';
+import { newRunId, stateDir } from '../../launch/paths.js';
 import { isReaperError, ReaperError } from '../../model/errors.js';
 import { sanitizeText } from '../../model/sanitize.js';
 import { incrementalSafeStdout, ownTerminal } from '../../tui/terminal.js';
@@ -133,9 +136,10 @@ export function gpusFlagText(sel: GpuSelection): string {
 // run is its own process tree and outlives this screen).
 
 /** The default batch patterns plus the script names of the batch file L launches (if it parses). */
-function patternsOf(batchFile: string | null): readonly RegExp[] {
+async function patternsOf(batchFile: string | null): Promise<readonly RegExp[]> {
   if (!batchFile) return DEFAULT_BATCH_PATTERNS;
   try {
+    const { batchPatterns, parseBatchConfig } = await import('../../launch/config.js');
     const extra = batchPatterns(parseBatchConfig(readBatchText(batchFile), batchFile)).map(patternForScript);
     return [...DEFAULT_BATCH_PATTERNS, ...extra];
   } catch {
@@ -166,12 +170,14 @@ export function createLiveActions(args: TopArgs, source: ActingSource, opts: { r
       if (!args.batchFile) throw new ReaperError('USAGE', 'no batch file (--batch FILE or ./reaper.yaml)');
       readBatchText(args.batchFile); // still a batch file (it may have been replaced since the start)
       // In-process, through the entry point `reaper run --detach` uses, with an id minted here.
+      const { launchDetached } = await import('../../launch/detach.js');
       const r = await launchDetached(args.batchFile, { gpus: gpusFlagText(args.gpus), runId: newRunId() });
       source.refresh();
       return { runId: r.runId };
     },
     async stop(runId: string): Promise<string> {
       guard();
+      const { stopRun } = await import('../../launch/stop.js');
       const r = await stopRun(stateDir(process.env), runId, { asked: 'key S (reaper top)' });
       source.refresh();
       const by = r.by === 'none' ? 'it had already ended' : `torn down by the ${r.by === 'stop' ? 'stop command' : r.by}`;
@@ -191,7 +197,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new ReaperError('USAGE', 'the live screen needs a terminal; for a one-shot listing use "reaper ls"');
   }
-  const patterns = patternsOf(args.batchFile);
+  const patterns = await patternsOf(args.batchFile);
   let source: LocalSource | HostsView;
   let actions: TuiActions;
   if (args.hosts) {
@@ -257,4 +263,4 @@ export async function run(argv: string[]): Promise<number> {
   }
   return 0;
 }
-export { MAX_BATCH_BYTES } from '../../launch/index.js';
+export { MAX_BATCH_BYTES } from '../../launch/batch-file.js';
