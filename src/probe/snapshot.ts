@@ -6,7 +6,8 @@
  *    Identical bytes to the previous scan (an idle process) → the previous frozen ProcInfo is
  *    reused as is (cheap, and stable references for the TUI).
  *  - status (real uid, VmLck for 'L', TracerPid, VmRSS): for a new identity, when state or comm
- *    changed, and every `statusRefreshEvery` scans (staggered by pid).
+ *    changed, and every `statusRefreshEvery` scans (staggered by pid); for a process whose stat
+ *    bytes did not change (idle), only every `argvRefreshEvery` scans.
  *  - statm (resident pages = VmRSS, what ps prints; stat's rss is an approximate counter, ~10 %
  *    low): when stat changed and status was not read; an idle process keeps its last value.
  *  - cmdline/environ (argv, REAPER_RUN/REAPER_TASK): once per identity, again after an exec
@@ -39,7 +40,8 @@ import { createUserDb, type UserDb } from './users.js';
 export interface ProcScannerOptions {
   /**
    * Re-read /proc/<pid>/status (real uid, VmLck for the STAT 'L', TracerPid) of a known
-   * identity every N scans (default 8; 1 = every scan). It is always read for a new identity
+   * identity every N scans (default 8; 1 = every scan; an idle one, whose stat bytes did not
+   * change, at the argvRefreshEvery cadence unless N is 1). It is always read for a new identity
    * and whenever the state letter or comm changed since the last read. status is the costly
    * file (the kernel formats ~55 lines): reading it every time doubles the scan.
    */
@@ -158,6 +160,7 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
   const statusEvery = Math.max(1, opts.statusRefreshEvery ?? 8);
   const fdEvery = Math.max(1, opts.fdRefreshEvery ?? 4);
   const argvEvery = Math.max(1, opts.argvRefreshEvery ?? 64);
+  const idleStatusEvery = statusEvery === 1 ? 1 : Math.max(statusEvery, argvEvery);
   const idleSkip = Math.max(0, opts.idleSkip ?? 0);
   const fdMode = opts.readFds ?? 'auto';
   let readFds = fdMode === true;
@@ -367,7 +370,9 @@ export function createProcScanner(opts: ProcScannerOptions = {}): ProcScanner {
         const stagger = pid + scanNo;
         let rssKiB = e.rssKiB;
         let rssRead = false;
-        if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % statusEvery === 0) {
+        // An idle process (stat bytes as before) changes its uid, locked memory or tracer only in
+        // a run too short to move its ticks: its status is refreshed at the argv cadence.
+        if ((!same && (e.statusState !== raw.state || e.statusComm !== raw.comm)) || stagger % (same ? idleStatusEvery : statusEvery) === 0) {
           const ns = readSmall(base + 'status', statusBuf);
           if (ns === GONE) return null;
           const st = ns > 0 ? parseStatusBytes(statusBuf, ns) : UNKNOWN_STATUS;
