@@ -37,6 +37,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   __guardian: () => import('./commands/guardian.js'),
 };
 
+/** Commands that read the machine once and exit: no optimising compiler, no growing young generation (one-shot.ts). */
+const ONE_SHOT = new Set(['ls']);
+
 const HELP = `reaper: see, explain and reap leftover GPU batch processes
 
 Usage
@@ -75,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`reaper: unknown command "${sanitizeText(name)}" (try "reaper --help")\n`);
     return 2;
   }
+  // Before its code loads: what the command's modules allocate also stays in a small heap.
+  if (ONE_SHOT.has(name)) (await import('./one-shot.js')).tuneForOneShot();
   try {
     const mod = await load();
     return await mod.run(args);
