@@ -3,11 +3,12 @@
  * `npm run build` writes) works on its own, not only the compiled tree the other tests import:
  * --version, the simulator re-entering through the bundle's own entry file (`ls --gpus sim:2`),
  * a run (its guardian re-enters the same way) that leaves nothing with its marker behind, and
- * the screen's first frame in a real terminal (the screen's chunk loads React and Ink).
+ * the screen's first frame in a real terminal (the screen's chunk loads React and Ink), and L/S
+ * launching and stopping a batch from it (the launcher's chunk loads only then).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,21 +59,39 @@ describe('the installed command (dist/bin/reaper.mjs)', () => {
     await waitFor(() => markerPids(runId!).length === 0, { timeoutMs: 15_000, what: 'no process with the run marker' });
   });
 
-  it('the screen draws its first frame and quits on q', { skip: tmuxAvailable() ? false : 'tmux is not installed', timeout: 90_000 }, async (t) => {
+  it('the screen draws its first frame, L launches a batch and S stops it (the launcher loads on demand), q quits', { skip: tmuxAvailable() ? false : 'tmux is not installed', timeout: 120_000 }, async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'reaper-bin-tui-'));
+    const batch = path.join(dir, 'batch.yaml');
+    writeFileSync(batch, 'tasks: [{}]\nstages:\n  hold: { cmd: [sleep, "300"] }\n');
     const tm = TmuxSession.start({ width: 120, height: 30, env: terminalEnv({ XDG_STATE_HOME: dir }), vars: { XDG_STATE_HOME: dir }, cwd: dir });
+    let runId: string | null = null;
     t.after(() => {
       tm.kill();
+      if (runId) killMarked(runId);
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     });
+    const screen = (pred: (c: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> =>
+      waitFor(() => {
+        const c = tm.capture();
+        return pred(c) ? c : null;
+      }, { timeoutMs, intervalMs: 100, what: `${what}; screen:\n${tm.capture()}` });
     await waitFor(() => tm.capture().includes(PROMPT.trimEnd()) || null, { what: 'prompt' });
-    tm.type(`${BIN} --gpus sim:1`);
+    tm.type(`${BIN} --gpus sim:1 --batch ${batch}`);
     tm.keys('Enter');
-    const frame = await waitFor(() => {
-      const c = tm.capture();
-      return /procs: [\d,]+ · \d+ ms/.test(c) && c.includes('COMMAND') && c.includes('Simulated GPU') ? c : null;
-    }, { timeoutMs: 60_000, intervalMs: 100, what: `the first frame; screen:\n${tm.capture()}` });
+    const frame = await screen((c) => /procs: [\d,]+ · \d+ ms/.test(c) && c.includes('COMMAND') && c.includes('Simulated GPU'), 'the first frame');
     assert.match(frame, /PID USER\s+STAT/, 'the process table header');
+    // L and S load the launcher's chunk only now: through the bundle, not the compiled tree.
+    tm.keys('L');
+    await screen((c) => c.includes('as a detached run?'), 'the launch confirmation');
+    tm.keys('y');
+    const launched = await screen((c) => /launched run \S+/.test(c), 'the launch result');
+    runId = /launched run (\S+)/.exec(launched)![1]!;
+    await waitFor(() => markerPids(runId!).length > 0 || null, { timeoutMs: 30_000, what: 'the task running' });
+    tm.keys('S');
+    await screen((c) => c.includes(`Stop run ${runId}`), 'the stop confirmation');
+    tm.keys('y');
+    await screen((c) => c.includes(`stop ${runId}: `), 'the stop result');
+    await waitFor(() => markerPids(runId!).length === 0 || null, { timeoutMs: 30_000, what: 'no process with the run marker' });
     tm.keys('q');
     await waitFor(() => tm.capture().includes(PROMPT.trimEnd()) && !tm.capture().includes('COMMAND') || null, { timeoutMs: 10_000, what: 'back at the prompt' });
   });
