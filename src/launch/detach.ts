@@ -9,7 +9,8 @@ import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
 import { selfCommand } from '../probe/self-command.js';
 import { readJournal } from './journal.js';
-import { assertRunId, createRunDir, newRunId, runPaths, stateDir } from './paths.js';
+import { assertRunId, newRunId, runPaths, stateDir } from './paths.js';
+import { createRunDir } from './run-dir.js';
 import { sleep } from '../model/sleep.js';
 
 

@@ -1,6 +1,7 @@
 /** Public face of the launcher: batch config, run records, launching, stopping, containment. */
 export { parseBatchConfig, resolveBatchGpus, batchPatterns, parseDuration, formatDuration, expandTemplate,   type BatchConfig,     } from './config.js';
-export { stateDir,   runPaths, newRunId, RUN_ID_RE,  ensureStateDir, createRunDir,  } from './paths.js';
+export { stateDir, runPaths, newRunId, RUN_ID_RE, ensureStateDir } from './paths.js';
+export { createRunDir } from './run-dir.js';
 export { readRuns, readRunsReport, resolveRunId, listRunIds, readJournal, readRunJournal,  summarizeRun,  JournalWriter,  type JournalEvent,   } from './journal.js';
 ;
 export { endAbandonedRun, appendRunEnd,  } from './run-end.js';

@@ -21,7 +21,8 @@ import { checkStateFolder } from './preflight.js';
 import { Scheduler, type StageStart, type TaskResult } from './scheduler.js';
 import { StuckWatch, stuckState } from './stuck.js';
 import { runVerdict } from './verdict.js';
-import { createRunDir, newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { newRunId, runPaths, taskLogPaths, taskOutDir, type RunPaths } from './paths.js';
+import { createRunDir } from './run-dir.js';
 import { isReaperError, ReaperError } from '../model/errors.js';
 import { sleep } from '../model/sleep.js';
 

@@ -4,7 +4,6 @@ import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReaperError } from '../model/errors.js';
-import { inspectStateDir } from './run-trust.js';
 
 /** $XDG_STATE_HOME/reaper, else ~/.local/state/reaper. */
 export function stateDir(env: NodeJS.ProcessEnv): string {
@@ -31,7 +30,7 @@ export function assertRunId(runId: string): string {
 }
 
 /** Tightens a folder reaper owns to 0700 (one made by an older version with the umask's 0755). */
-function privateDir(dir: string): void {
+export function privateDir(dir: string): void {
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new ReaperError('USAGE', `${dir} is not a folder${st.isSymbolicLink() ? ' (a symbolic link)' : ''}: refusing to keep runs there`);
   const uid = process.getuid?.() ?? st.uid;
@@ -50,42 +49,6 @@ export function ensureStateDir(state: string): void {
   privateDir(runsDir(state));
 }
 
-/**
- * Creates a run's folder, exclusively: a run id already in use is refused (two runs sharing an id
- * would share a marker and a cgroup, and stopping one would kill the other's tasks). `adopt`
- * accepts a folder this user made moments ago for the same run (the detached launcher's parent
- * creates it for launcher.log) as long as no journal exists in it yet.
- */
-export function createRunDir(state: string, runId: string, opts: { adopt?: boolean } = {}): RunPaths {
-  const p = runPaths(state, runId);
-  ensureStateDir(state);
-  // A run under a folder others could change would be refused by its own guardian and by stop.
-  const unsafe = inspectStateDir(state);
-  if (unsafe) throw new ReaperError('USAGE', `refusing to start: ${unsafe}`);
-  try {
-    mkdirSync(p.dir, { mode: 0o700 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    let journalExists = true;
-    try {
-      lstatSync(p.journal);
-    } catch {
-      journalExists = false;
-    }
-    if (!opts.adopt || journalExists) throw new ReaperError('USAGE', `run id ${runId} is already in use (${p.dir}); choose another --run-id`);
-    privateDir(p.dir);
-    const st = lstatSync(p.dir);
-    if (st.uid !== (process.getuid?.() ?? st.uid)) throw new ReaperError('USAGE', `run folder ${p.dir} belongs to uid ${st.uid}, not you: refusing it`);
-  }
-  for (const sub of [p.logs, p.out]) {
-    try {
-      mkdirSync(sub, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  }
-  return p;
-}
 
 /** Sortable and short: 20261128-221503-ab12 (UTC). */
 export function newRunId(now: Date = new Date()): string {

@@ -9,10 +9,10 @@
  */
 import { ReaperError } from '../../model/errors.js';
 import { sanitizeText, toSafeJson } from '../../model/sanitize.js';
-import { parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec, type GpuSelection } from '../flags.js';
+import { parseFlags, parseGpusFlag, parseIntFlag, parseSecondsFlag, type FlagSpec } from '../flags.js';
 import { readSlurmView, takeMachineView, verdictsOf } from '../machine-view.js';
 import { buildLsDocument } from '../render/ls-json.js';
-import type { LsSelection } from '../render/ls-model.js';
+import type { LsArgs, LsSelection } from '../render/ls-model.js';
 import { renderLsText } from '../render/ls-text.js';
 import { buildLsRuns, renderLsRunsText } from '../render/ls-runs.js';
 import { LS_SCHEMA, readReaperVersion } from '../hosts/version.js';
@@ -48,19 +48,6 @@ const SPEC: FlagSpec = {
   hostTimeout: { type: 'string' },
 };
 
-export interface LsArgs {
-  readonly selection: LsSelection;
-  readonly json: boolean;
-  readonly leftovers: boolean;
-  readonly allUsers: boolean;
-  readonly match: RegExp | null;
-  readonly gpus: GpuSelection;
-  /** `--hosts`: its value, or null for the default hosts file; undefined: this machine only. */
-  readonly hosts: string | null | undefined;
-  readonly hostTimeoutMs: number;
-  /** The same listing's flags, for each host's `reaper ls --json`. */
-  readonly remoteArgs: readonly string[];
-}
 
 /** Normalise argv once (USAGE errors for anything wrong). */
 export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {

@@ -6,7 +6,7 @@
  */
 import { toSafeJson } from '../../model/sanitize.js';
 import type { HostSpec } from '../../remote/hosts.js';
-import type { LsArgs } from '../commands/ls.js';
+import type { LsArgs } from '../render/ls-model.js';
 import { hostGpuNotices, renderLsHostsText } from '../render/ls-hosts.js';
 import { callReaper, EXIT_HOST_FAILED, forEachHost, hostError, openHostTransport, resolveHosts, type HostTransport } from './fanout.js';
 import { lsHostsExitCode, mergeLs, type HostLsResult } from './ls-merge.js';

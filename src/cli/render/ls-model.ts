@@ -7,6 +7,7 @@ import { gpuHoldingsOf } from '../../model/gpu.js';
 import type { ProcInfo } from '../../model/proc.js';
 import { ReaperError } from '../../model/errors.js';
 import { elapsedSec, type Snapshot } from '../../model/snapshot.js';
+import type { GpuSelection } from '../flags.js';
 
 export type LsSelection =
   | { readonly kind: 'user'; readonly uid: number }
@@ -15,6 +16,21 @@ export type LsSelection =
   | { readonly kind: 'gpu'; readonly index: number };
 
 /** A verdict as ls needs it (structurally the model's Verdict). */
+/** `reaper ls`'s flags, normalised (commands/ls.ts parses them; hosts/ls-hosts.ts passes them on). */
+export interface LsArgs {
+  readonly selection: LsSelection;
+  readonly json: boolean;
+  readonly leftovers: boolean;
+  readonly allUsers: boolean;
+  readonly match: RegExp | null;
+  readonly gpus: GpuSelection;
+  /** `--hosts`: its value, or null for the default hosts file; undefined: this machine only. */
+  readonly hosts: string | null | undefined;
+  readonly hostTimeoutMs: number;
+  /** The same listing's flags, for each host's `reaper ls --json`. */
+  readonly remoteArgs: readonly string[];
+}
+
 export interface LsVerdict {
   readonly reasons: readonly { readonly code: string; readonly text: string }[];
 }
