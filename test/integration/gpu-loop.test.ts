@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createGpuLoop, resolveGpuProbeConfig, type GpuProbeConfig } from '../../src/probe/gpu-probe.js';
 import type { GpuState } from '../../src/model/gpu.js';
 import type { SpawnFn } from '../../src/probe/nvidia-runner.js';
+import { readStatSync } from '../../src/probe/proc-stat.js';
 import { killGroupQuietly, killMarked, makeTempDir, ownFixtures, pidsWithMarker, waitFor, writeScript } from '../helpers/gpu-helpers.js';
 import { isLive } from '../helpers/reap-trees.js';
 
@@ -129,9 +130,20 @@ esac`,
   const cfg: GpuProbeConfig = { command: [bin], simulated: false, timeoutMs: 10_000, disabled: false };
   const frames: GpuState[] = [];
   let maxAlive = 0;
+  // A reader is its own process group; counted by group, because the script's shell forks to
+  // run `sleep`, and until that child execs it shows the same command line (seen once in CI).
   const sampler = setInterval(() => {
-    const gpuReaders = pidsWithMarker(join(dir, 'nvidia-smi')).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--query-gpu'));
-    maxAlive = Math.max(maxAlive, gpuReaders.length);
+    const gpuReaders = new Set<number>();
+    for (const p of pidsWithMarker(join(dir, 'nvidia-smi'))) {
+      try {
+        if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--query-gpu')) continue;
+      } catch {
+        continue; // gone meanwhile
+      }
+      const st = readStatSync(p);
+      if (st) gpuReaders.add(st.pgid);
+    }
+    maxAlive = Math.max(maxAlive, gpuReaders.size);
   }, 50);
   t.after(() => clearInterval(sampler));
   const loop = createGpuLoop(cfg, 200, (s) => frames.push(s), { readInfo: async () => [], backoffMs: 200 });
