@@ -49,7 +49,6 @@ export function ensureStateDir(state: string): void {
   privateDir(runsDir(state));
 }
 
-
 /** Sortable and short: 20261128-221503-ab12 (UTC). */
 export function newRunId(now: Date = new Date()): string {
   const p = (n: number): string => String(n).padStart(2, '0');

@@ -194,8 +194,7 @@ test('CPU% divides by the time between this process\'s own reads, not between sc
     const scanner = createProcScanner();
     const first = await scanner.scan();
     assert.ok(first.byPid.has(spin.pid!), 'the loop is listed');
-    const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-    await later(100);
+    await new Promise((r) => setTimeout(r, 100)); // the interval the two reads measure, not a wait for a condition
     setImmediate(() => {
       const until = performance.now() + 400;
       while (performance.now() < until) {

@@ -48,7 +48,6 @@ const SPEC: FlagSpec = {
   hostTimeout: { type: 'string' },
 };
 
-
 /** Normalise argv once (USAGE errors for anything wrong). */
 export function parseLsArgs(argv: string[], selfUid: number): LsArgs | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';

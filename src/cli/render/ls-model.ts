@@ -15,7 +15,6 @@ export type LsSelection =
   | { readonly kind: 'pid'; readonly pid: number }
   | { readonly kind: 'gpu'; readonly index: number };
 
-/** A verdict as ls needs it (structurally the model's Verdict). */
 /** `reaper ls`'s flags, normalised (commands/ls.ts parses them; hosts/ls-hosts.ts passes them on). */
 export interface LsArgs {
   readonly selection: LsSelection;
@@ -31,6 +30,7 @@ export interface LsArgs {
   readonly remoteArgs: readonly string[];
 }
 
+/** A verdict as ls needs it (structurally the model's Verdict). */
 export interface LsVerdict {
   readonly reasons: readonly { readonly code: string; readonly text: string }[];
 }
